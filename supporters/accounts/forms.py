@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from supporters.accounts.models import Role
+from supporters.accounts.services import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+REQUIRED = _l("This field is required.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "username", "inputmode": "email"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Log in"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
+    submit = SubmitField(_l("Send the link"))
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(REQUIRED),
+            Length(
+                min=PASSWORD_MIN_LENGTH,
+                max=PASSWORD_MAX_LENGTH,
+                message=_l(
+                    "Use %(min)d to %(max)d characters.",
+                    min=PASSWORD_MIN_LENGTH,
+                    max=PASSWORD_MAX_LENGTH,
+                ),
+            ),
+        ],
+        description=_l(
+            "At least %(n)d characters. A short sentence is easy to remember.",
+            n=PASSWORD_MIN_LENGTH,
+        ),
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = _new_password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Set the password"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = _new_password_field(_l("New password"))
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Change the password"))
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.COORDINATOR: _l("Program coordinator"),
+    Role.MUNICIPAL_STAFF: _l("Municipal staff"),
+    Role.SUPPORTER: _l("Supporter"),
+}
+
+
+class GrantRoleForm(FlaskForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
+        validators=[DataRequired(REQUIRED)],
+    )
+    program = SelectField(_l("Program"), choices=[], validators=[Optional()])
+    municipality = StringField(
+        _l("Municipality"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Municipal staff only, e.g. 佐野市"),
+    )
+    submit = SubmitField(_l("Grant the role"))
+
+
+class InviteUserForm(GrantRoleForm):
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[DataRequired(REQUIRED), Length(max=254)],
+        render_kw={"inputmode": "email"},
+    )
+    display_name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    submit = SubmitField(_l("Create and invite"))
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice("ja", "日本語"), SelectChoice("en", "English")],
+        validators=[DataRequired()],
+    )
+    submit = SubmitField(_l("Change"))
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a button that posts with a CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,464 @@
+"""Login, logout, passwords and invitations (bp), and user administration (admin_bp)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from supporters.accounts import services
+from supporters.accounts.forms import (
+    ROLE_LABELS,
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    GrantRoleForm,
+    InviteUserForm,
+    LanguageForm,
+    LoginForm,
+    SetPasswordForm,
+)
+from supporters.accounts.models import Role, RoleGrant, User
+from supporters.accounts.permissions import can_manage_users, require
+from supporters.db import ServiceError, now_utc
+from supporters.extensions import db, limiter
+from supporters.programs.models import Municipality, Program
+from supporters.programs.services import find_municipality
+from supporters.reminders.mail import deliver_after_commit, queue_user_mail
+from supporters.web import is_local_url, public
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("accounts", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+
+
+def _failed_login(response: Response) -> bool:
+    # A successful login redirects; everything else counts against the limits.
+    return response.status_code != 302
+
+
+def _login_account_key() -> str:
+    email = (request.form.get("email") or "").strip().lower()
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    base = str(current_app.config["BASE_URL"]).rstrip("/")
+    return base + url_for(endpoint, **values)
+
+
+def show_service_error(form: object, error: ServiceError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed_login,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_failed_login,
+)
+def login() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    next_url = request.args.get("next")
+    if next_url and not is_local_url(next_url):
+        flash(
+            _("The link you followed pointed outside this site; you will go to the start page."),
+            "info",
+        )
+        next_url = None
+    form = LoginForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        try:
+            email = services.normalise_email(form.email.data or "")
+            user = services.find_user_by_email(db.session, email)
+        except ServiceError:
+            user = None
+        password = form.password.data or ""
+        if (
+            user is not None
+            and user.active
+            and services.verify_password(user, password, hash_params=config["PASSWORD_HASH"])
+        ):
+            now = now_utc()
+            if services.password_needs_rehash(user, config["PASSWORD_HASH"]):
+                services.set_password(user, password, hash_params=config["PASSWORD_HASH"], now=now)
+            services.start_session(
+                db.session,
+                user,
+                now=now,
+                lifetime=timedelta(seconds=config["PERMANENT_SESSION_LIFETIME"]),
+            )
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            return redirect(next_url or url_for("main.index"))
+        if user is None:
+            services.verify_password(None, password, hash_params=config["PASSWORD_HASH"])
+        log.info("failed login from %s", request.remote_addr)
+        form.password.errors = []
+        flash(_("The e-mail address or the password is not correct."), "error")
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.end_session(db.session, current_user.session_token)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> Response | str | tuple[str, int]:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                db.session,
+                user=current_user,
+                current_password=form.current_password.data or "",
+                new_password=form.password.data or "",
+                hash_params=current_app.config["PASSWORD_HASH"],
+                now=now_utc(),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Your password has been changed. Other devices have been logged out."), "success"
+            )
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> Response | str | tuple[str, int]:
+    form = LanguageForm(language=current_user.locale or "ja")
+    if form.validate_on_submit():
+        current_user.locale = form.language.data
+        db.session.commit()
+        flash(_("Your language setting has been saved."), "success")
+        return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form, role_labels=ROLE_LABELS)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per hour", methods=["POST"])
+def forgot_password() -> Response | str | tuple[str, int]:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            email = services.normalise_email(form.email.data or "")
+        except ServiceError as error:
+            show_service_error(form, error)
+            return render_template("accounts/forgot_password.html", form=form)
+        user = services.find_user_by_email(db.session, email)
+        if user is not None and user.active:
+            token = services.issue_password_reset(user, secret_key=current_app.config["SECRET_KEY"])
+            queue_user_mail(
+                db.session,
+                user=user,
+                kind="password_reset",
+                template="password_reset",
+                link=external_url("accounts.reset_password", token=token),
+            )
+            db.session.commit()
+            deliver_after_commit()
+        # The same answer either way, so the page does not tell who has an account.
+        flash(
+            _(
+                "If the address belongs to an account, a link to set a new password is on its way."
+                " The link works for one hour."
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+def _token_page(kind: str, token: str) -> Response | str | tuple[str, int]:
+    config = current_app.config
+    if kind == "invitation":
+        load, finish, max_age = (
+            services.user_for_invitation,
+            services.accept_invitation,
+            config["INVITATION_MAX_AGE"],
+        )
+    else:
+        load, finish, max_age = (
+            services.user_for_password_reset,
+            services.reset_password,
+            config["PASSWORD_RESET_MAX_AGE"],
+        )
+    try:
+        user = load(db.session, token, secret_key=config["SECRET_KEY"], max_age=max_age)
+    except ServiceError as error:
+        return render_template("accounts/link_invalid.html", message=error.message), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = finish(
+                db.session,
+                token=token,
+                password=form.password.data or "",
+                secret_key=config["SECRET_KEY"],
+                max_age=max_age,
+                hash_params=config["PASSWORD_HASH"],
+                now=now_utc(),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Your password is set. Please log in."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/set_password.html", form=form, user=user, kind=kind)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str) -> Response | str | tuple[str, int]:
+    return _token_page("invitation", token)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str) -> Response | str | tuple[str, int]:
+    return _token_page("reset", token)
+
+
+# --- administration --------------------------------------------------------------------
+
+
+def _program_choices() -> list[SelectChoice]:
+    programs = db.session.scalars(select(Program).order_by(Program.id)).all()
+    return [SelectChoice("", _("(none)"))] + [SelectChoice(str(p.id), p.name_ja) for p in programs]
+
+
+def _grant_from_form(form: GrantRoleForm, user: User) -> RoleGrant:
+    program = db.session.get(Program, int(form.program.data)) if form.program.data else None
+    municipality: Municipality | None = None
+    if form.role.data == Role.MUNICIPAL_STAFF and form.municipality.data:
+        municipality = find_municipality(
+            db.session, form.municipality.data, prefecture=program.prefecture if program else None
+        )
+    return services.grant_role(
+        db.session,
+        actor=current_user,
+        user=user,
+        role=form.role.data or "",
+        program=program,
+        municipality=municipality,
+        now=now_utc(),
+    )
+
+
+def _invite(user: User) -> str:
+    token = services.issue_invitation(
+        db.session, actor=current_user, user=user, secret_key=current_app.config["SECRET_KEY"]
+    )
+    link = external_url("accounts.accept_invitation", token=token)
+    queue_user_mail(db.session, user=user, kind="invitation", template="invitation", link=link)
+    return link
+
+
+@admin_bp.before_request
+def admin_only() -> None:
+    require(can_manage_users(current_user))
+
+
+@admin_bp.get("/users")
+def users() -> str:
+    query_text = " ".join((request.args.get("q") or "").split())[:100]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = select(User)
+    if query_text:
+        pattern = f"%{query_text.lower()}%"
+        query = query.where(
+            or_(func.lower(User.email).like(pattern), User.display_name.like(pattern))
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(User.display_name, User.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return render_template(
+        "admin/users.html",
+        users=rows,
+        total=total,
+        page=page,
+        page_size=PAGE_SIZE,
+        q=query_text,
+        role_labels=ROLE_LABELS,
+    )
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> Response | str | tuple[str, int]:
+    form = InviteUserForm()
+    form.program.choices = _program_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                db.session,
+                actor=current_user,
+                email=form.email.data or "",
+                display_name=form.display_name.data or "",
+            )
+            _grant_from_form(form, user)
+            link = _invite(user)
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            db.session.commit()
+            deliver_after_commit()
+            flash(
+                _("The account was created and an invitation sent. Link: %(link)s", link=link),
+                "success",
+            )
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template("admin/new_user.html", form=form)
+
+
+def _load_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@admin_bp.get("/users/<int:user_id>")
+def user_detail(user_id: int) -> str:
+    user = _load_user(user_id)
+    form = GrantRoleForm()
+    form.program.choices = _program_choices()
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        form=form,
+        confirm=ConfirmForm(),
+        role_labels=ROLE_LABELS,
+    )
+
+
+@admin_bp.post("/users/<int:user_id>/grants")
+def grant(user_id: int) -> Response | str | tuple[str, int]:
+    user = _load_user(user_id)
+    form = GrantRoleForm()
+    form.program.choices = _program_choices()
+    if form.validate_on_submit():
+        try:
+            _grant_from_form(form, user)
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The role was granted."), "success")
+            return redirect(url_for("admin.user_detail", user_id=user.id))
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        form=form,
+        confirm=ConfirmForm(),
+        role_labels=ROLE_LABELS,
+    ), 400
+
+
+@admin_bp.post("/users/<int:user_id>/grants/<int:grant_id>/revoke")
+def revoke(user_id: int, grant_id: int) -> Response:
+    user = _load_user(user_id)
+    grant_row = db.session.get(RoleGrant, grant_id)
+    if grant_row is None or grant_row.user_id != user.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.revoke_role(db.session, actor=current_user, grant=grant_row, now=now_utc())
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The role was revoked. The history is kept."), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@admin_bp.post("/users/<int:user_id>/active")
+def toggle_active(user_id: int) -> Response:
+    user = _load_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.set_user_active(db.session, actor=current_user, user=user, active=not user.active)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _("The account is active.") if user.active else _("The account is deactivated."),
+            "success",
+        )
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@admin_bp.post("/users/<int:user_id>/invite")
+def reinvite(user_id: int) -> Response:
+    user = _load_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    link = _invite(user)
+    db.session.commit()
+    deliver_after_commit()
+    flash(
+        _("A new invitation was sent; earlier links no longer work. Link: %(link)s", link=link),
+        "success",
+    )
+    return redirect(url_for("admin.user_detail", user_id=user.id))

@@ -1,0 +1,129 @@
+"""Programs hold their rules as data; organisations and municipalities belong to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from supporters.db import Base, now_utc
+
+
+class EligibilityRule(StrEnum):
+    OPEN = "open"
+    LIVES_OR_WORKS_IN_PREFECTURE = "lives_or_works_in_prefecture"
+    CAN_ACT_IN_PREFECTURE = "can_act_in_prefecture"
+
+
+class RegistrationMode(StrEnum):
+    ON_COMPLETION = "on_completion"  # everyone who completes is registered
+    ON_REQUEST = "on_request"  # only those who hand in the registration form (Kagawa)
+
+
+class DispatchMode(StrEnum):
+    MUNICIPAL_REQUEST = "municipal_request"  # municipality opts in, then requests (Chiba)
+    OUTREACH_SITTING_IN = "outreach_sitting_in"  # sit in on outreach days (Tochigi)
+    GROUP_ACTIVITIES = "group_activities"  # drop-in places, family groups (Kagawa)
+
+
+class OrganisationKind(StrEnum):
+    PREFECTURE = "prefecture"
+    OPERATOR = "operator"
+    SOCIAL_WELFARE_COUNCIL = "social_welfare_council"
+    MUNICIPAL_OFFICE = "municipal_office"
+
+
+def _enum_check(column: str, enum: type[StrEnum]) -> str:
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"
+
+
+class Municipality(Base):
+    __tablename__ = "municipality"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    prefecture: Mapped[str] = mapped_column(String(8), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+
+    __table_args__ = (Index("ix_municipality_prefecture_name", "prefecture", "name", unique=True),)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.prefecture}{self.name}"
+
+
+class Program(Base):
+    __tablename__ = "program"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_ja: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    # The name printed on cards and shown by the public check: no word that says more.
+    public_name_ja: Mapped[str] = mapped_column(String(100))
+    public_name_en: Mapped[str] = mapped_column(String(100))
+    prefecture: Mapped[str] = mapped_column(String(8))
+    eligibility_rule: Mapped[str] = mapped_column(String(40))
+    registration_mode: Mapped[str] = mapped_column(String(20))
+    follow_up_interval_months: Mapped[int | None]
+    follow_up_mandatory: Mapped[bool] = mapped_column(default=False)
+    follow_up_window_days: Mapped[int] = mapped_column(default=180)
+    follow_up_sessions_per_year: Mapped[int | None]
+    activity_reports_required: Mapped[bool] = mapped_column(default=False)
+    dispatch_mode: Mapped[str] = mapped_column(String(30))
+    # str.format pattern with {prefix}, {year} (registration year) and {seq}.
+    registration_number_format: Mapped[str] = mapped_column(String(60))
+    registration_number_prefix: Mapped[str] = mapped_column(String(10))
+    self_cancel_cutoff_hours: Mapped[int] = mapped_column(default=48)
+    show_holder_name_on_verify: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    organisations: Mapped[list[Organisation]] = relationship(
+        back_populates="program", order_by="Organisation.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint(_enum_check("eligibility_rule", EligibilityRule), name="eligibility_rule"),
+        CheckConstraint(
+            _enum_check("registration_mode", RegistrationMode), name="registration_mode"
+        ),
+        CheckConstraint(_enum_check("dispatch_mode", DispatchMode), name="dispatch_mode"),
+        CheckConstraint(
+            "follow_up_interval_months IS NULL OR follow_up_interval_months > 0",
+            name="follow_up_interval_positive",
+        ),
+        CheckConstraint("self_cancel_cutoff_hours >= 0", name="self_cancel_cutoff_nonnegative"),
+    )
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ja
+
+    def format_registration_number(self, year: int, seq: int) -> str:
+        return self.registration_number_format.format(
+            prefix=self.registration_number_prefix, year=year, seq=seq
+        )
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(120))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    program: Mapped[Program] = relationship(back_populates="organisations")
+    municipality: Mapped[Municipality | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(_enum_check("kind", OrganisationKind), name="kind"),
+        Index("ix_organisation_program_name", "program_id", "name", unique=True),
+    )

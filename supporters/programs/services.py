@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import csv
+import unicodedata
+from collections.abc import Iterator
+from importlib import resources
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from supporters.db import DbSession, ServiceError
+from supporters.programs.models import Municipality, Program
+
+
+def municipality_rows() -> Iterator[dict[str, str]]:
+    """The package's municipality file (derived from JpGeocode; see data/NOTICE.md)."""
+    text = resources.files("supporters.programs").joinpath("data/municipalities.csv")
+    with text.open("r", encoding="utf-8") as handle:
+        yield from csv.DictReader(handle)
+
+
+def normalise_place_name(raw: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", raw or "").split())
+
+
+def find_municipality(
+    session: DbSession, raw: str, *, prefecture: str | None = None
+) -> Municipality:
+    """Find a municipality by name, with or without its prefecture ("栃木県佐野市" or "佐野市")."""
+    name = normalise_place_name(raw)
+    if not name:
+        raise ServiceError("municipality", str(_l("Enter a municipality.")))
+    query = select(Municipality)
+    if prefecture and name.startswith(prefecture):
+        name = name[len(prefecture) :]
+    if prefecture:
+        query = query.where(Municipality.prefecture == prefecture)
+    candidates = session.scalars(query.where(Municipality.name == name)).all()
+    if not candidates and not prefecture:
+        for length in (3, 4):  # 東京都, 神奈川県 ...
+            head, tail = name[:length], name[length:]
+            candidates = session.scalars(
+                select(Municipality).where(
+                    Municipality.prefecture == head, Municipality.name == tail
+                )
+            ).all()
+            if candidates:
+                break
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) > 1:
+        raise ServiceError(
+            "municipality",
+            str(_l("Several municipalities are called %(n)s: add the prefecture.", n=raw)),
+        )
+    if prefecture:
+        raise ServiceError(
+            "municipality", str(_l("No municipality %(n)s in %(p)s.", n=raw, p=prefecture))
+        )
+    raise ServiceError("municipality", str(_l("No municipality called %(n)s.", n=raw)))
+
+
+def get_program_by_code(session: DbSession, code: str) -> Program | None:
+    return session.scalar(select(Program).where(Program.code == code.strip().lower()))
+
+
+def list_programs(session: DbSession, program_ids: set[int] | None) -> list[Program]:
+    query = select(Program).order_by(Program.id)
+    if program_ids is not None:
+        query = query.where(Program.id.in_(program_ids or {-1}))
+    return list(session.scalars(query))

@@ -1,0 +1,55 @@
+"""Mail to users: rendered in the recipient's language, queued in the outbox, sent after commit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from supporters.accounts.models import User
+from supporters.db import DbSession, now_utc
+from supporters.extensions import db
+from supporters.reminders.models import OutboxMessage
+from supporters.reminders.services import enqueue_mail, send_outbox
+
+log = logging.getLogger(__name__)
+
+
+def queue_user_mail(
+    session: DbSession, *, user: User, kind: str, template: str, **context: Any
+) -> OutboxMessage:
+    """Render templates/mail/<template>.{subject,txt,html} in the user's language and queue it."""
+    with force_locale(user.locale or "ja"):
+        context = {"user": user, "base_url": current_app.config["BASE_URL"], **context}
+        subject = render_template(f"mail/{template}.subject.txt", **context).strip()
+        body_text = render_template(f"mail/{template}.txt", **context)
+        body_html = render_template(f"mail/{template}.html", **context)
+    return enqueue_mail(
+        session,
+        kind=kind,
+        recipient=user.email,
+        recipient_user_id=user.id,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        domain=urlsplit(str(current_app.config["BASE_URL"])).hostname or "supporters.invalid",
+    )
+
+
+def deliver_after_commit() -> int:
+    """Try to send what is due now; a failure leaves it queued for the next pass."""
+    try:
+        return send_outbox(
+            db.session,
+            mail_url=current_app.config.get("MAIL_URL"),
+            sender=current_app.config["MAIL_FROM"],
+            now=now_utc(),
+            limit=20,
+        )
+    except Exception:  # the change is committed; the scheduler retries the mail
+        log.exception("sending the outbox failed")
+        db.session.rollback()
+        return 0

@@ -1,0 +1,44 @@
+"""The outbox: mail is written in the same transaction as the change that causes it,
+and sent after commit by whoever claims it first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from supporters.db import Base, now_utc
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # waiting to be sent (or retried after next_attempt_at)
+    SENT = "sent"
+    KEPT = "kept"  # no SMTP configured: kept for the admin's mail view
+    FAILED = "failed"  # permanent failure, shown to admins
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=now_utc)
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'kept', 'failed')", name="status"),
+        Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+    )

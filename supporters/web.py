@@ -1,0 +1,204 @@
+"""Request-wide behaviour: who is logged in, locale, login-by-default, security headers,
+error pages and what every template can use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import (
+    Flask,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from supporters.accounts import permissions
+from supporters.db import now_utc
+from supporters.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without logging in (everything else requires a login)."""
+    view._public = True  # type: ignore[attr-defined]
+    return view
+
+
+def select_locale() -> str:
+    languages = ("ja", "en")
+    if not has_request_context():  # commands and jobs: the default language
+        return "ja"
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return str(current_user.locale)
+    chosen = session.get("locale")
+    if chosen in languages:
+        return str(chosen)
+    return request.accept_languages.best_match(languages, default="ja") or "ja"
+
+
+def is_local_url(target: str | None) -> bool:
+    """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    from urllib.parse import urlsplit
+
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    if any(ch in target for ch in ("\\", "\r", "\n", "\t")):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def init_web(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str) -> Any:
+        from supporters.accounts.services import load_session_user
+
+        return load_session_user(db.session, token, now=now_utc())
+
+    @app.before_request
+    def require_login_by_default() -> Response | None:
+        view = app.view_functions.get(request.endpoint or "")
+        if view is not None and getattr(view, "_public", False):
+            return None
+        if request.endpoint == "static":
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.before_request
+    def make_session_permanent() -> None:
+        session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            # Pages with personal data must not linger in shared caches or the back button.
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_request
+    def rollback_on_error(error: BaseException | None) -> None:
+        if error is not None:
+            db.session.rollback()
+
+    def render_error(code: int, title: str, message: str) -> tuple[str, int]:
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            _("The form has expired"),
+            _(
+                "For your safety the form could not be sent. "
+                "Go back, reload the page and try again."
+            ),
+        )
+
+    @app.errorhandler(403)
+    def forbidden(error: HTTPException) -> tuple[str, int]:
+        return render_error(
+            403, _("Not allowed"), _("You do not have permission to see this page.")
+        )
+
+    @app.errorhandler(404)
+    def not_found(error: HTTPException) -> tuple[str, int]:
+        return render_error(404, _("Page not found"), _("The page you asked for does not exist."))
+
+    @app.errorhandler(429)
+    def too_many(error: HTTPException) -> Response | tuple[str, int]:
+        message = _("Too many attempts. Please wait a while and try again.")
+        if request.endpoint == "accounts.login":
+            from supporters.accounts.forms import LoginForm
+
+            form = LoginForm()
+            return render_template("accounts/login.html", form=form, throttled=message), 429
+        return render_error(429, _("Too many attempts"), message)
+
+    @app.errorhandler(500)
+    def server_error(error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        return render_error(
+            500,
+            _("Something went wrong"),
+            _("Nothing was saved. Please try again; if it happens again, tell your coordinator."),
+        )
+
+    @app.context_processor
+    def template_helpers() -> dict[str, Any]:
+        return {
+            "perm": permissions,
+            "nav_items": navigation_for(current_user),
+            "current_locale": select_locale(),
+        }
+
+    from flask_babel import format_date, format_datetime
+
+    app.jinja_env.filters["local_datetime"] = lambda value: (
+        format_datetime(value, "yyyy/MM/dd HH:mm") if value else ""
+    )
+    app.jinja_env.filters["local_date"] = lambda value: (
+        format_date(value, "yyyy/MM/dd") if value else ""
+    )
+    app.jinja_env.globals["is_local_url"] = is_local_url
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+
+def navigation_for(user: Any) -> list[tuple[str, str]]:
+    """(endpoint, label) pairs for the main navigation, by role."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    items: list[tuple[str, str]] = [("main.index", _("Home"))]
+    if permissions.is_admin(user) or permissions.is_coordinator(user):
+        items.append(("programs.index", _("Programs")))
+    if permissions.can_manage_users(user):
+        items.append(("admin.users", _("Users")))
+    if permissions.can_view_audit_log(user):
+        items.append(("audit.index", _("Audit log")))
+    if permissions.can_view_outbox(user):
+        items.append(("reminders.outbox", _("Mail")))
+    return items
+
+
+def flash_form_errors(form: Any) -> None:
+    """Used where errors cannot be shown next to fields."""
+    for errors in form.errors.values():
+        for error in errors:
+            flash(error, "error")
+
+
+def redirect_to(endpoint: str, **values: Any) -> Response:
+    return redirect(url_for(endpoint, **values))

@@ -1,0 +1,100 @@
+"""Keyword-only factories that go through the real services."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from supporters.accounts import services
+from supporters.accounts.models import Role, User
+from supporters.db import now_utc
+from supporters.programs.models import Municipality, Program
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+def program(session: Session, code: str = "tochigi") -> Program:
+    found = session.scalar(select(Program).where(Program.code == code))
+    assert found is not None
+    return found
+
+
+def municipality(session: Session, name: str, prefecture: str | None = None) -> Municipality:
+    query = select(Municipality).where(Municipality.name == name)
+    if prefecture:
+        query = query.where(Municipality.prefecture == prefecture)
+    found = session.scalar(query)
+    assert found is not None
+    return found
+
+
+def user(
+    session: Session,
+    *,
+    email: str | None = None,
+    name: str = "テスト 利用者",
+    password: str | None = PASSWORD,
+    role: Role | str | None = None,
+    program_code: str | None = None,
+    municipality_name: str | None = None,
+    active: bool = True,
+    **grant_kwargs: Any,
+) -> User:
+    email = email or f"user{next(_counter)}@example.jp"
+    account = services.create_user(session, actor=None, email=email, display_name=name)
+    if password is not None:
+        services.set_password(
+            account, password, hash_params=current_app.config["PASSWORD_HASH"], now=now_utc()
+        )
+    if role is not None:
+        prog = program(session, program_code) if program_code else None
+        place = (
+            municipality(session, municipality_name, prog.prefecture if prog else None)
+            if municipality_name
+            else None
+        )
+        services.grant_role(
+            session,
+            actor=None,
+            user=account,
+            role=role,
+            program=prog,
+            municipality=place,
+            now=now_utc(),
+            **grant_kwargs,
+        )
+    account.active = active
+    session.flush()
+    return account
+
+
+def admin(session: Session, **kwargs: Any) -> User:
+    return user(session, role=Role.ADMIN, **kwargs)
+
+
+def coordinator(session: Session, program_code: str = "tochigi", **kwargs: Any) -> User:
+    return user(session, role=Role.COORDINATOR, program_code=program_code, **kwargs)
+
+
+def supporter(session: Session, program_code: str = "tochigi", **kwargs: Any) -> User:
+    return user(session, role=Role.SUPPORTER, program_code=program_code, **kwargs)
+
+
+def municipal_staff(
+    session: Session,
+    program_code: str = "tochigi",
+    municipality_name: str = "佐野市",
+    **kwargs: Any,
+) -> User:
+    return user(
+        session,
+        role=Role.MUNICIPAL_STAFF,
+        program_code=program_code,
+        municipality_name=municipality_name,
+        **kwargs,
+    )

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from supporters.extensions import db
+from tests.conftest import BACKENDS, build_migrated_app
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_app(request: pytest.FixtureRequest, schema_factory: Any) -> Any:
+    app = build_migrated_app(schema_factory.url(request.param, "cli"))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _count(app: Flask, table: str) -> int:
+    with app.app_context(), db.engine.connect() as connection:
+        return int(connection.scalar(sa.text(f"SELECT count(*) FROM {table}")))  # noqa: S608
+
+
+def test_demo_is_idempotent_and_prints_logins(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(args=["demo", "--password", "a demo passphrase"])
+    assert result.exit_code == 0, result.output
+    for email in (
+        "admin@demo.example",
+        "coordinator.tochigi@demo.example",
+        "staff.sano@demo.example",
+        "supporter.kagawa@demo.example",
+    ):
+        assert email in result.output
+    counts = {
+        t: _count(fresh_app, t)
+        for t in ("user_account", "role_grant", "organisation", "person", "municipality", "program")
+    }
+    assert counts["user_account"] == 10 and counts["organisation"] >= 10
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert counts == {t: _count(fresh_app, t) for t in counts}
+    client = fresh_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={
+            "email": "coordinator.tochigi@demo.example",
+            "password": "a demo passphrase",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_demo_reset_starts_over(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with fresh_app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM role_grant WHERE role = 'supporter'"))
+    result = runner.invoke(args=["demo", "--reset"])
+    assert result.exit_code == 0, result.output
+    with fresh_app.app_context(), db.engine.connect() as connection:
+        assert (
+            connection.scalar(sa.text("SELECT count(*) FROM role_grant WHERE role = 'supporter'"))
+            == 3
+        )
+
+
+def test_users_create_prints_an_invitation_link(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Staff@Example.jp",
+            "--role",
+            "municipal_staff",
+            "--program",
+            "tochigi",
+            "--municipality",
+            "那須町",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    link = next(line for line in result.output.splitlines() if "/invitation/" in line)
+    path = link[link.index("/invitation/") :]
+    assert (
+        fresh_app.test_client().get(path.split()[0].replace("http://localhost", "")).status_code
+        == 200
+    )
+    result = runner.invoke(
+        args=["users", "create", "--email", "staff@example.jp", "--role", "admin"]
+    )
+    assert result.exit_code != 0 and "すでに" in result.output
+    result = runner.invoke(
+        args=["users", "create", "--email", "x@example.jp", "--role", "coordinator"]
+    )
+    assert result.exit_code != 0 and "事業" in result.output
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "y@example.jp",
+            "--role",
+            "municipal_staff",
+            "--program",
+            "tochigi",
+            "--municipality",
+            "高松市",
+        ]
+    )
+    assert result.exit_code != 0
+    assert _count(fresh_app, "user_account") == 1  # nothing half-written
+
+
+def test_backup_sqlite_is_a_consistent_copy(schema_factory: Any, tmp_path: Path) -> None:
+    app = build_migrated_app(schema_factory.url("sqlite", "backup"))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    target = tmp_path / "copy.sqlite3"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == 10
+        assert copy.execute("SELECT count(*) FROM municipality").fetchone()[0] == 1741
+
+
+def test_backup_postgresql_with_pg_dump(schema_factory: Any, tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed")
+    app = build_migrated_app(schema_factory.url("postgresql", "backup"))
+    target = tmp_path / "dump.pgc"
+    result = app.test_cli_runner().invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:5] == b"PGDMP"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_healthz_reports_an_unreachable_database(schema_factory: Any) -> None:
+    from supporters import create_app
+    from tests.conftest import make_test_config
+
+    app = create_app(make_test_config("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
