@@ -83,6 +83,7 @@ def test_no_inline_script_or_style_attributes(client: Any, db_session: Any, logi
     for path in ["/", "/admin/users", "/admin/users/new", "/programs/tochigi", "/account"]:
         page = client.get(path).get_data(as_text=True)
         assert "<script>" not in page and " style=" not in page and "onclick" not in page, path
+        assert '="None"' not in page, path
 
 
 def test_https_deployment_gets_hsts_and_secure_cookies(schema_factory: Any) -> None:

@@ -106,12 +106,12 @@ class GrantRoleForm(FlaskForm):
 
 
 class InviteUserForm(GrantRoleForm):
+    display_name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(REQUIRED), Length(max=254)],
         render_kw={"inputmode": "email"},
     )
-    display_name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     submit = SubmitField(_l("Create and invite"))
 
 
