@@ -58,6 +58,7 @@ def _import_models() -> None:
     from supporters.people import models as _people  # noqa: F401
     from supporters.programs import models as _programs  # noqa: F401
     from supporters.reminders import models as _reminders  # noqa: F401
+    from supporters.training import models as _training  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -67,6 +68,15 @@ def _register_blueprints(app: Flask) -> None:
     from supporters.main import bp as main_bp
     from supporters.programs.views import bp as programs_bp
     from supporters.reminders.views import bp as reminders_bp
+    from supporters.training.views import bp as training_bp
 
-    for blueprint in (main_bp, accounts_bp, admin_bp, programs_bp, audit_bp, reminders_bp):
+    for blueprint in (
+        main_bp,
+        accounts_bp,
+        admin_bp,
+        programs_bp,
+        training_bp,
+        audit_bp,
+        reminders_bp,
+    ):
         app.register_blueprint(blueprint)

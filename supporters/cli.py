@@ -14,6 +14,7 @@ from sqlalchemy import MetaData
 
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
+from supporters.reminders.cli import register as register_reminders_cli
 
 DEFAULT_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by `demo`; refused in production
 
@@ -22,6 +23,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(backup_command)
+    register_reminders_cli(app)
+
+    from supporters.training import cli as training_cli
+
+    training_cli.register(app)
 
 
 def upgrade_database() -> None:

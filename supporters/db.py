@@ -60,6 +60,14 @@ class ServiceError(Exception):
         self.message = message
 
 
+def _may_write() -> bool:
+    from flask import has_request_context, request
+
+    if not has_request_context():
+        return True  # commands, jobs and tests
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, foreign keys and a busy timeout on every SQLite connection.
 
@@ -80,7 +88,10 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that may write takes the write lock at once (IMMEDIATE): one that
+        # read first and then wrote could not wait for another writer and would fail with
+        # "database is locked". Pages that only read (GET) keep reading concurrently.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
 # Services accept a plain Session or Flask-SQLAlchemy's scoped `db.session`.

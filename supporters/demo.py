@@ -205,6 +205,10 @@ def load_demo(
         session, programs, password=password, now=now, set_password_always=set_password_always
     )
     session.flush()
+    from supporters.training.demo import load_training_demo
+
+    load_training_demo(session, programs)
+    session.flush()
     return logins
 
 

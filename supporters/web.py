@@ -182,6 +182,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     if not getattr(user, "is_authenticated", False):
         return []
     items: list[tuple[str, str]] = [("main.index", _("Home"))]
+    if user.active_grants:
+        items.append(("training.index", _("Courses")))
     if permissions.is_admin(user) or permissions.is_coordinator(user):
         items.append(("programs.index", _("Programs")))
     if permissions.can_manage_users(user):
@@ -191,6 +193,15 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     if permissions.can_view_outbox(user):
         items.append(("reminders.outbox", _("Mail")))
     return items
+
+
+def show_service_error(form: Any, error: Any) -> None:
+    """Show a ServiceError next to its field, or as a message when it names none."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
 
 
 def flash_form_errors(form: Any) -> None:

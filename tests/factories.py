@@ -98,3 +98,76 @@ def municipal_staff(
         municipality_name=municipality_name,
         **kwargs,
     )
+
+
+def person(
+    session: Session,
+    *,
+    name: str = "山田 花子",
+    reading: str = "ヤマダ ハナコ",
+    email: str | None = None,
+    phone: str | None = None,
+    residence: str | None = None,
+    prefecture: str | None = None,
+    attribute: str | None = None,
+) -> Any:
+    from supporters.people.services import clean_person_input, create_person
+
+    place = municipality(session, residence, prefecture) if residence else None
+    data = clean_person_input(
+        name=name,
+        name_reading=reading,
+        email=email,
+        phone=phone,
+        residence=place,
+        attribute=attribute,
+    )
+    return create_person(session, actor=None, data=data)
+
+
+def course(
+    session: Session,
+    *,
+    program_code: str = "kagawa",
+    kind: str = "initial",
+    title: str | None = None,
+    capacity: int | None = None,
+    topics: tuple[str, ...] = ("基礎", "家族支援"),
+    on: Any = None,
+) -> Any:
+    from datetime import date, time
+
+    from supporters.programs.models import Organisation
+    from supporters.training import services as training
+    from supporters.training.models import CourseSession
+
+    prog = program(session, program_code)
+    organiser = session.scalar(select(Organisation).where(Organisation.program_id == prog.id))
+    if organiser is None:
+        organiser = Organisation(program_id=prog.id, kind="operator", name=f"{prog.code} 事務局")
+        session.add(organiser)
+        session.flush()
+    new = training.create_course(
+        session,
+        actor=None,
+        program=prog,
+        data=training.CourseInput(
+            kind=kind,
+            organiser_id=organiser.id,
+            title=title or f"研修 {next(_counter)}",
+            capacity=capacity,
+        ),
+    )
+    for topic in topics:
+        session.add(
+            CourseSession(
+                course=new,
+                date=on or date(2024, 5, 1),
+                start_time=time(10),
+                end_time=time(12),
+                topic=topic,
+            )
+        )
+    session.flush()
+    session.refresh(new)
+    return new

@@ -43,7 +43,7 @@ from supporters.extensions import db, limiter
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.reminders.mail import deliver_after_commit, queue_user_mail
-from supporters.web import is_local_url, public
+from supporters.web import is_local_url, public, show_service_error
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,6 @@ def _login_account_key() -> str:
 def external_url(endpoint: str, **values: Any) -> str:
     base = str(current_app.config["BASE_URL"]).rstrip("/")
     return base + url_for(endpoint, **values)
-
-
-def show_service_error(form: object, error: ServiceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supporters.db import Base, now_utc
@@ -81,6 +82,11 @@ class Program(Base):
     registration_number_prefix: Mapped[str] = mapped_column(String(10))
     self_cancel_cutoff_hours: Mapped[int] = mapped_column(default=48)
     show_holder_name_on_verify: Mapped[bool] = mapped_column(default=False)
+    completion_number_format: Mapped[str] = mapped_column(
+        String(60), default="{prefix}-{year}-C{seq:04d}"
+    )
+    # Sessions a new initial course starts with: [{"topic": ..., "minutes": ..., "required": ...}]
+    curriculum_template: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     organisations: Mapped[list[Organisation]] = relationship(
@@ -108,6 +114,11 @@ class Program(Base):
             prefix=self.registration_number_prefix, year=year, seq=seq
         )
 
+    def format_completion_number(self, year: int, seq: int) -> str:
+        return self.completion_number_format.format(
+            prefix=self.registration_number_prefix, year=year, seq=seq
+        )
+
 
 class Organisation(Base):
     __tablename__ = "organisation"
@@ -127,3 +138,17 @@ class Organisation(Base):
         CheckConstraint(_enum_check("kind", OrganisationKind), name="kind"),
         Index("ix_organisation_program_name", "program_id", "name", unique=True),
     )
+
+
+class NumberSequence(Base):
+    """Per program, kind and year counters for registration and completion numbers."""
+
+    __tablename__ = "number_sequence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int]
+    last_value: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (Index("ix_number_sequence_key", "program_id", "kind", "year", unique=True),)

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from importlib import resources
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from supporters.db import DbSession, ServiceError
-from supporters.programs.models import Municipality, Program
+from supporters.programs.models import Municipality, NumberSequence, Program
 
 
 def municipality_rows() -> Iterator[dict[str, str]]:
@@ -69,3 +70,27 @@ def list_programs(session: DbSession, program_ids: set[int] | None) -> list[Prog
     if program_ids is not None:
         query = query.where(Program.id.in_(program_ids or {-1}))
     return list(session.scalars(query))
+
+
+def next_number(session: DbSession, program: Program, kind: str, year: int) -> int:
+    """The next value of a per-program counter, safe under concurrent transactions: the
+    UPDATE takes a row lock (PostgreSQL) or the write lock (SQLite) until commit."""
+    for _attempt in range(2):
+        value = session.execute(
+            update(NumberSequence)
+            .where(
+                NumberSequence.program_id == program.id,
+                NumberSequence.kind == kind,
+                NumberSequence.year == year,
+            )
+            .values(last_value=NumberSequence.last_value + 1)
+            .returning(NumberSequence.last_value)
+        ).scalar()
+        if value is not None:
+            return int(value)
+        try:
+            with session.begin_nested():
+                session.add(NumberSequence(program_id=program.id, kind=kind, year=year))
+        except IntegrityError:
+            pass  # another transaction created it first: update again
+    raise RuntimeError("number sequence could not be advanced")

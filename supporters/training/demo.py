@@ -1,0 +1,379 @@
+"""Demo courses built from individual records, so the figures come out of the data:
+Kagawa FY2023 initial course (capacity 50, 30 attended: 12 welfare professionals, 12 family
+members, 6 with lived experience) and its follow-ups; Chiba's course in Chiba City with the
+six-topic curriculum; Tochigi courses by Polaris and by Nasu's council (154 completers in all,
+with the demo supporter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+
+from supporters.accounts.models import User
+from supporters.db import DbSession
+from supporters.people.models import Attribute, Person
+from supporters.people.services import PersonInput, create_person
+from supporters.programs.models import Municipality, Organisation, Program
+from supporters.training import services
+from supporters.training.models import Course, CourseKind, Enrolment
+
+FAMILY = [
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("清水", "シミズ"),
+    ("森", "モリ"),
+]
+GIVEN = [
+    ("陽子", "ヨウコ"),
+    ("健一", "ケンイチ"),
+    ("美穂", "ミホ"),
+    ("大輔", "ダイスケ"),
+    ("恵", "メグミ"),
+    ("誠", "マコト"),
+    ("由美", "ユミ"),
+    ("浩", "ヒロシ"),
+    ("直美", "ナオミ"),
+    ("翔太", "ショウタ"),
+    ("久美子", "クミコ"),
+    ("隆", "タカシ"),
+    ("真理", "マリ"),
+    ("和也", "カズヤ"),
+    ("幸子", "サチコ"),
+    ("修", "オサム"),
+    ("香織", "カオリ"),
+    ("拓也", "タクヤ"),
+    ("明美", "アケミ"),
+    ("勇", "イサム"),
+    ("千尋", "チヒロ"),
+    ("悠", "ハルカ"),
+    ("智子", "トモコ"),
+]
+
+
+@dataclass
+class _Sequence:
+    value: int = 0
+
+    def next(self) -> int:
+        self.value += 1
+        return self.value
+
+
+def _person(
+    session: DbSession,
+    seq: _Sequence,
+    program: Program,
+    places: list[Municipality],
+    attribute: Attribute,
+) -> Person:
+    n = seq.next()
+    family, family_kana = FAMILY[n % len(FAMILY)]
+    given, given_kana = GIVEN[(n * 7 + n // len(FAMILY)) % len(GIVEN)]
+    place = places[n % len(places)]
+    data = PersonInput(
+        name=f"{family} {given}",
+        name_reading=f"{family_kana} {given_kana}",
+        email=f"trainee{program.code}{n:04d}@demo.example",
+        phone=f"090-{n // 10000:04d}-{n % 10000:04d}",
+        residence_municipality_id=place.id,
+        attribute=attribute.value,
+    )
+    return create_person(session, actor=None, data=data)
+
+
+def _places(session: DbSession, prefecture: str, names: list[str]) -> list[Municipality]:
+    rows = session.scalars(
+        select(Municipality).where(
+            Municipality.prefecture == prefecture, Municipality.name.in_(names)
+        )
+    ).all()
+    return sorted(rows, key=lambda m: names.index(m.name))
+
+
+def _organiser(session: DbSession, program: Program, name: str) -> Organisation:
+    organisation = session.scalar(
+        select(Organisation).where(Organisation.program_id == program.id, Organisation.name == name)
+    )
+    assert organisation is not None, name
+    return organisation
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, time(1, 0), tzinfo=UTC)
+
+
+def _run_course(
+    session: DbSession,
+    *,
+    program: Program,
+    organiser: Organisation,
+    kind: CourseKind,
+    title: str,
+    on: date,
+    capacity: int | None,
+    people: list[Person],
+    attending: int,
+    venue: str,
+    topics: list[str] | None = None,
+) -> Course | None:
+    """Create a held course: enrol everyone, mark `attending` of them present at every
+    session (which completes them), close it. Skipped if it exists (idempotent)."""
+    exists = session.scalar(
+        select(Course).where(Course.program_id == program.id, Course.title == title)
+    )
+    if exists is not None:
+        return None
+    course = services.create_course(
+        session,
+        actor=None,
+        program=program,
+        data=services.CourseInput(
+            kind=kind, organiser_id=organiser.id, title=title, venue=venue, capacity=capacity
+        ),
+        first_session_on=on,
+        use_curriculum=topics is None,
+    )
+    for topic in topics or []:
+        services.add_session(
+            session,
+            actor=_system(session),
+            course=course,
+            data=services.SessionInput(
+                date=on, start_time=time(13, 30), end_time=time(16, 0), topic=topic
+            ),
+        )
+    enrolments = [
+        services.enrol_person(
+            session,
+            actor=None,
+            course=course,
+            person=person,
+            now=_at(on),
+            override_reason="デモデータ",
+        )
+        for person in people
+    ]
+    actor = _system(session)
+    present = {e.id for e in enrolments[:attending]}
+    session.refresh(course)
+    for course_session in course.sessions:
+        services.record_roll_call(
+            session,
+            actor=actor,
+            course_session=course_session,
+            present_ids=present,
+            now=_at(course_session.date),
+        )
+    services.close_course(session, actor=actor, course=course)
+    return course
+
+
+def _system(session: DbSession) -> User:
+    admin = session.scalar(select(User).where(User.email == "admin@demo.example"))
+    assert admin is not None
+    return admin
+
+
+def load_training_demo(session: DbSession, programs: dict[str, Program]) -> None:
+    seq = _Sequence(session.scalar(select(Person.id).order_by(Person.id.desc()).limit(1)) or 0)
+    seq.value *= 10  # numbers that do not collide with an earlier run's
+    _kagawa(session, programs["kagawa"], seq)
+    _chiba(session, programs["chiba"], seq)
+    _tochigi(session, programs["tochigi"], seq)
+
+
+def _demo_person(session: DbSession, email: str) -> Person | None:
+    user = session.scalar(select(User).where(User.email == email))
+    return user.person if user else None
+
+
+def _kagawa(session: DbSession, program: Program, seq: _Sequence) -> None:
+    places = _places(
+        session,
+        "香川県",
+        ["高松市", "丸亀市", "坂出市", "善通寺市", "観音寺市", "さぬき市", "三豊市", "宇多津町"],
+    )
+    hito = _organiser(session, program, "hito.toco")
+    if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
+        return
+    # FY2022: the demo supporter's own course.
+    earlier = [
+        _person(session, seq, program, places, a)
+        for a in [Attribute.FAMILY] * 8
+        + [Attribute.WELFARE_PROFESSIONAL] * 8
+        + [Attribute.LIVED_EXPERIENCE] * 4
+    ]
+    demo = _demo_person(session, "supporter.kagawa@demo.example")
+    if demo is not None:
+        demo.attribute = Attribute.FAMILY
+        earlier.append(demo)
+    _run_course(
+        session,
+        program=program,
+        organiser=hito,
+        kind=CourseKind.INITIAL,
+        title="令和4年度 香川県ひきこもりサポーター養成研修",
+        on=date(2022, 10, 15),
+        capacity=40,
+        people=earlier,
+        attending=len(earlier),
+        venue="高松市 サンポートホール",
+    )
+    # FY2023: capacity 50, 32 applied, 30 attended and completed: 12 / 12 / 6.
+    attributes = (
+        [Attribute.WELFARE_PROFESSIONAL] * 12
+        + [Attribute.FAMILY] * 12
+        + [Attribute.LIVED_EXPERIENCE] * 6
+    )
+    trainees = [_person(session, seq, program, places, a) for a in attributes]
+    absent = [
+        _person(session, seq, program, places, a) for a in (Attribute.RESIDENT, Attribute.FAMILY)
+    ]
+    _run_course(
+        session,
+        program=program,
+        organiser=hito,
+        kind=CourseKind.INITIAL,
+        title="令和5年度 香川県ひきこもりサポーター養成研修",
+        on=date(2023, 9, 9),
+        capacity=50,
+        people=trainees + absent,
+        attending=30,
+        venue="高松市 香川県社会福祉総合センター",
+    )
+    # Follow-up training, five sessions a year, 15-30 people each.
+    pool = earlier + trainees
+    for index, (day, size) in enumerate(
+        [
+            (date(2023, 11, 18), 18),
+            (date(2024, 1, 20), 24),
+            (date(2024, 3, 9), 16),
+            (date(2024, 6, 15), 27),
+            (date(2024, 9, 21), 21),
+        ]
+    ):
+        people = [pool[(index * 11 + k) % len(pool)] for k in range(size)]
+        _run_course(
+            session,
+            program=program,
+            organiser=hito,
+            kind=CourseKind.FOLLOW_UP,
+            title=f"フォローアップ研修 第{index + 1}回（{day.year}年{day.month}月）",
+            on=day,
+            capacity=30,
+            people=people,
+            attending=size,
+            venue="高松市 hito.toco 研修室",
+            topics=["近況報告と事例共有"],
+        )
+
+
+def _chiba(session: DbSession, program: Program, seq: _Sequence) -> None:
+    if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
+        return
+    places = _places(
+        session,
+        "千葉県",
+        ["千葉市", "習志野市", "佐倉市", "船橋市", "市川市", "八千代市", "四街道市"],
+    )
+    centre = _organiser(session, program, "千葉県ひきこもり地域支援センター")
+    people = [
+        _person(session, seq, program, places, a)
+        for a in [Attribute.MUNICIPAL_STAFF] * 6
+        + [Attribute.PRIVATE_SUPPORT] * 5
+        + [Attribute.RESIDENT] * 6
+        + [Attribute.FAMILY] * 5
+    ]
+    demo = _demo_person(session, "supporter.chiba@demo.example")
+    if demo is not None:
+        demo.attribute = Attribute.RESIDENT
+        people.append(demo)
+    _run_course(
+        session,
+        program=program,
+        organiser=centre,
+        kind=CourseKind.INITIAL,
+        title="令和6年度 千葉県ひきこもりサポーター養成研修",
+        on=date(2024, 7, 6),
+        capacity=60,
+        people=people,
+        attending=len(people) - 2,
+        venue="千葉市 千葉県教育会館",
+    )
+
+
+def _tochigi(session: DbSession, program: Program, seq: _Sequence) -> None:
+    if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
+        return
+    places = _places(
+        session,
+        "栃木県",
+        ["宇都宮市", "佐野市", "那須塩原市", "小山市", "栃木市", "足利市", "鹿沼市", "大田原市"],
+    )
+    nasu_places = _places(session, "栃木県", ["那須町", "那須塩原市"])
+    polaris = _organiser(session, program, "ポラリスとちぎ(一般社団法人栃木県若年者支援機構)")
+    nasu = _organiser(session, program, "那須町社会福祉協議会")
+    mix = [
+        Attribute.WELFARE_PROFESSIONAL,
+        Attribute.FAMILY,
+        Attribute.RESIDENT,
+        Attribute.MUNICIPAL_STAFF,
+        Attribute.LIVED_EXPERIENCE,
+        Attribute.FAMILY,
+    ]
+    demo = _demo_person(session, "supporter.tochigi@demo.example")
+    # Polaris's courses over five fiscal years: 140 completers plus the demo supporter.
+    for year, size in [(2019, 28), (2020, 27), (2021, 29), (2022, 28), (2023, 28)]:
+        people = [_person(session, seq, program, places, mix[k % len(mix)]) for k in range(size)]
+        if year == 2022 and demo is not None:
+            demo.attribute = Attribute.FAMILY
+            people.append(demo)
+        reiwa = year - 2018
+        _run_course(
+            session,
+            program=program,
+            organiser=polaris,
+            kind=CourseKind.INITIAL,
+            title=f"令和{'元' if reiwa == 1 else reiwa}年度 ひきこもりサポーター養成研修"
+            "（ポラリスとちぎ）",
+            on=date(year, 7, 20),
+            capacity=40,
+            people=people,
+            attending=len(people),
+            venue="宇都宮市 とちぎ福祉プラザ",
+        )
+    # Nasu town council's own course with Polaris's material: 13 completers.
+    people = [_person(session, seq, program, nasu_places, mix[k % len(mix)]) for k in range(13)]
+    _run_course(
+        session,
+        program=program,
+        organiser=nasu,
+        kind=CourseKind.INITIAL,
+        title="那須町ひきこもりサポーター養成講座（那須町社会福祉協議会）",
+        on=date(2022, 11, 12),
+        capacity=20,
+        people=people,
+        attending=13,
+        venue="那須町 ゆめプラザ・那須",
+    )
+
+
+__all__ = ["Enrolment", "load_training_demo"]

@@ -1,0 +1,269 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from supporters.audit.models import AuditEvent
+from supporters.db import ServiceError
+from supporters.training import services
+from supporters.training.models import Enrolment
+from tests import factories
+
+NOW = datetime(2024, 4, 10, 1, 0, tzinfo=UTC)
+
+
+def test_beyond_capacity_goes_to_the_waiting_list_and_moves_up(db_session: Any) -> None:
+    course = factories.course(db_session, capacity=2)
+    people = [
+        factories.person(
+            db_session,
+            name=f"受講 {i}",
+            reading=f"ジュコウ {'イロハ'[i]}",
+            residence="高松市",
+            prefecture="香川県",
+        )
+        for i in range(3)
+    ]
+    states = [
+        services.enrol_person(db_session, actor=None, course=course, person=p, now=NOW).state
+        for p in people
+    ]
+    assert states == ["confirmed", "confirmed", "waitlisted"]
+    first = db_session.scalar(select(Enrolment).where(Enrolment.person_id == people[0].id))
+    promoted = services.withdraw_enrolment(db_session, actor=None, enrolment=first, now=NOW)
+    assert promoted is not None and promoted.person_id == people[2].id
+    assert promoted.state == "confirmed"
+    assert services.course_figures(db_session, course).waitlisted == 0
+
+
+def test_raising_the_capacity_promotes_the_waiting_list(db_session: Any) -> None:
+    course = factories.course(db_session, capacity=1)
+    a = factories.person(db_session, name="甲", reading="コウ", residence="高松市")
+    b = factories.person(db_session, name="乙", reading="オツ", residence="高松市")
+    services.enrol_person(db_session, actor=None, course=course, person=a, now=NOW)
+    waiting = services.enrol_person(db_session, actor=None, course=course, person=b, now=NOW)
+    admin = factories.admin(db_session)
+    data = services.CourseInput(
+        kind="initial", organiser_id=course.organiser_id, title=course.title, capacity=2
+    )
+    services.update_course(db_session, actor=admin, course=course, data=data)
+    assert waiting.state == "confirmed"
+    with pytest.raises(ServiceError, match="2"):
+        services.update_course(
+            db_session,
+            actor=admin,
+            course=course,
+            data=services.CourseInput(**{**data.__dict__, "capacity": 1}),
+        )
+
+
+def test_chiba_eligibility_refuses_with_a_reason_and_accepts_an_override(db_session: Any) -> None:
+    course = factories.course(db_session, program_code="chiba")
+    outsider = factories.person(db_session, residence="宇都宮市", prefecture="栃木県")
+    with pytest.raises(ServiceError) as info:
+        services.enrol_person(db_session, actor=None, course=course, person=outsider, now=NOW)
+    assert "千葉県" in info.value.message and info.value.field == "override_reason"
+    enrolment = services.enrol_person(
+        db_session,
+        actor=None,
+        course=course,
+        person=outsider,
+        now=NOW,
+        override_reason="千葉市内の団体に勤務予定",
+    )
+    assert enrolment.eligibility_override_reason == "千葉市内の団体に勤務予定"
+    worker = factories.person(
+        db_session, name="勤務 者", reading="キンム シャ", residence="宇都宮市", prefecture="栃木県"
+    )
+    worker.work_municipality_id = factories.municipality(db_session, "佐倉市", "千葉県").id
+    db_session.flush()
+    db_session.refresh(worker)
+    assert (
+        services.enrol_person(
+            db_session, actor=None, course=course, person=worker, now=NOW
+        ).eligibility_override_reason
+        is None
+    )
+
+
+def test_tochigi_is_open_to_anyone(db_session: Any) -> None:
+    course = factories.course(db_session, program_code="tochigi")
+    person = factories.person(db_session, residence="高松市", prefecture="香川県")
+    assert (
+        services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW).state
+        == "confirmed"
+    )
+
+
+def test_enrolling_twice_is_refused(db_session: Any) -> None:
+    course = factories.course(db_session)
+    person = factories.person(db_session, residence="高松市")
+    services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+    with pytest.raises(ServiceError, match="山田 花子"):
+        services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+
+
+def test_roll_call_completes_with_a_number_and_can_be_undone(db_session: Any) -> None:
+    course = factories.course(db_session, topics=("基礎", "家族支援"), on=date(2023, 9, 9))
+    admin = factories.admin(db_session)
+    person = factories.person(db_session, residence="高松市")
+    enrolment = services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+    first, second = course.sessions
+    assert (
+        services.record_roll_call(
+            db_session, actor=admin, course_session=first, present_ids={enrolment.id}, now=NOW
+        )
+        == []
+    )
+    assert enrolment.state == "confirmed"
+    completed = services.record_roll_call(
+        db_session, actor=admin, course_session=second, present_ids={enrolment.id}, now=NOW
+    )
+    assert completed == [enrolment] and enrolment.state == "completed"
+    assert enrolment.completion_number == "KGW-2023-C0001"  # FY2023: September 2023
+    assert enrolment.completed_on == date(2023, 9, 9)
+    # Taking the attendance back undoes the automatic completion; the number stays reserved.
+    services.record_roll_call(
+        db_session, actor=admin, course_session=second, present_ids=set(), now=NOW
+    )
+    assert enrolment.state == "confirmed" and enrolment.completion_number == "KGW-2023-C0001"
+
+
+def test_optional_sessions_are_not_needed(db_session: Any) -> None:
+    course = factories.course(db_session, topics=("基礎",))
+    admin = factories.admin(db_session)
+    optional = services.add_session(
+        db_session,
+        actor=admin,
+        course=course,
+        data=services.SessionInput(
+            date=date(2024, 5, 2), start_time=None, end_time=None, topic="交流会", required=False
+        ),
+    )
+    person = factories.person(db_session, residence="高松市")
+    enrolment = services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+    required_session = next(s for s in course.sessions if s.id != optional.id)
+    services.record_roll_call(
+        db_session,
+        actor=admin,
+        course_session=required_session,
+        present_ids={enrolment.id},
+        now=NOW,
+    )
+    assert enrolment.state == "completed"
+
+
+def test_make_up_at_another_course_with_the_same_topic(db_session: Any) -> None:
+    admin = factories.admin(db_session)
+    course = factories.course(db_session, topics=("基礎", "家族支援"))
+    other = factories.course(db_session, topics=("家族支援", "事例検討"), on=date(2024, 6, 1))
+    unrelated = factories.course(db_session, program_code="tochigi", topics=("家族支援",))
+    person = factories.person(db_session, residence="高松市")
+    enrolment = services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+    services.record_roll_call(
+        db_session,
+        actor=admin,
+        course_session=course.sessions[0],
+        present_ids={enrolment.id},
+        now=NOW,
+    )
+    choices = services.make_up_sessions(db_session, enrolment)
+    assert [s.course_id for s in choices] == [other.id]  # same program, same topic only
+    assert unrelated.id not in {s.course_id for s in choices}
+    with pytest.raises(ServiceError):
+        services.record_make_up(
+            db_session, actor=admin, enrolment=enrolment, course_session=other.sessions[1], now=NOW
+        )
+    assert (
+        services.record_make_up(
+            db_session, actor=admin, enrolment=enrolment, course_session=choices[0], now=NOW
+        )
+        is True
+    )
+    assert enrolment.state == "completed"
+
+
+def test_completion_by_hand_needs_a_reason_and_is_audited(db_session: Any) -> None:
+    admin = factories.admin(db_session)
+    course = factories.course(db_session)
+    person = factories.person(db_session, residence="高松市")
+    enrolment = services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+    with pytest.raises(ServiceError):
+        services.complete_by_hand(
+            db_session, actor=admin, enrolment=enrolment, reason=" ", on=date(2024, 5, 1)
+        )
+    services.complete_by_hand(
+        db_session,
+        actor=admin,
+        enrolment=enrolment,
+        reason="別日程で個別に受講",
+        on=date(2024, 5, 1),
+    )
+    assert enrolment.state == "completed" and enrolment.completion_number
+    services.uncomplete_by_hand(db_session, actor=admin, enrolment=enrolment, reason="記録誤り")
+    assert enrolment.state == "not_completed"
+    actions = set(
+        db_session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.target_type == "enrolment", AuditEvent.target_id == enrolment.id
+            )
+        )
+    )
+    assert {"enrolment.complete", "enrolment.uncomplete"} <= actions
+
+
+def test_supporter_applies_to_follow_up_only_in_the_period(db_session: Any) -> None:
+    follow_up = factories.course(db_session, kind="follow_up", capacity=1)
+    follow_up.application_closes_on = date(2024, 4, 30)
+    person = factories.person(db_session, residence="高松市")
+    user = factories.supporter(db_session, program_code="kagawa")
+    user.person_id = person.id
+    enrolment = services.apply_for_course(
+        db_session, actor=user, course=follow_up, person=person, today=date(2024, 4, 1), now=NOW
+    )
+    assert enrolment.state == "applied" and enrolment.source == "self"
+    late = factories.person(db_session, name="遅 刻", reading="チ コク", residence="高松市")
+    with pytest.raises(ServiceError):
+        services.apply_for_course(
+            db_session, actor=user, course=follow_up, person=late, today=date(2024, 5, 1), now=NOW
+        )
+    initial = factories.course(db_session, kind="initial")
+    with pytest.raises(ServiceError):
+        services.apply_for_course(
+            db_session, actor=user, course=initial, person=late, today=date(2024, 4, 1), now=NOW
+        )
+
+
+def test_completion_numbers_count_per_program_and_year(db_session: Any) -> None:
+    admin = factories.admin(db_session)
+    course = factories.course(db_session, on=date(2024, 3, 1))  # FY2023
+    numbers = []
+    for i in range(3):
+        person = factories.person(
+            db_session, name=f"番号 {i}", reading=f"バンゴウ {'アイウ'[i]}", residence="高松市"
+        )
+        enrolment = services.enrol_person(
+            db_session, actor=None, course=course, person=person, now=NOW
+        )
+        services.complete_by_hand(
+            db_session, actor=admin, enrolment=enrolment, reason="テスト", on=date(2024, 3, 1)
+        )
+        numbers.append(enrolment.completion_number)
+    assert numbers == ["KGW-2023-C0001", "KGW-2023-C0002", "KGW-2023-C0003"]
+
+
+@pytest.mark.parametrize(
+    ("day", "year", "label"),
+    [
+        (date(2023, 4, 1), 2023, "令和5年度"),
+        (date(2024, 3, 31), 2023, "令和5年度"),
+        (date(2019, 4, 1), 2019, "令和元年度"),
+        (date(2018, 6, 1), 2018, "平成30年度"),
+    ],
+)
+def test_fiscal_year(day: date, year: int, label: str) -> None:
+    assert services.fiscal_year(day) == year
+    assert services.reiwa_label(year) == label
