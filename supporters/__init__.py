@@ -57,6 +57,7 @@ def _import_models() -> None:
     from supporters.audit import models as _audit  # noqa: F401
     from supporters.people import models as _people  # noqa: F401
     from supporters.programs import models as _programs  # noqa: F401
+    from supporters.registry import models as _registry  # noqa: F401
     from supporters.reminders import models as _reminders  # noqa: F401
     from supporters.training import models as _training  # noqa: F401
 
@@ -67,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from supporters.audit.views import bp as audit_bp
     from supporters.main import bp as main_bp
     from supporters.programs.views import bp as programs_bp
+    from supporters.registry.views import bp as registry_bp
     from supporters.reminders.views import bp as reminders_bp
     from supporters.training.views import bp as training_bp
 
@@ -76,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         programs_bp,
         training_bp,
+        registry_bp,
         audit_bp,
         reminders_bp,
     ):

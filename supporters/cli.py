@@ -25,9 +25,11 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(backup_command)
     register_reminders_cli(app)
 
+    from supporters.registry import cli as registry_cli
     from supporters.training import cli as training_cli
 
     training_cli.register(app)
+    registry_cli.register(app)
 
 
 def upgrade_database() -> None:

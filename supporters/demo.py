@@ -209,6 +209,10 @@ def load_demo(
 
     load_training_demo(session, programs)
     session.flush()
+    from supporters.registry.demo import load_registry_demo
+
+    load_registry_demo(session, programs, today=now.date())
+    session.flush()
     return logins
 
 

@@ -173,6 +173,9 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = lambda value: (
         format_date(value, "yyyy/MM/dd") if value else ""
     )
+    from supporters.dates import format_date as wareki_date
+
+    app.jinja_env.filters["wareki"] = lambda value: wareki_date(value) if value else ""
     app.jinja_env.globals["is_local_url"] = is_local_url
     app.jinja_env.add_extension("jinja2.ext.do")
 
@@ -182,8 +185,14 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     if not getattr(user, "is_authenticated", False):
         return []
     items: list[tuple[str, str]] = [("main.index", _("Home"))]
+    if permissions.supporter_program_ids(user) and user.person_id:
+        items.append(("registry.me", _("My page")))
     if user.active_grants:
         items.append(("training.index", _("Courses")))
+    if permissions.is_coordinator(user):
+        items.append(("registry.register", _("Supporter register")))
+    if permissions.staff_municipality_ids(user):
+        items.append(("registry.municipal_supporters", _("Supporters")))
     if permissions.is_admin(user) or permissions.is_coordinator(user):
         items.append(("programs.index", _("Programs")))
     if permissions.can_manage_users(user):

@@ -171,3 +171,62 @@ def course(
     session.flush()
     session.refresh(new)
     return new
+
+
+def completed_enrolment(
+    session: Session,
+    *,
+    program_code: str = "tochigi",
+    on: Any = None,
+    person_obj: Any = None,
+    **person_kwargs: Any,
+) -> Any:
+    """A trainee who completed initial training of the program on `on`."""
+    from datetime import UTC, date, datetime
+
+    from supporters.training import services as training
+
+    day = on or date(2020, 7, 20)
+    new_course = course(session, program_code=program_code, topics=("基礎",), on=day)
+    prog = program(session, program_code)
+    somebody = person_obj or person(
+        session,
+        residence=person_kwargs.pop("residence", None) or _home(prog),
+        prefecture=prog.prefecture,
+        **person_kwargs,
+    )
+    enrolment = training.enrol_person(
+        session,
+        actor=None,
+        course=new_course,
+        person=somebody,
+        now=datetime.combine(day, datetime.min.time(), UTC),
+    )
+    training.complete_by_hand(
+        session, actor=admin_user(session), enrolment=enrolment, reason="テスト", on=day
+    )
+    return enrolment
+
+
+def _home(prog: Any) -> str:
+    return {"chiba": "習志野市", "tochigi": "佐野市", "kagawa": "高松市"}[prog.code]
+
+
+def admin_user(session: Session) -> User:
+    found = session.scalar(select(User).where(User.email == "factory-admin@example.jp"))
+    return found or admin(session, email="factory-admin@example.jp")
+
+
+def registration(
+    session: Session, *, program_code: str = "tochigi", on: Any = None, **kwargs: Any
+) -> Any:
+    from supporters.registry import services as registry
+
+    enrolment = completed_enrolment(session, program_code=program_code, on=on, **kwargs)
+    return registry.register_enrolment(
+        session,
+        actor=None,
+        enrolment=enrolment,
+        on=enrolment.completed_on,
+        form_received=True,
+    )

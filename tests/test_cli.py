@@ -156,3 +156,65 @@ def test_healthz_reports_an_unreachable_database(schema_factory: Any) -> None:
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
+
+
+def test_demo_reproduces_the_seed_figures(fresh_app: Flask) -> None:
+    """DOMAIN.md: Kagawa FY2023 capacity 50, 30 attended, 12/12/6; Tochigi 154 registered
+    on 2023-11-30; Nasu about 13 through its council's course. All from individual records."""
+    import json
+
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    result = runner.invoke(
+        args=[
+            "registry",
+            "status",
+            "--program",
+            "tochigi",
+            "--as-of",
+            "2023-11-30",
+            "--format",
+            "json",
+        ]
+    )
+    counts = json.loads(result.output)
+    assert counts["active"] + counts["follow_up_due"] == 154
+    courses = json.loads(
+        runner.invoke(args=["courses", "list", "--program", "kagawa", "--format", "json"]).output
+    )
+    fy2023 = next(c for c in courses if c["title"].startswith("令和5年度"))
+    assert fy2023["capacity"] == 50 and fy2023["enrolments"]["completed"] == 30
+    with fresh_app.app_context():
+        from supporters.training.models import Course
+        from supporters.training.services import course_figures
+
+        figures = course_figures(db.session, db.session.get(Course, fy2023["id"]))
+        assert figures.attended == 30
+        assert {k: v for k, v in figures.attributes.items()} == {
+            "welfare_professional": 12,
+            "family": 12,
+            "lived_experience": 6,
+        }
+        db.session.remove()
+    tochigi = json.loads(
+        runner.invoke(args=["courses", "list", "--program", "tochigi", "--format", "json"]).output
+    )
+    nasu = next(c for c in tochigi if "那須町" in c["title"])
+    assert nasu["enrolments"]["completed"] == 13
+    listing = runner.invoke(
+        args=[
+            "registry",
+            "list",
+            "--program",
+            "tochigi",
+            "--as-of",
+            "2023-11-30",
+            "--status",
+            "active",
+            "--format",
+            "csv",
+        ]
+    )
+    assert listing.exit_code == 0 and len(listing.output.strip().splitlines()) == 155
+    bad = runner.invoke(args=["registry", "status", "--program", "tochigi", "--as-of", "30/11"])
+    assert bad.exit_code != 0 and "2023-11-30" in bad.output

@@ -84,7 +84,11 @@ def normalise_phone(raw: str | None) -> str | None:
         return None
     text = re.sub(r"-+", "-", text)
     digits = re.sub(r"\D", "", text)
-    if not _PHONE_ALLOWED.match(text) or not 10 <= len(digits) <= 11 or not digits.startswith("0"):
+    international = text.startswith("+")  # +81-3-1234-5678
+    domestic_ok = 10 <= len(digits) <= 11 and digits.startswith("0")
+    if not _PHONE_ALLOWED.match(text) or not (
+        domestic_ok or (international and 10 <= len(digits) <= 13)
+    ):
         raise ServiceError(
             "phone", str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678."))
         )

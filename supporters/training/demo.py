@@ -1,8 +1,8 @@
 """Demo courses built from individual records, so the figures come out of the data:
 Kagawa FY2023 initial course (capacity 50, 30 attended: 12 welfare professionals, 12 family
-members, 6 with lived experience) and its follow-ups; Chiba's course in Chiba City with the
-six-topic curriculum; Tochigi courses by Polaris and by Nasu's council (154 completers in all,
-with the demo supporter)."""
+members, 6 with lived experience); Chiba's course in Chiba City with the six-topic
+curriculum; Tochigi courses by Polaris and by Nasu's council (154 completers in all, with the
+demo supporter). Follow-up courses need registered supporters: supporters/registry/demo.py."""
 
 from __future__ import annotations
 
@@ -259,31 +259,7 @@ def _kagawa(session: DbSession, program: Program, seq: _Sequence) -> None:
         attending=30,
         venue="高松市 香川県社会福祉総合センター",
     )
-    # Follow-up training, five sessions a year, 15-30 people each.
-    pool = earlier + trainees
-    for index, (day, size) in enumerate(
-        [
-            (date(2023, 11, 18), 18),
-            (date(2024, 1, 20), 24),
-            (date(2024, 3, 9), 16),
-            (date(2024, 6, 15), 27),
-            (date(2024, 9, 21), 21),
-        ]
-    ):
-        people = [pool[(index * 11 + k) % len(pool)] for k in range(size)]
-        _run_course(
-            session,
-            program=program,
-            organiser=hito,
-            kind=CourseKind.FOLLOW_UP,
-            title=f"フォローアップ研修 第{index + 1}回（{day.year}年{day.month}月）",
-            on=day,
-            capacity=30,
-            people=people,
-            attending=size,
-            venue="高松市 hito.toco 研修室",
-            topics=["近況報告と事例共有"],
-        )
+    # Follow-up training needs registered supporters: see supporters/registry/demo.py.
 
 
 def _chiba(session: DbSession, program: Program, seq: _Sequence) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.dates import fiscal_year
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
 from supporters.programs.models import EligibilityRule, Municipality, Organisation, Program
@@ -29,11 +30,6 @@ from supporters.training.models import (
 )
 
 DEFAULT_SESSION_START = time(10, 0)
-
-
-def fiscal_year(day: date) -> int:
-    """年度: April to March; FY2023 (令和5年度) runs from 2023-04-01 to 2024-03-31."""
-    return day.year if day.month >= 4 else day.year - 1
 
 
 def reiwa_label(year: int) -> str:
@@ -280,6 +276,10 @@ def enrol_person(
         raise ServiceError(
             None, str(_l("%(name)s is already enrolled in this course.", name=person.name))
         )
+    if course.kind == CourseKind.FOLLOW_UP:
+        from supporters.registry.services import require_registration_for_follow_up
+
+        require_registration_for_follow_up(session, course, person)
     problem = eligibility_problem(
         course.program, person.residence_municipality, person.work_municipality
     )
@@ -440,6 +440,8 @@ def record_roll_call(
             )
         )
     session.flush()
+    for enrolment_id in sorted(present_ids - before):
+        _count_follow_up(session, actor, on_roll[enrolment_id], course_session.date)
     record_audit(
         session,
         actor,
@@ -454,6 +456,16 @@ def record_roll_call(
         if update_completion(session, actor=actor, enrolment=enrolment, on=course_session.date):
             completed.append(enrolment)
     return completed
+
+
+def _count_follow_up(
+    session: DbSession, actor: User | None, enrolment: Enrolment, on: date
+) -> None:
+    """Attending follow-up training renews the registration where the program says so."""
+    if enrolment.course.kind == CourseKind.FOLLOW_UP:
+        from supporters.registry.services import record_follow_up
+
+        record_follow_up(session, actor=actor, enrolment=enrolment, attended_on=on)
 
 
 def make_up_sessions(session: DbSession, enrolment: Enrolment) -> list[CourseSession]:
@@ -504,6 +516,7 @@ def record_make_up(
             )
         )
         session.flush()
+        _count_follow_up(session, actor, enrolment, course_session.date)
     record_audit(
         session,
         actor,

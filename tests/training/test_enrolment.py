@@ -218,7 +218,8 @@ def test_completion_by_hand_needs_a_reason_and_is_audited(db_session: Any) -> No
 def test_supporter_applies_to_follow_up_only_in_the_period(db_session: Any) -> None:
     follow_up = factories.course(db_session, kind="follow_up", capacity=1)
     follow_up.application_closes_on = date(2024, 4, 30)
-    person = factories.person(db_session, residence="高松市")
+    registration = factories.registration(db_session, program_code="kagawa", on=date(2023, 9, 9))
+    person = registration.person
     user = factories.supporter(db_session, program_code="kagawa")
     user.person_id = person.id
     enrolment = services.apply_for_course(

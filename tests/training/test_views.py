@@ -324,7 +324,7 @@ def test_other_program_and_supporters_are_kept_out(
 def test_supporter_applies_through_the_page(client: Any, db_session: Any, login_as: Any) -> None:
     follow_up = factories.course(db_session, program_code="kagawa", kind="follow_up")
     user = factories.supporter(db_session, program_code="kagawa")
-    user.person_id = factories.person(db_session, residence="高松市").id
+    user.person_id = factories.registration(db_session, program_code="kagawa").person_id
     db_session.commit()
     login_as(user)
     response = post_form(
@@ -351,3 +351,45 @@ def test_export_is_audited_and_formula_safe(client: Any, db_session: Any, login_
     assert "'=HYPERLINK" in body
     exported = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "export.enrolments"))
     assert exported.actor_user_id == coordinator.id
+
+
+def test_sign_in_sheet_pdf_sorted_by_reading(
+    client: Any, db_session: Any, login_as: Any, tmp_path: Any
+) -> None:
+    import shutil
+    import subprocess
+    from datetime import UTC, datetime
+
+    from supporters.training import services
+
+    if shutil.which("pdftotext") is None:
+        import os
+
+        import pytest
+
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdftotext (poppler-utils) is missing")
+        pytest.skip("pdftotext is not installed")
+    login_as(factories.coordinator(db_session, "kagawa"))
+    course = factories.course(db_session, topics=("基礎",))
+    for name, reading in [
+        ("渡辺 久美子", "ワタナベ クミコ"),
+        ("青木 誠", "アオキ マコト"),
+        ("加藤 修", "カトウ オサム"),
+    ]:
+        services.enrol_person(
+            db_session,
+            actor=None,
+            course=course,
+            now=datetime.now(UTC),
+            person=factories.person(db_session, name=name, reading=reading, residence="高松市"),
+        )
+    db_session.commit()
+    response = client.get(f"/courses/{course.id}/sessions/{course.sessions[0].id}/sign-in.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert text.index("青木 誠") < text.index("加藤 修") < text.index("渡辺 久美子")

@@ -1,0 +1,108 @@
+"""`registry list` and `registry status`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from supporters.audit.services import record_audit
+from supporters.extensions import db
+from supporters.programs.models import Municipality, Program
+from supporters.programs.services import get_program_by_code
+from supporters.registry import services
+from supporters.registry.models import Status
+from supporters.training.importer import safe_cell
+
+registry_cli = AppGroup("registry", help="The supporter register.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(registry_cli)
+
+
+def _program(code: str) -> Program:
+    program = get_program_by_code(db.session, code)
+    if program is None:
+        raise click.ClickException(f"Unknown program: {code} (chiba, tochigi, kagawa)")
+    return program
+
+
+def _day(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise click.BadParameter(f"{text!r} is not a date like 2023-11-30") from error
+
+
+@registry_cli.command("list")
+@click.option("--program", "program_code", required=True)
+@click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today)")
+@click.option("--format", "output", type=click.Choice(["csv", "json"]), default="csv")
+def list_command(program_code: str, status: str | None, as_of: str | None, output: str) -> None:
+    """The register on a date."""
+    program = _program(program_code)
+    day = _day(as_of)
+    flt = services.RegisterFilter(program=program, day=day, status=status)
+    places = {
+        mid: name for mid, name in db.session.execute(db.select(Municipality.id, Municipality.name))
+    }
+    rows = [
+        {
+            "number": registration.number,
+            "name": person.name,
+            "reading": person.name_reading,
+            "status": row_status,
+            "registered_on": registration.registered_on.isoformat(),
+            "valid_until": valid_until.isoformat() if valid_until else "",
+            "municipality": places.get(registration.main_municipality_id, ""),
+        }
+        for registration, person, row_status, valid_until in db.session.execute(
+            services.register_query(flt)
+        )
+    ]
+    record_audit(
+        db.session,
+        None,
+        "export.register",
+        None,
+        program_id=program.id,
+        detail={"as_of": day.isoformat(), "status": status, "format": output},
+    )
+    db.session.commit()
+    if output == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(
+        ["number", "name", "reading", "status", "registered_on", "valid_until", "municipality"]
+    )
+    for row in rows:
+        writer.writerow([safe_cell(str(value)) for value in row.values()])
+
+
+@registry_cli.command("status")
+@click.option("--program", "program_code", required=True)
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today)")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def status_command(program_code: str, as_of: str | None, output: str) -> None:
+    """Counts per status on a date."""
+    program = _program(program_code)
+    day = _day(as_of)
+    counts = services.status_counts(db.session, program, day)
+    if output == "json":
+        click.echo(json.dumps({"program": program.code, "as_of": day.isoformat(), **counts}))
+        return
+    click.echo(f"{program.code} as of {day.isoformat()}")
+    for status, count in counts.items():
+        click.echo(f"  {status:<14} {count:>7}")
+    valid = counts["active"] + counts["follow_up_due"]
+    click.echo(f"  {'registered and valid':<14} {valid:>7}")

@@ -1,0 +1,579 @@
+"""The register: registering completers, renewing through follow-up training, suspensions
+and withdrawals, status on any date, activity reports. Plain functions; they never commit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy.sql.elements import Label
+
+from supporters.accounts.models import User
+from supporters.audit.services import record_audit
+from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
+from supporters.db import DbSession, ServiceError
+from supporters.people.models import Person
+from supporters.programs.models import Municipality, Program, RegistrationMode
+from supporters.programs.services import next_number
+from supporters.registry.models import (
+    ActivityKind,
+    ActivityReport,
+    EventKind,
+    Registration,
+    RegistrationEvent,
+    Status,
+    Topic,
+)
+from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
+
+# --- registering ----------------------------------------------------------------------
+
+
+def current_registration(
+    session: DbSession, program_id: int, person_id: int
+) -> Registration | None:
+    return session.scalar(
+        select(Registration).where(
+            Registration.program_id == program_id,
+            Registration.person_id == person_id,
+            Registration.withdrawn_on.is_(None),
+        )
+    )
+
+
+def register_enrolment(
+    session: DbSession,
+    *,
+    actor: User | None,
+    enrolment: Enrolment,
+    on: date,
+    main_municipality: Municipality | None = None,
+    consent_share_contact: bool = False,
+    form_received: bool = False,
+) -> Registration:
+    """Register a trainee who completed initial training (one step for the coordinator)."""
+    course = enrolment.course
+    program = course.program
+    if enrolment.state != EnrolmentState.COMPLETED or course.kind != CourseKind.INITIAL:
+        raise ServiceError(
+            None, str(_l("Only trainees who completed initial training can be registered."))
+        )
+    if program.registration_mode == RegistrationMode.ON_REQUEST and not form_received:
+        raise ServiceError(
+            "form_received",
+            str(
+                _l("In this program, only those who hand in the registration form are registered.")
+            ),
+        )
+    if current_registration(session, program.id, enrolment.person_id) is not None:
+        raise ServiceError(
+            None,
+            str(_l("%(name)s is already registered in this program.", name=enrolment.person.name)),
+        )
+    if enrolment.completed_on and on < enrolment.completed_on:
+        raise ServiceError("on", str(_l("The registration date is before the completion.")))
+    number = program.format_registration_number(
+        on.year, next_number(session, program, "registration", on.year)
+    )
+    valid_until = (
+        add_months(on, program.follow_up_interval_months)
+        if program.follow_up_interval_months and program.follow_up_mandatory
+        else None
+    )
+    registration = Registration(
+        program_id=program.id,
+        person_id=enrolment.person_id,
+        enrolment_id=enrolment.id,
+        number=number,
+        registered_on=on,
+        issuing_organisation_id=course.organiser_id,
+        main_municipality_id=main_municipality.id if main_municipality else None,
+        consent_share_contact=consent_share_contact,
+        initial_valid_until=valid_until,
+        valid_until=valid_until,
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(registration)
+    session.flush()
+    _event(
+        session,
+        registration,
+        EventKind.REGISTERED,
+        on,
+        actor,
+        valid_until=valid_until,
+        enrolment_id=enrolment.id,
+    )
+    record_audit(
+        session,
+        actor,
+        "registration.create",
+        registration,
+        program_id=program.id,
+        detail={"number": number},
+    )
+    return registration
+
+
+def _event(
+    session: DbSession,
+    registration: Registration,
+    kind: EventKind,
+    on: date,
+    actor: User | None,
+    **values: Any,
+) -> RegistrationEvent:
+    event = RegistrationEvent(
+        registration_id=registration.id,
+        kind=kind,
+        occurred_on=on,
+        actor_id=actor.id if actor else None,
+        **values,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def events_for(session: DbSession, registration: Registration) -> list[RegistrationEvent]:
+    return list(
+        session.scalars(
+            select(RegistrationEvent)
+            .where(RegistrationEvent.registration_id == registration.id)
+            .order_by(RegistrationEvent.occurred_on, RegistrationEvent.id)
+        )
+    )
+
+
+# --- status on any date ---------------------------------------------------------------
+
+
+def validity_end_on(
+    registration: Registration, events: list[RegistrationEvent], day: date
+) -> date | None:
+    ends = [
+        e.valid_until
+        for e in events
+        if e.kind == EventKind.RENEWED and e.occurred_on <= day and e.valid_until
+    ]
+    return max(ends) if ends else registration.initial_valid_until
+
+
+def status_on(
+    registration: Registration, program: Program, events: list[RegistrationEvent], day: date
+) -> Status | None:
+    """The status on `day`; None before the registration date."""
+    if day < registration.registered_on:
+        return None
+    if registration.withdrawn_on and registration.withdrawn_on <= day:
+        return Status.WITHDRAWN
+    toggles = [
+        e
+        for e in events
+        if e.kind in (EventKind.SUSPENDED, EventKind.REINSTATED) and e.occurred_on <= day
+    ]
+    if toggles and toggles[-1].kind == EventKind.SUSPENDED:
+        return Status.SUSPENDED
+    end = validity_end_on(registration, events, day)
+    if end is None:
+        return Status.ACTIVE
+    if day > end:
+        return Status.LAPSED
+    if day >= end - timedelta(days=program.follow_up_window_days):
+        return Status.FOLLOW_UP_DUE
+    return Status.ACTIVE
+
+
+def validity_end_sql(day: date) -> ColumnElement[Any]:
+    latest_renewal = (
+        select(func.max(RegistrationEvent.valid_until))
+        .where(
+            RegistrationEvent.registration_id == Registration.id,
+            RegistrationEvent.kind == EventKind.RENEWED,
+            RegistrationEvent.occurred_on <= day,
+        )
+        .scalar_subquery()
+    )
+    return func.coalesce(latest_renewal, Registration.initial_valid_until)
+
+
+def status_sql(program: Program, day: date) -> Label[Any]:
+    """The same rules as `status_on`, as one SQL expression, so lists and counts on any date
+    are one query whatever the size of the register."""
+    last_toggle = (
+        select(RegistrationEvent.kind)
+        .where(
+            RegistrationEvent.registration_id == Registration.id,
+            RegistrationEvent.kind.in_((EventKind.SUSPENDED, EventKind.REINSTATED)),
+            RegistrationEvent.occurred_on <= day,
+        )
+        .order_by(RegistrationEvent.occurred_on.desc(), RegistrationEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    end = validity_end_sql(day)
+    window_opens_by = day + timedelta(days=program.follow_up_window_days)
+    return case(
+        (
+            and_(Registration.withdrawn_on.is_not(None), Registration.withdrawn_on <= day),
+            literal(Status.WITHDRAWN.value),
+        ),
+        (last_toggle == EventKind.SUSPENDED.value, literal(Status.SUSPENDED.value)),
+        (end.is_(None), literal(Status.ACTIVE.value)),
+        (end < day, literal(Status.LAPSED.value)),
+        (end <= window_opens_by, literal(Status.FOLLOW_UP_DUE.value)),
+        else_=literal(Status.ACTIVE.value),
+    ).label("status")
+
+
+def status_counts(session: DbSession, program: Program, day: date) -> dict[str, int]:
+    status = status_sql(program, day)
+    rows = session.execute(
+        select(status, func.count())
+        .select_from(Registration)
+        .where(Registration.program_id == program.id, Registration.registered_on <= day)
+        .group_by(status)
+    ).all()
+    counts = {s.value: 0 for s in Status}
+    counts.update({row[0]: row[1] for row in rows})
+    return counts
+
+
+# --- follow-up, suspension, withdrawal ------------------------------------------------
+
+
+def record_follow_up(
+    session: DbSession, *, actor: User | None, enrolment: Enrolment, attended_on: date
+) -> RegistrationEvent | None:
+    """A registered supporter attended a follow-up course: renew where the program has a
+    validity period. Inside the window the new end counts from the old end; after a lapse,
+    from the attendance. Once per enrolment."""
+    course = enrolment.course
+    if course.kind != CourseKind.FOLLOW_UP:
+        return None
+    registration = current_registration(session, course.program_id, enrolment.person_id)
+    if registration is None:
+        return None
+    already = session.scalar(
+        select(RegistrationEvent.id).where(
+            RegistrationEvent.registration_id == registration.id,
+            RegistrationEvent.enrolment_id == enrolment.id,
+        )
+    )
+    if already is not None:
+        return None
+    program = course.program
+    events = events_for(session, registration)
+    end = validity_end_on(registration, events, attended_on)
+    if not program.follow_up_interval_months or end is None:
+        return _event(
+            session,
+            registration,
+            EventKind.FOLLOW_UP,
+            attended_on,
+            actor,
+            enrolment_id=enrolment.id,
+        )
+    if attended_on > end:
+        new_end = add_months(attended_on, program.follow_up_interval_months)
+    elif attended_on >= end - timedelta(days=program.follow_up_window_days):
+        new_end = add_months(end, program.follow_up_interval_months)
+    else:  # too early to renew: counted as follow-up training only
+        return _event(
+            session,
+            registration,
+            EventKind.FOLLOW_UP,
+            attended_on,
+            actor,
+            enrolment_id=enrolment.id,
+        )
+    registration.valid_until = max(new_end, registration.valid_until or new_end)
+    record_audit(
+        session,
+        actor,
+        "registration.renew",
+        registration,
+        program_id=program.id,
+        detail={"valid_until": new_end.isoformat()},
+    )
+    return _event(
+        session,
+        registration,
+        EventKind.RENEWED,
+        attended_on,
+        actor,
+        valid_until=new_end,
+        enrolment_id=enrolment.id,
+    )
+
+
+def require_registration_for_follow_up(session: DbSession, course: Course, person: Person) -> None:
+    """Follow-up courses are for registered supporters of the program."""
+    if course.kind != CourseKind.FOLLOW_UP:
+        return
+    if current_registration(session, course.program_id, person.id) is None:
+        raise ServiceError(
+            None,
+            str(
+                _l(
+                    "%(name)s is not a registered supporter of this program; "
+                    "follow-up training is for registered supporters.",
+                    name=person.name,
+                )
+            ),
+        )
+
+
+def suspend(
+    session: DbSession, *, actor: User, registration: Registration, on: date, reason: str
+) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("reason", str(_l("Give a reason.")))
+    if registration.withdrawn_on is not None:
+        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+    _event(session, registration, EventKind.SUSPENDED, on, actor, reason=reason[:500])
+    record_audit(
+        session, actor, "registration.suspend", registration, program_id=registration.program_id
+    )
+
+
+def reinstate(session: DbSession, *, actor: User, registration: Registration, on: date) -> None:
+    _event(session, registration, EventKind.REINSTATED, on, actor)
+    record_audit(
+        session, actor, "registration.reinstate", registration, program_id=registration.program_id
+    )
+
+
+def withdraw(
+    session: DbSession,
+    *,
+    actor: User | None,
+    registration: Registration,
+    on: date,
+    reason: str = "",
+) -> None:
+    if registration.withdrawn_on is not None:
+        raise ServiceError(None, str(_l("This registration has already been withdrawn.")))
+    registration.withdrawn_on = on
+    _event(
+        session, registration, EventKind.WITHDRAWN, on, actor, reason=reason.strip()[:500] or None
+    )
+    record_audit(
+        session, actor, "registration.withdraw", registration, program_id=registration.program_id
+    )
+
+
+ERASED_NAME = "（削除済み）"
+
+
+def erase_withdrawn(session: DbSession, *, now: datetime, retention_days: int) -> int:
+    """After the retention period, erase a withdrawn supporter's personal data, keeping what
+    the figures need (attribute, municipality, dates). Idempotent."""
+    cutoff = (now - timedelta(days=retention_days)).date()
+    due = session.scalars(
+        select(Registration).where(
+            Registration.withdrawn_on.is_not(None),
+            Registration.withdrawn_on <= cutoff,
+            Registration.erased_at.is_(None),
+        )
+    ).all()
+    erased = 0
+    for registration in due:
+        person = registration.person
+        still_registered = session.scalar(
+            select(
+                exists().where(
+                    Registration.person_id == person.id, Registration.withdrawn_on.is_(None)
+                )
+            )
+        )
+        if not still_registered:
+            person.name, person.name_key, person.name_reading = ERASED_NAME, "", "ー"
+            person.print_name = person.email = person.phone = None
+            person.postal_code = person.address = None
+        registration.erased_at = now
+        _event(session, registration, EventKind.ERASED, now.date(), None)
+        record_audit(
+            session, None, "registration.erase", registration, program_id=registration.program_id
+        )
+        erased += 1
+    return erased
+
+
+# --- activity reports -----------------------------------------------------------------
+
+NOTE_MAX = 200
+
+
+@dataclass
+class ReportInput:
+    activity_on: date | None
+    hours: str | Decimal | float | None
+    kind: str
+    municipality_id: int | None
+    topics: list[str]
+    note: str = ""
+    meeting_course_id: int | None = None
+
+
+def file_report(
+    session: DbSession,
+    *,
+    actor: User,
+    registration: Registration,
+    data: ReportInput,
+    today: date,
+    on_behalf: bool,
+) -> ActivityReport:
+    if registration.withdrawn_on is not None:
+        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+    if data.activity_on is None:
+        raise ServiceError("activity_on", str(_l("Enter the date.")))
+    if data.activity_on > today:
+        raise ServiceError("activity_on", str(_l("The date is in the future.")))
+    if data.activity_on < registration.registered_on:
+        raise ServiceError("activity_on", str(_l("The date is before the registration.")))
+    try:
+        hours = Decimal(str(data.hours)).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError) as error:
+        raise ServiceError("hours", str(_l("Enter the hours as a number, e.g. 1.5."))) from error
+    if not Decimal("0") < hours <= Decimal("24"):
+        raise ServiceError("hours", str(_l("Enter between 0.1 and 24 hours.")))
+    if data.kind not in {k.value for k in ActivityKind}:
+        raise ServiceError("kind", str(_l("Choose the kind of activity.")))
+    topics = sorted(set(data.topics))
+    if any(t not in {x.value for x in Topic} for t in topics):
+        raise ServiceError("topics", str(_l("Choose topics from the list.")))
+    note = " ".join((data.note or "").split())
+    if len(note) > NOTE_MAX:
+        raise ServiceError("note", str(_l("Use at most %(n)d characters.", n=NOTE_MAX)))
+    report = ActivityReport(
+        registration_id=registration.id,
+        activity_on=data.activity_on,
+        hours=hours,
+        kind=data.kind,
+        municipality_id=data.municipality_id,
+        topics=topics,
+        note=note,
+        meeting_course_id=data.meeting_course_id,
+        filed_by_id=actor.id,
+        filed_on_behalf=on_behalf,
+    )
+    session.add(report)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "report.file",
+        report,
+        program_id=registration.program_id,
+        detail={"on_behalf": on_behalf},
+    )
+    return report
+
+
+def reports_due(
+    session: DbSession, registration: Registration, program: Program, today: date
+) -> list[int]:
+    """Fiscal years (from the registration's to this one) without a report, where the
+    program requires reports."""
+    if not program.activity_reports_required or registration.withdrawn_on is not None:
+        return []
+    filed = {
+        fiscal_year(day)
+        for day in session.scalars(
+            select(ActivityReport.activity_on).where(
+                ActivityReport.registration_id == registration.id
+            )
+        )
+    }
+    years = range(fiscal_year(registration.registered_on), fiscal_year(today) + 1)
+    return [year for year in years if year not in filed]
+
+
+def report_totals(session: DbSession, registration: Registration) -> tuple[int, Decimal]:
+    count, hours = session.execute(
+        select(func.count(), func.coalesce(func.sum(ActivityReport.hours), 0)).where(
+            ActivityReport.registration_id == registration.id
+        )
+    ).one()
+    return int(count), Decimal(hours)
+
+
+# --- the register list ----------------------------------------------------------------
+
+
+@dataclass
+class RegisterFilter:
+    program: Program
+    day: date
+    status: str | None = None
+    query: str = ""
+    municipality_id: int | None = None
+    due_within_days: int | None = None
+    attribute: str | None = None  # coordinators only: the view checks
+
+
+def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = None) -> Any:
+    """SELECT Registration, Person, status, valid_until_on (both as of the filter's day) for
+    the register, filtered in SQL."""
+    from supporters.people.services import normalise_reading
+
+    status = status_sql(flt.program, flt.day)
+    query = (
+        select(Registration, Person, status, validity_end_sql(flt.day).label("valid_until_on"))
+        .join(Person, Person.id == Registration.person_id)
+        .where(Registration.program_id == flt.program.id, Registration.registered_on <= flt.day)
+    )
+    if flt.status:
+        query = query.where(status == flt.status)
+    if flt.query:
+        text = " ".join(flt.query.split())
+        clauses = [
+            Person.name.contains(text, autoescape=True),
+            Person.name_key.contains(text.replace(" ", ""), autoescape=True),
+            Registration.number.contains(text, autoescape=True),
+        ]
+        try:  # any kana form: ひらがな, ﾊﾝｶｸ and カタカナ all find the reading
+            reading = normalise_reading(text)
+            clauses.append(
+                func.replace(Person.name_reading, " ", "").contains(
+                    reading.replace(" ", ""), autoescape=True
+                )
+            )
+        except ServiceError:
+            pass
+        query = query.where(or_(*clauses))
+    if flt.municipality_id:
+        query = query.where(Registration.main_municipality_id == flt.municipality_id)
+    if municipality_ids is not None:
+        query = query.where(Registration.main_municipality_id.in_(municipality_ids or {-1}))
+    if flt.due_within_days is not None:
+        end = validity_end_sql(flt.day)
+        query = query.where(
+            end.is_not(None), end >= flt.day, end <= flt.day + timedelta(days=flt.due_within_days)
+        )
+    if flt.attribute:
+        query = query.where(Person.attribute == flt.attribute)
+    return query.order_by(Person.name_reading, Person.id)
+
+
+def fiscal_year_follow_up_counts(session: DbSession, program: Program, year: int) -> Counter[str]:
+    start, end = fiscal_year_bounds(year)
+    rows = session.execute(
+        select(RegistrationEvent.kind, func.count())
+        .join(Registration, Registration.id == RegistrationEvent.registration_id)
+        .where(
+            Registration.program_id == program.id,
+            RegistrationEvent.kind.in_((EventKind.RENEWED, EventKind.FOLLOW_UP)),
+            RegistrationEvent.occurred_on.between(start, end),
+        )
+        .group_by(RegistrationEvent.kind)
+    ).all()
+    return Counter({kind: count for kind, count in rows})

@@ -1,0 +1,101 @@
+"""`flask --app wsgi scheduler run` and `flask --app wsgi reminders run-due [--now ISO8601]`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from supporters.db import now_utc
+from supporters.extensions import db
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(scheduler_cli)
+    app.cli.add_command(reminders_cli)
+
+
+def _configure_logging(level: int) -> None:
+    """Log lines on stderr for the command's process (no-op if logging is set up already)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+class IsoDateTime(click.ParamType):
+    """An ISO 8601 date or date-time; without an offset it is Asia/Tokyo time. Gives UTC."""
+
+    name = "ISO8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            parsed = value
+        else:
+            try:
+                parsed = datetime.fromisoformat(str(value).strip())
+            except ValueError as error:
+                self.fail(
+                    f"{value!r} is not an ISO 8601 date or date-time ({error}). "
+                    "Examples: 2026-04-01, 2026-04-01T09:00 (Asia/Tokyo), "
+                    "2026-04-01T00:00:00+00:00.",
+                    param,
+                    ctx,
+                )
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=TOKYO)
+        return parsed.astimezone(UTC)
+
+
+scheduler_cli = AppGroup("scheduler", help="The scheduler process (exactly one acts at a time).")
+
+
+@scheduler_cli.command("run")
+@click.option(
+    "--lock-poll",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Seconds between attempts to take the lock while another scheduler holds it.",
+)
+def scheduler_run_command(lock_poll: float) -> None:
+    """Run every scheduled job; a second scheduler waits for the lock."""
+    from supporters.scheduler import SchedulerLockLost, run_scheduler
+
+    _configure_logging(logging.INFO)
+    try:
+        run_scheduler(current_app._get_current_object(), poll_seconds=lock_poll)  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        pass
+    except SchedulerLockLost as error:
+        raise click.ClickException(f"the scheduler lock was lost: {error}") from error
+
+
+reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
+
+
+@reminders_cli.command("run-due")
+@click.option(
+    "--now",
+    type=IsoDateTime(),
+    default=None,
+    help="Act as if it were this time (ISO 8601; Asia/Tokyo unless an offset is given). "
+    "Default: now.",
+)
+def run_due_command(now: datetime | None) -> None:
+    """One pass of every reminder rule, then send the outbox."""
+    from supporters.reminders.jobs import run_due
+
+    _configure_logging(logging.WARNING)
+    moment = now or now_utc()
+    report = run_due(db.session, now=moment, app_config=current_app.config)
+    click.echo(f"{moment.astimezone(TOKYO).isoformat()}: {report.summary()}")
+    for name, error in sorted(report.errors.items()):
+        click.echo(f"  rule {name} failed: {error}", err=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)

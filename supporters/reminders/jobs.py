@@ -1,0 +1,137 @@
+"""The reminder pass and the outbox sender, as jobs (registered in `supporters.scheduler`).
+
+A pass (`run_due`) calls every rule in `RULES`, then sends the outbox. Jobs are idempotent:
+running a pass twice, or two passes at once (`reminders run-due` by hand beside the
+scheduler), decides each reminder once and sends each message once.
+
+How a rule plugs in
+-------------------
+A rule is a plain function ``rule(session, now) -> int`` added to `RULES` (for example
+``follow_up_due`` in ``supporters/registry/jobs.py``, appended here). It:
+
+1. selects what is due at `now` with a bounded query (a window of dates around `now`,
+   anti-joined with the reminder ledger), so a pass costs what is due, not the table size,
+   and drops what is no longer useful (no dispatch reminder after the event);
+2. for each (rule, subject, recipient, occurrence) not in the ledger yet, adds a ledger row
+   with that unique key and its outbox message(s) (`reminders.mail.queue_user_mail`, in the
+   recipient's language) in the session, in the same transaction; a recipient without an
+   e-mail address gets the in-app notification only, and the ledger row notes it for the
+   coordinator;
+3. never commits, and returns how many reminders it decided.
+
+`run_due` commits each rule's work on its own: a rule that raises is rolled back and
+reported, and the other rules still run. If another pass decided the same reminder first,
+the ledger's unique key makes the commit fail; that rule's work is rolled back, and the next
+pass (which sees the ledger row) has nothing left to do for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.exc import IntegrityError
+
+from supporters.db import DbSession
+from supporters.reminders.services import OutboxReport, send_outbox_report
+
+log = logging.getLogger(__name__)
+
+Rule = Callable[[DbSession, datetime], int]
+
+# Every reminder rule, in the order a pass runs them (see the module docstring).
+RULES: list[Rule] = []
+
+OUTBOX_BATCH = 500  # messages one pass sends at most; the rest wait for the next pass
+
+
+@dataclass
+class RunReport:
+    now: datetime
+    decided: dict[str, int] = field(default_factory=dict)  # rule name -> reminders decided
+    errors: dict[str, str] = field(default_factory=dict)  # rule name -> what went wrong
+    outbox: OutboxReport = field(default_factory=OutboxReport)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        decided = sum(self.decided.values())
+        text = (
+            f"{decided} reminder(s) decided by {len(self.decided)} rule(s); mail: "
+            f"{self.outbox.sent} sent, {self.outbox.kept} kept, "
+            f"{self.outbox.retrying} to retry, {self.outbox.failed} failed"
+        )
+        if self.errors:
+            text += f"; {len(self.errors)} rule(s) failed: " + ", ".join(sorted(self.errors))
+        return text
+
+
+def _rule_name(rule: Rule) -> str:
+    return f"{getattr(rule, '__module__', '?')}.{getattr(rule, '__qualname__', repr(rule))}"
+
+
+def _mail_settings(app_config: Mapping[str, Any]) -> tuple[str | None, str]:
+    return app_config.get("MAIL_URL") or None, str(app_config.get("MAIL_FROM") or "")
+
+
+def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> RunReport:
+    """One pass: every rule at `now` (each committed on its own), then the outbox. Commits."""
+    if now.tzinfo is None:
+        raise ValueError("run_due needs an aware datetime")
+    report = RunReport(now=now)
+    for rule in list(RULES):
+        name = _rule_name(rule)
+        try:
+            decided = rule(session, now)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            log.info("rule %s: another pass decided the same reminders first", name)
+            report.decided[name] = 0
+        except Exception as error:
+            session.rollback()
+            log.exception("rule %s failed", name)
+            report.errors[name] = f"{type(error).__name__}: {error}"
+        else:
+            report.decided[name] = decided
+    mail_url, sender = _mail_settings(app_config)
+    report.outbox = send_outbox_report(
+        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
+    )
+    return report
+
+
+def send_due_mail(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> int:
+    """Send (or keep) what is due in the outbox; returns how many left. Commits."""
+    mail_url, sender = _mail_settings(app_config)
+    return send_outbox_report(
+        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
+    ).done
+
+
+def run_due_job(app: Flask) -> RunReport | None:
+    """The scheduler's `reminders.run_due` job."""
+    from supporters.scheduler import run_job
+
+    return run_job(
+        app,
+        "reminders.run_due",
+        lambda session, now, config: run_due(session, now=now, app_config=config),
+    )
+
+
+def send_outbox_job(app: Flask) -> int | None:
+    """The scheduler's `outbox.send` job."""
+    from supporters.scheduler import run_job
+
+    return run_job(
+        app,
+        "outbox.send",
+        lambda session, now, config: send_due_mail(session, now=now, app_config=config),
+    )
