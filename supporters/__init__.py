@@ -55,6 +55,8 @@ def _import_models() -> None:
     """Every model module, so that metadata (and so migrations) see every table."""
     from supporters.accounts import models as _accounts  # noqa: F401
     from supporters.audit import models as _audit  # noqa: F401
+    from supporters.certificates import models as _certificates  # noqa: F401
+    from supporters.dispatch import models as _dispatch  # noqa: F401
     from supporters.people import models as _people  # noqa: F401
     from supporters.programs import models as _programs  # noqa: F401
     from supporters.registry import models as _registry  # noqa: F401
@@ -66,10 +68,15 @@ def _register_blueprints(app: Flask) -> None:
     from supporters.accounts.views import admin_bp
     from supporters.accounts.views import bp as accounts_bp
     from supporters.audit.views import bp as audit_bp
+    from supporters.certificates.views import bp as certificates_bp
+    from supporters.certificates.views import verify_bp
+    from supporters.dispatch.views import bp as dispatch_bp
     from supporters.main import bp as main_bp
     from supporters.programs.views import bp as programs_bp
     from supporters.registry.views import bp as registry_bp
     from supporters.reminders.views import bp as reminders_bp
+    from supporters.reminders.views import notifications_bp
+    from supporters.reports.views import bp as reports_bp
     from supporters.training.views import bp as training_bp
 
     for blueprint in (
@@ -79,7 +86,12 @@ def _register_blueprints(app: Flask) -> None:
         programs_bp,
         training_bp,
         registry_bp,
+        dispatch_bp,
         audit_bp,
         reminders_bp,
+        notifications_bp,
+        certificates_bp,
+        verify_bp,
+        reports_bp,
     ):
         app.register_blueprint(blueprint)

@@ -25,11 +25,15 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(backup_command)
     register_reminders_cli(app)
 
+    from supporters.certificates import cli as certificates_cli
     from supporters.registry import cli as registry_cli
+    from supporters.reports import cli as reports_cli
     from supporters.training import cli as training_cli
 
     training_cli.register(app)
     registry_cli.register(app)
+    certificates_cli.register(app)
+    reports_cli.register(app)
 
 
 def upgrade_database() -> None:

@@ -213,6 +213,10 @@ def load_demo(
 
     load_registry_demo(session, programs, today=now.date())
     session.flush()
+    from supporters.dispatch.demo import load_dispatch_demo
+
+    load_dispatch_demo(session, programs, now=now)
+    session.flush()
     return logins
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,15 +12,74 @@ from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from supporters.accounts.forms import ROLE_LABELS, LanguageForm
+from supporters.accounts.models import Role
+from supporters.dates import fiscal_year
+from supporters.db import now_utc
+from supporters.dispatch.forms import ASSIGNMENT_STATE_LABELS, EVENT_STATE_LABELS
 from supporters.extensions import db
+from supporters.registry.forms import STATUS_LABELS
+from supporters.reports import services as overview
+from supporters.reports.services import fiscal_year_label
 from supporters.web import is_local_url, public
 
 bp = Blueprint("main", __name__)
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @bp.get("/")
 def index() -> str:
-    return render_template("main/index.html", role_labels=ROLE_LABELS)
+    """The start page: for each role the user holds, what needs doing. A fixed number of
+    aggregate queries, whatever the amount of data."""
+    now = now_utc()
+    today = now.astimezone(TOKYO).date()
+    grants = list(current_user.active_grants)
+
+    def programs_for(role: Role) -> list[Any]:
+        found = {g.program.id: g.program for g in grants if g.role == role and g.program}
+        return [found[key] for key in sorted(found)]
+
+    coordinator = overview.coordinator_actions(
+        db.session, programs_for(Role.COORDINATOR), now=now, today=today
+    )
+    staff_grants = [g for g in grants if g.role == Role.MUNICIPAL_STAFF and g.municipality]
+    staff = (
+        overview.staff_overview(
+            db.session, {g.municipality_id: g.program for g in staff_grants}, now=now, today=today
+        )
+        if staff_grants
+        else None
+    )
+    supporter_programs = programs_for(Role.SUPPORTER)
+    supporter = (
+        overview.supporter_overview(
+            db.session, current_user.person_id, supporter_programs, now=now, today=today
+        )
+        if supporter_programs and current_user.person_id
+        else None
+    )
+    this_year = fiscal_year(today)
+    return render_template(
+        "main/index.html",
+        role_labels=ROLE_LABELS,
+        grants=grants,
+        coordinator=coordinator,
+        staff=staff,
+        staff_grants=staff_grants,
+        supporter=supporter,
+        is_admin=any(g.role == Role.ADMIN for g in grants),
+        this_year=this_year,
+        this_year_label=fiscal_year_label(this_year),
+        last_year=this_year - 1,
+        last_year_label=fiscal_year_label(this_year - 1),
+        days={
+            "understaffed": overview.UNDERSTAFFED_DAYS,
+            "lapsing": overview.LAPSING_DAYS,
+            "unconfirmed": overview.UNCONFIRMED_HOURS,
+        },
+        status_labels=STATUS_LABELS,
+        event_state_labels=EVENT_STATE_LABELS,
+        assignment_state_labels=ASSIGNMENT_STATE_LABELS,
+    )
 
 
 @bp.get("/healthz")

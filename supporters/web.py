@@ -160,6 +160,7 @@ def init_web(app: Flask) -> None:
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
         return {
+            "unread_notifications": unread_notifications(current_user),
             "perm": permissions,
             "nav_items": navigation_for(current_user),
             "current_locale": select_locale(),
@@ -180,6 +181,23 @@ def init_web(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
 
 
+def unread_notifications(user: Any) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    from sqlalchemy import func, select
+
+    from supporters.reminders.models import Notification
+
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
 def navigation_for(user: Any) -> list[tuple[str, str]]:
     """(endpoint, label) pairs for the main navigation, by role."""
     if not getattr(user, "is_authenticated", False):
@@ -187,14 +205,24 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     items: list[tuple[str, str]] = [("main.index", _("Home"))]
     if permissions.supporter_program_ids(user) and user.person_id:
         items.append(("registry.me", _("My page")))
+        items.append(("dispatch.my_schedule", _("Schedule")))
+    if permissions.coordinated_program_ids(user) or permissions.staff_municipality_ids(user):
+        items.append(("dispatch.index", _("Dispatch")))
     if user.active_grants:
         items.append(("training.index", _("Courses")))
     if permissions.is_coordinator(user):
         items.append(("registry.register", _("Supporter register")))
+        items.append(("certificates.sheet", _("Card sheets")))
     if permissions.staff_municipality_ids(user):
         items.append(("registry.municipal_supporters", _("Supporters")))
     if permissions.is_admin(user) or permissions.is_coordinator(user):
         items.append(("programs.index", _("Programs")))
+    if (
+        permissions.is_admin(user)
+        or permissions.is_coordinator(user)
+        or permissions.staff_municipality_ids(user)
+    ):
+        items.append(("reports.index", _("Reports")))
     if permissions.can_manage_users(user):
         items.append(("admin.users", _("Users")))
     if permissions.can_view_audit_log(user):

@@ -230,3 +230,58 @@ def registration(
         on=enrolment.completed_on,
         form_received=True,
     )
+
+
+def dispatch_event(
+    session: Session,
+    *,
+    program_code: str = "tochigi",
+    place: str | None = None,
+    starts_at: Any = None,
+    hours: int = 3,
+    needed: int = 3,
+) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from supporters.dispatch import services as dispatch
+
+    prog = program(session, program_code)
+    where = municipality(session, place or _home(prog), prog.prefecture)
+    start = starts_at or datetime(2030, 5, 10, 4, 0, tzinfo=UTC)
+    return dispatch.create_event(
+        session,
+        actor=admin_user(session),
+        program=prog,
+        data=dispatch.EventInput(
+            title="出張相談会",
+            municipality_id=where.id,
+            venue="保健センター",
+            starts_at=start,
+            ends_at=start + timedelta(hours=hours),
+            needed=needed,
+        ),
+    )
+
+
+def valid_registration(
+    session: Session, *, program_code: str = "tochigi", n: int = 0, place: str | None = None
+) -> Any:
+    """A registration valid from two months ago until 2035, with a distinct person."""
+    from datetime import date, timedelta
+
+    reg = registration(
+        session,
+        program_code=program_code,
+        on=date.today() - timedelta(days=60),
+        name=f"派遣 {n}",
+        reading="ハケン "
+        + "アイウエオカキクケコサシスセソタチツテト"[n % 20]
+        + "ナニヌネノハヒフヘホ"[n // 20 % 10],
+        email=f"d{n}@example.jp",
+    )
+    if reg.initial_valid_until is not None:  # as if renewed far ahead
+        reg.initial_valid_until = reg.valid_until = date(2035, 3, 31)
+    if place:
+        reg.main_municipality_id = municipality(session, place, reg.program.prefecture).id
+    session.flush()
+    return reg

@@ -17,7 +17,17 @@ PUBLIC_ENDPOINTS = {
     "accounts.accept_invitation",
     "main.healthz",
     "main.set_language",
+    "verify.verify",
+    "dispatch.calendar_feed",
 }
+
+
+def test_the_public_endpoints_are_exactly_these(app: Flask) -> None:
+    """A new public page must be added here on purpose."""
+    public = {
+        endpoint for endpoint, view in app.view_functions.items() if getattr(view, "_public", False)
+    }
+    assert public | {"static"} == PUBLIC_ENDPOINTS
 
 
 def _routes(app: Flask, method: str) -> list[tuple[str, str]]:

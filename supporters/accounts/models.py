@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, and_
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supporters.db import Base, now_utc
@@ -37,6 +37,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Reminder rules (non-essential ones only) this user does not want.
+    reminder_opt_outs: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     person: Mapped[Person | None] = relationship()
     grants: Mapped[list[RoleGrant]] = relationship(

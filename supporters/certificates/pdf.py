@@ -50,6 +50,7 @@ __all__ = [
     "CardData",
     "CardDesign",
     "CompletionData",
+    "DispatchNoticeData",
     "EmptySelectionError",
     "FontNotFoundError",
     "PdfInputError",
@@ -64,6 +65,7 @@ __all__ = [
     "render_card",
     "render_card_sheet",
     "render_completion_certificate",
+    "render_dispatch_notice",
     "render_sign_in_sheet",
 ]
 
@@ -1234,4 +1236,93 @@ def render_sign_in_sheet(data: SignInSheetData, *, font_path: FontPath | None = 
         canvas.setFont(font.name, 9)
         canvas.drawCentredString(page_w / 2, 9 * mm, f"{page + 1} / {pages} ページ")
         canvas.showPage()
+    return _finish(canvas, buffer)
+
+
+@dataclass(frozen=True)
+class DispatchNoticeData:
+    """派遣依頼書: a printed notice for a supporter who does not use a smartphone."""
+
+    supporter_name: str
+    event_title: str
+    when: str  # e.g. 令和8年12月11日（金） 13:00〜16:00
+    place: str  # municipality and public venue; never a private home
+    activity: str
+    bring: str
+    notes: str
+    issuer_name: str
+    issued_on: date
+
+
+def render_dispatch_notice(data: DispatchNoticeData, *, font_path: FontPath | None = None) -> bytes:
+    font = _font(font_path)
+    _require([("name", data.supporter_name), ("event_title", data.event_title)])
+    _check_fields(
+        font,
+        [
+            ("name", data.supporter_name),
+            ("event_title", data.event_title),
+            ("place", data.place),
+            ("notes", data.notes),
+            ("bring", data.bring),
+            ("issuer", data.issuer_name),
+        ],
+    )
+    page_w, page_h = A4
+    margin = 25 * mm
+    width = page_w - 2 * margin
+    buffer = io.BytesIO()
+    canvas = _new_canvas(buffer, A4, "派遣依頼書", font)
+    canvas.setFillColor(_INK)
+    canvas.setFont(font.name, 10.5)
+    canvas.drawRightString(page_w - margin, page_h - margin, japanese_era(data.issued_on))
+    canvas.setFont(font.name, 22)
+    canvas.drawCentredString(page_w / 2, page_h - margin - 18 * mm, "派遣依頼書")
+    y = page_h - margin - 36 * mm
+    canvas.setFont(font.name, 14)
+    canvas.drawString(margin, y, f"{data.supporter_name} 様")
+    y -= 12 * mm
+    intro = _paragraph(
+        "いつもご協力いただき、ありがとうございます。次のとおり、サポーターとしての"
+        "ご参加をお願いいたします。",
+        font,
+        11,
+        width=width,
+    )
+    _, h = intro.wrap(width, page_h)
+    intro.drawOn(canvas, margin, y - h)
+    y -= h + 8 * mm
+    rows = [
+        ("内容", data.event_title),
+        ("日時", data.when),
+        ("場所", data.place),
+        ("活動", data.activity),
+        ("持ち物", data.bring or "特になし"),
+        ("連絡事項", data.notes or "特になし"),
+    ]
+    label_w = 28 * mm
+    for label, value in rows:
+        para = _paragraph(value, font, 11.5, width=width - label_w - 4 * mm)
+        _, h = para.wrap(width - label_w - 4 * mm, page_h)
+        row_h = max(h, 6 * mm) + 5 * mm
+        canvas.setStrokeColor(_INK)
+        canvas.setLineWidth(0.4)
+        canvas.rect(margin, y - row_h, width, row_h)
+        canvas.line(margin + label_w, y, margin + label_w, y - row_h)
+        canvas.setFont(font.name, 11)
+        canvas.drawString(margin + 3 * mm, y - 2.5 * mm - 11, label)
+        para.drawOn(canvas, margin + label_w + 2 * mm, y - 2.5 * mm - h)
+        y -= row_h
+    y -= 10 * mm
+    closing = _paragraph(
+        "ご都合が悪くなった場合は、お早めに事業担当者までご連絡ください。"
+        "相談に来られた方のお名前やお話の内容は、記録したり持ち帰ったりしないでください。",
+        font,
+        10.5,
+        width=width,
+    )
+    _, h = closing.wrap(width, page_h)
+    closing.drawOn(canvas, margin, y - h)
+    canvas.setFont(font.name, 12)
+    canvas.drawRightString(page_w - margin, margin + 10 * mm, data.issuer_name)
     return _finish(canvas, buffer)

@@ -455,14 +455,29 @@ def _report_form(registration: Registration) -> ReportForm:
     return form
 
 
+def _prefill_report(form: ReportForm, registration: Registration) -> None:
+    """From a dispatch ("file the activity report" on the schedule): date, hours, kind, place."""
+    from supporters.dispatch.models import Assignment
+
+    form.activity_on.data = _today()
+    assignment = db.session.get(Assignment, request.args.get("assignment", type=int) or 0)
+    if assignment is None or assignment.registration_id != registration.id:
+        return
+    event = assignment.event
+    form.activity_on.data = event.starts_at.astimezone(TOKYO).date()
+    form.hours.data = f"{(event.ends_at - event.starts_at).total_seconds() / 3600:.1f}"
+    form.kind.data = event.activity
+    form.municipality.data = event.municipality.name
+
+
 @bp.route("/register/<int:registration_id>/reports/new", methods=["GET", "POST"])
 def new_report(registration_id: int) -> ResponseReturnValue:
     registration = _registration(registration_id)
     require(can_file_report_for(current_user, registration))
     on_behalf = registration.person_id != current_user.person_id
     form = _report_form(registration)
-    if request.method == "GET" and not form.activity_on.data:
-        form.activity_on.data = _today()
+    if request.method == "GET":
+        _prefill_report(form, registration)
     if form.validate_on_submit():
         try:
             place = _place(registration.program, form.municipality.data, "municipality")

@@ -43,8 +43,28 @@ log = logging.getLogger(__name__)
 
 Rule = Callable[[DbSession, datetime], int]
 
-# Every reminder rule, in the order a pass runs them (see the module docstring).
-RULES: list[Rule] = []
+# The rules a pass runs; None means `default_rules()` (tests put their own list here).
+RULES: list[Rule] | None = None
+
+
+def default_rules() -> list[Rule]:
+    """Every reminder rule, in the order a pass runs them (see the module docstring)."""
+    from supporters.dispatch import jobs as dispatch_jobs
+    from supporters.registry import jobs as registry_jobs
+    from supporters.training import jobs as training_jobs
+
+    return [
+        registry_jobs.follow_up_due,
+        registry_jobs.report_missing,
+        registry_jobs.erase_after_retention,
+        dispatch_jobs.upcoming_dispatch,
+        dispatch_jobs.unconfirmed_assignment,
+        dispatch_jobs.report_after_dispatch,
+        dispatch_jobs.understaffed,
+        training_jobs.training_session,
+        training_jobs.follow_up_course,
+    ]
+
 
 OUTBOX_BATCH = 500  # messages one pass sends at most; the rest wait for the next pass
 
@@ -85,7 +105,7 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
     if now.tzinfo is None:
         raise ValueError("run_due needs an aware datetime")
     report = RunReport(now=now)
-    for rule in list(RULES):
+    for rule in list(RULES if RULES is not None else default_rules()):
         name = _rule_name(rule)
         try:
             decided = rule(session, now)

@@ -42,3 +42,48 @@ class OutboxMessage(Base):
         CheckConstraint("status IN ('pending', 'sent', 'kept', 'failed')", name="status"),
         Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
     )
+
+
+class ReminderLedger(Base):
+    """Each reminder decided once: (rule, subject, recipient, occurrence) is unique, and the
+    row is written in the same transaction as its outbox message and notification."""
+
+    __tablename__ = "reminder_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int]
+    recipient: Mapped[str] = mapped_column(String(40))  # user:<id>, person:<id>, program:<id>
+    occurrence: Mapped[str] = mapped_column(String(60))
+    decided_at: Mapped[datetime] = mapped_column(default=now_utc)
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
+    note: Mapped[str | None] = mapped_column(String(200))  # e.g. no e-mail: in-app only
+
+    __table_args__ = (
+        Index(
+            "uq_reminder_ledger_key",
+            "rule",
+            "subject_type",
+            "subject_id",
+            "recipient",
+            "occurrence",
+            unique=True,
+        ),
+    )
+
+
+class Notification(Base):
+    """The in-app notification list, with an unread count in the header."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(300))
+    read_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)

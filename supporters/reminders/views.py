@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import can_view_outbox, require
 from supporters.audit.services import record_audit
+from supporters.db import now_utc
 from supporters.extensions import db
 from supporters.reminders.models import OutboxMessage
 
@@ -49,3 +53,60 @@ def message(message_id: int) -> str:
     record_audit(db.session, current_user, "mail.view", row, ip_address=request.remote_addr)
     db.session.commit()
     return render_template("reminders/message.html", message=row)
+
+
+notifications_bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+@notifications_bp.get("/")
+def index() -> str:
+    from supporters.reminders.models import Notification
+
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.id.desc())
+        .limit(100)
+    ).all()
+    return render_template("reminders/notifications.html", rows=rows, confirm=ConfirmForm())
+
+
+@notifications_bp.post("/read")
+def mark_read() -> ResponseReturnValue:
+    from supporters.reminders.models import Notification
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=now_utc())
+    )
+    db.session.commit()
+    return redirect(url_for("notifications.index"))
+
+
+@notifications_bp.route("/settings", methods=["GET", "POST"])
+def settings() -> ResponseReturnValue:
+    from supporters.reminders.rules import OPTIONAL_RULES
+
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        wanted = set(request.form.getlist("rule"))
+        current_user.reminder_opt_outs = sorted(set(OPTIONAL_RULES) - wanted)
+        db.session.commit()
+        flash(_("Your reminder settings were saved."), "success")
+        return redirect(url_for("notifications.settings"))
+    labels = {
+        "follow_up_due": _("Follow-up training reminders"),
+        "upcoming_dispatch": _("Reminders before a dispatch"),
+        "training_session": _("Reminders before a training session"),
+        "report_missing": _("Activity report reminders"),
+        "follow_up_course": _("New follow-up courses"),
+    }
+    return render_template(
+        "reminders/settings.html",
+        form=form,
+        labels=labels,
+        opted_out=set(current_user.reminder_opt_outs or []),
+    )

@@ -281,7 +281,7 @@ def _chiba(session: DbSession, program: Program, seq: _Sequence) -> None:
     demo = _demo_person(session, "supporter.chiba@demo.example")
     if demo is not None:
         demo.attribute = Attribute.RESIDENT
-        people.append(demo)
+        people.insert(0, demo)
     _run_course(
         session,
         program=program,

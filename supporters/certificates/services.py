@@ -1,0 +1,729 @@
+"""Issuing, reissuing and revoking supporter cards and completion certificates, what goes on
+them, and the public check. Plain functions; they never commit. The PDF drawing itself is
+in `pdf.py` (pure); these functions build its input."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from supporters.accounts.models import User
+from supporters.audit.services import record_audit
+from supporters.certificates.models import CardIssue, CertificateIssue
+from supporters.certificates.pdf import (
+    CARD_DESIGNS,
+    CardData,
+    CompletionData,
+    FontPath,
+    PdfInputError,
+    check_printable,
+)
+from supporters.db import DbSession, ServiceError
+from supporters.people.models import Person
+from supporters.programs.models import Program
+from supporters.registry import services as registry
+from supporters.registry.models import Registration, RegistrationEvent, Status
+from supporters.training.models import Enrolment, EnrolmentState
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+CODE_BYTES = 16  # 128 random bits: 22 URL-safe characters
+
+# What the card says about a registration that is not in force on the day it is printed.
+STATUS_NOTES = {Status.LAPSED: "失効", Status.SUSPENDED: "停止中"}
+# `--status active` and the sheet form's "active": every registration in force.
+IN_FORCE = (Status.ACTIVE, Status.FOLLOW_UP_DUE)
+SHEET_STATUSES = ("active", "lapsed", "suspended", "all")
+# Above this many cards, a sheet's progress is reported (the log, or the command's stderr).
+LARGE_SHEET = 200
+
+
+def local_day(now: datetime) -> date:
+    """The day in Japan, where cards are printed and checked."""
+    return now.astimezone(TOKYO).date()
+
+
+def new_code(session: DbSession) -> str:
+    """A random, non-sequential verification code, unused by any card or certificate."""
+    while True:
+        code = secrets.token_urlsafe(CODE_BYTES)
+        taken = session.scalar(
+            select(
+                exists().where(CardIssue.code == code)
+                | exists().where(CertificateIssue.code == code)
+            )
+        )
+        if not taken:
+            return code
+
+
+def verify_url(base_url: str, code: str) -> str:
+    return f"{base_url.rstrip('/')}/verify/{code}"
+
+
+def _refuse_withdrawn(registration: Registration) -> None:
+    if registration.withdrawn_on is not None or registration.erased_at is not None:
+        raise ServiceError(
+            None,
+            str(
+                _l(
+                    "Registration %(number)s has been withdrawn; no card is printed for it.",
+                    number=registration.number,
+                )
+            ),
+        )
+
+
+def check_printable_name(person: Person, font_path: FontPath | None = None) -> None:
+    """Refuse a name the PDF font cannot draw, asking for the 印字用氏名 (print name)."""
+    try:
+        check_printable(person.printable_name, "holder_name", font_path)
+    except PdfInputError as error:
+        raise ServiceError("print_name", error.message) from error
+
+
+# --- supporter cards ------------------------------------------------------------------
+
+
+def card_history(session: DbSession, registration: Registration) -> list[CardIssue]:
+    """Every card issued for the registration, newest first."""
+    return list(
+        session.scalars(
+            select(CardIssue)
+            .where(CardIssue.registration_id == registration.id)
+            .order_by(CardIssue.version.desc())
+        )
+    )
+
+
+def latest_card(session: DbSession, registration: Registration) -> CardIssue | None:
+    return session.scalar(
+        select(CardIssue)
+        .where(CardIssue.registration_id == registration.id)
+        .order_by(CardIssue.version.desc())
+        .limit(1)
+    )
+
+
+def _new_card(
+    session: DbSession,
+    *,
+    actor: User | None,
+    registration: Registration,
+    version: int,
+    now: datetime,
+    action: str,
+) -> CardIssue:
+    card = CardIssue(
+        registration_id=registration.id,
+        number=f"{registration.number}-{version}",
+        version=version,
+        code=new_code(session),
+        issued_at=now,
+        issued_by_id=actor.id if actor else None,
+    )
+    session.add(card)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        action,
+        card,
+        program_id=registration.program_id,
+        detail={"number": card.number, "version": version},
+    )
+    return card
+
+
+def issue_card(
+    session: DbSession,
+    *,
+    actor: User | None,
+    registration: Registration,
+    now: datetime,
+    font_path: FontPath | None = None,
+) -> CardIssue:
+    """The card in force for the registration: the current version, or version 1 the first
+    time. A card revoked without a reissue stays revoked: only a reissue makes a new one."""
+    _refuse_withdrawn(registration)
+    check_printable_name(registration.person, font_path)
+    latest = latest_card(session, registration)
+    if latest is None:
+        return _new_card(
+            session,
+            actor=actor,
+            registration=registration,
+            version=1,
+            now=now,
+            action="certificate.card_issue",
+        )
+    if latest.revoked_at is not None:
+        raise ServiceError(
+            None,
+            str(
+                _l(
+                    "Card %(number)s was revoked. A coordinator can reissue it.",
+                    number=latest.number,
+                )
+            ),
+        )
+    return latest
+
+
+def reissue_card(
+    session: DbSession,
+    *,
+    actor: User | None,
+    registration: Registration,
+    now: datetime,
+    reason: str,
+    font_path: FontPath | None = None,
+) -> CardIssue:
+    """A new version (a lost or damaged card); the previous one is revoked, not deleted."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ServiceError("reason", str(_l("Give a reason.")))
+    _refuse_withdrawn(registration)
+    check_printable_name(registration.person, font_path)
+    latest = latest_card(session, registration)
+    version = latest.version + 1 if latest else 1
+    card = _new_card(
+        session,
+        actor=actor,
+        registration=registration,
+        version=version,
+        now=now,
+        action="certificate.card_reissue",
+    )
+    if latest is not None:
+        if latest.revoked_at is None:
+            latest.revoked_at = now
+            latest.revocation_reason = reason[:500]
+            latest.revoked_by_id = actor.id if actor else None
+        latest.superseded_by_id = card.id
+    return card
+
+
+def revoke_card(
+    session: DbSession, *, actor: User | None, card: CardIssue, now: datetime, reason: str
+) -> None:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ServiceError("reason", str(_l("Give a reason.")))
+    if card.revoked_at is not None:
+        raise ServiceError(None, str(_l("This card has already been revoked.")))
+    card.revoked_at = now
+    card.revocation_reason = reason[:500]
+    card.revoked_by_id = actor.id if actor else None
+    record_audit(
+        session,
+        actor,
+        "certificate.card_revoke",
+        card,
+        program_id=card.registration.program_id,
+        detail={"number": card.number},
+    )
+
+
+def card_design(program: Program) -> str:
+    """The card design of a program: the design of the same code where one exists (Tochigi's,
+    which Nasu's council also uses, is the Tochigi program's), else the standard one."""
+    return program.code if program.code in CARD_DESIGNS else "default"
+
+
+def _card_data(
+    card: CardIssue,
+    registration: Registration,
+    person: Person,
+    status: Status | None,
+    valid_until: date | None,
+    *,
+    base_url: str,
+    issuer_name: str,
+) -> CardData:
+    program = registration.program
+    return CardData(
+        program_public_name=program.public_name_ja,
+        holder_name=person.printable_name,
+        holder_reading=person.name_reading,
+        registration_number=card.number,
+        registration_date=registration.registered_on,
+        valid_until=valid_until,
+        issuer_name=issuer_name,
+        verify_url=verify_url(base_url, card.code),
+        design=card_design(program),
+        status_note=STATUS_NOTES.get(status) if status else None,
+    )
+
+
+def card_data(
+    session: DbSession,
+    card: CardIssue,
+    *,
+    today: date,
+    base_url: str,
+    font_path: FontPath | None = None,
+) -> CardData:
+    """What the card says on `today`: a lapsed or suspended registration is marked 失効 or
+    停止中 across the card; a withdrawn one is refused."""
+    registration = card.registration
+    _refuse_withdrawn(registration)
+    check_printable_name(registration.person, font_path)
+    events = registry.events_for(session, registration)
+    status = registry.status_on(registration, registration.program, events, today)
+    return _card_data(
+        card,
+        registration,
+        registration.person,
+        status,
+        registry.validity_end_on(registration, events, today),
+        base_url=base_url,
+        issuer_name=registration.issuing_organisation.name,
+    )
+
+
+# --- card sheets ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetSelection:
+    program: Program
+    day: date
+    status: str = "active"  # one of SHEET_STATUSES
+    registered_from: date | None = None
+    registered_to: date | None = None
+
+
+def select_for_sheet(session: DbSession, selection: SheetSelection) -> list[Registration]:
+    """The registrations of a selection in フリガナ order; never a withdrawn one."""
+    if selection.status not in SHEET_STATUSES:
+        raise ServiceError("status", str(_l("Choose a status from the list.")))
+    if (
+        selection.registered_from
+        and selection.registered_to
+        and selection.registered_from > selection.registered_to
+    ):
+        raise ServiceError("registered_to", str(_l("The end of the period is before its start.")))
+    status = registry.status_sql(selection.program, selection.day)
+    query = (
+        select(Registration)
+        .join(Person, Person.id == Registration.person_id)
+        .where(
+            Registration.program_id == selection.program.id,
+            Registration.registered_on <= selection.day,
+            Registration.withdrawn_on.is_(None),
+            Registration.erased_at.is_(None),
+        )
+        .order_by(Person.name_reading, Person.id)
+        .options(
+            contains_eager(Registration.person),
+            selectinload(Registration.issuing_organisation),
+        )
+    )
+    if selection.status == "active":
+        query = query.where(status.in_([s.value for s in IN_FORCE]))
+    elif selection.status != "all":
+        query = query.where(status == selection.status)
+    if selection.registered_from:
+        query = query.where(Registration.registered_on >= selection.registered_from)
+    if selection.registered_to:
+        query = query.where(Registration.registered_on <= selection.registered_to)
+    return list(session.scalars(query))
+
+
+@dataclass
+class SheetCards:
+    cards: list[CardData]
+    skipped: list[str]  # registration numbers whose card was revoked without a reissue
+
+
+def issue_sheet(
+    session: DbSession,
+    *,
+    actor: User | None,
+    registrations: Sequence[Registration],
+    now: datetime,
+    base_url: str,
+    font_path: FontPath | None = None,
+) -> SheetCards:
+    """Issue (or reuse) the card of every registration and build what goes on the sheet, in
+    a few queries whatever the size. An unprintable name refuses the whole sheet, naming the
+    registration, before anything is issued."""
+    today = local_day(now)
+    ids = [r.id for r in registrations]
+    for registration in registrations:
+        _refuse_withdrawn(registration)
+        try:
+            check_printable_name(registration.person, font_path)
+        except ServiceError as error:
+            raise ServiceError(error.field, f"{registration.number}: {error.message}") from error
+    latest: dict[int, CardIssue] = {}
+    for chunk in _chunks(ids, 500):
+        for issued in session.scalars(
+            select(CardIssue)
+            .where(CardIssue.registration_id.in_(chunk))
+            .order_by(CardIssue.registration_id, CardIssue.version)
+        ):
+            latest[issued.registration_id] = issued  # the highest version wins
+    events: dict[int, list[RegistrationEvent]] = {i: [] for i in ids}
+    for chunk in _chunks(ids, 500):
+        for event in session.scalars(
+            select(RegistrationEvent)
+            .where(RegistrationEvent.registration_id.in_(chunk))
+            .order_by(RegistrationEvent.occurred_on, RegistrationEvent.id)
+        ):
+            events[event.registration_id].append(event)
+    cards: list[CardData] = []
+    skipped: list[str] = []
+    new: list[CardIssue] = []
+    for registration in registrations:
+        card: CardIssue | None = latest.get(registration.id)
+        if card is not None and card.revoked_at is not None:
+            skipped.append(registration.number)
+            continue
+        if card is None:
+            card = CardIssue(
+                registration_id=registration.id,
+                number=f"{registration.number}-1",
+                version=1,
+                # 128 random bits: a clash is not worth a query per card (the index refuses it)
+                code=secrets.token_urlsafe(CODE_BYTES),
+                issued_at=now,
+                issued_by_id=actor.id if actor else None,
+            )
+            new.append(card)
+        reg_events = events[registration.id]
+        cards.append(
+            _card_data(
+                card,
+                registration,
+                registration.person,
+                registry.status_on(registration, registration.program, reg_events, today),
+                registry.validity_end_on(registration, reg_events, today),
+                base_url=base_url,
+                issuer_name=registration.issuing_organisation.name,
+            )
+        )
+    if new:
+        session.add_all(new)
+        session.flush()
+    program_id = registrations[0].program_id if registrations else None
+    record_audit(
+        session,
+        actor,
+        "certificate.sheet_issue",
+        None,
+        program_id=program_id,
+        detail={"cards": len(cards), "new": len(new), "skipped": len(skipped)},
+    )
+    return SheetCards(cards=cards, skipped=skipped)
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- completion certificates ----------------------------------------------------------
+
+
+def _require_completed(enrolment: Enrolment) -> str:
+    if enrolment.state != EnrolmentState.COMPLETED or not enrolment.completion_number:
+        raise ServiceError(
+            None, str(_l("A completion certificate is only issued for a completed training."))
+        )
+    return enrolment.completion_number
+
+
+def latest_certificate(session: DbSession, enrolment: Enrolment) -> CertificateIssue | None:
+    return session.scalar(
+        select(CertificateIssue)
+        .where(CertificateIssue.enrolment_id == enrolment.id)
+        .order_by(CertificateIssue.version.desc())
+        .limit(1)
+    )
+
+
+def certificate_history(session: DbSession, enrolment: Enrolment) -> list[CertificateIssue]:
+    return list(
+        session.scalars(
+            select(CertificateIssue)
+            .where(CertificateIssue.enrolment_id == enrolment.id)
+            .order_by(CertificateIssue.version.desc())
+        )
+    )
+
+
+def _new_certificate(
+    session: DbSession,
+    *,
+    actor: User | None,
+    enrolment: Enrolment,
+    number: str,
+    version: int,
+    now: datetime,
+    action: str,
+) -> CertificateIssue:
+    certificate = CertificateIssue(
+        enrolment_id=enrolment.id,
+        number=number,
+        version=version,
+        code=new_code(session),
+        issued_at=now,
+        issued_by_id=actor.id if actor else None,
+    )
+    session.add(certificate)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        action,
+        certificate,
+        program_id=enrolment.course.program_id,
+        detail={"number": number, "version": version},
+    )
+    return certificate
+
+
+def issue_certificate(
+    session: DbSession,
+    *,
+    actor: User | None,
+    enrolment: Enrolment,
+    now: datetime,
+    font_path: FontPath | None = None,
+) -> CertificateIssue:
+    """The certificate in force for a completed enrolment (version 1 the first time)."""
+    number = _require_completed(enrolment)
+    check_printable_name(enrolment.person, font_path)
+    latest = latest_certificate(session, enrolment)
+    if latest is None:
+        return _new_certificate(
+            session,
+            actor=actor,
+            enrolment=enrolment,
+            number=number,
+            version=1,
+            now=now,
+            action="certificate.completion_issue",
+        )
+    if latest.revoked_at is not None:
+        raise ServiceError(
+            None,
+            str(_l("Certificate %(number)s was revoked. It can be reissued.", number=number)),
+        )
+    return latest
+
+
+def reissue_certificate(
+    session: DbSession,
+    *,
+    actor: User | None,
+    enrolment: Enrolment,
+    now: datetime,
+    reason: str,
+    font_path: FontPath | None = None,
+) -> CertificateIssue:
+    """A new version of the certificate; the previous one is revoked, not deleted."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ServiceError("reason", str(_l("Give a reason.")))
+    number = _require_completed(enrolment)
+    check_printable_name(enrolment.person, font_path)
+    latest = latest_certificate(session, enrolment)
+    certificate = _new_certificate(
+        session,
+        actor=actor,
+        enrolment=enrolment,
+        number=number,
+        version=latest.version + 1 if latest else 1,
+        now=now,
+        action="certificate.completion_reissue",
+    )
+    if latest is not None:
+        if latest.revoked_at is None:
+            latest.revoked_at = now
+            latest.revocation_reason = reason[:500]
+            latest.revoked_by_id = actor.id if actor else None
+        latest.superseded_by_id = certificate.id
+    return certificate
+
+
+def revoke_certificate(
+    session: DbSession,
+    *,
+    actor: User | None,
+    certificate: CertificateIssue,
+    now: datetime,
+    reason: str,
+) -> None:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ServiceError("reason", str(_l("Give a reason.")))
+    if certificate.revoked_at is not None:
+        raise ServiceError(None, str(_l("This certificate has already been revoked.")))
+    certificate.revoked_at = now
+    certificate.revocation_reason = reason[:500]
+    certificate.revoked_by_id = actor.id if actor else None
+    record_audit(
+        session,
+        actor,
+        "certificate.completion_revoke",
+        certificate,
+        program_id=certificate.enrolment.course.program_id,
+        detail={"number": certificate.number},
+    )
+
+
+def completion_data(
+    certificate: CertificateIssue, *, today: date, font_path: FontPath | None = None
+) -> CompletionData:
+    enrolment = certificate.enrolment
+    _require_completed(enrolment)
+    check_printable_name(enrolment.person, font_path)
+    course = enrolment.course
+    sessions = course.sessions
+    hours = sum(s.hours for s in sessions)
+    first = min((s.date for s in sessions), default=enrolment.completed_on or today)
+    last = max((s.date for s in sessions), default=enrolment.completed_on or today)
+    return CompletionData(
+        completion_number=certificate.number,
+        holder_name=enrolment.person.printable_name,
+        course_title=course.title,
+        session_count=len(sessions),
+        total_hours=hours or None,
+        first_date=first,
+        last_date=last,
+        organiser_name=course.organiser.name,
+        issue_date=today,
+    )
+
+
+# --- the public check -----------------------------------------------------------------
+
+
+class VerifyStatus(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What the public check may say: no attribute, no contact, the holder's name only where
+    the program chooses to show it."""
+
+    kind: str  # "card" or "certificate"
+    status: VerifyStatus
+    program_public_name_ja: str
+    program_public_name_en: str
+    number: str
+    valid_until: date | None
+    holder_name: str | None
+
+    def program_public_name(self, locale: str) -> str:
+        return self.program_public_name_en if locale == "en" else self.program_public_name_ja
+
+
+_CARD_STATUS = {
+    Status.ACTIVE: VerifyStatus.VALID,
+    Status.FOLLOW_UP_DUE: VerifyStatus.VALID,
+    Status.LAPSED: VerifyStatus.EXPIRED,
+    Status.SUSPENDED: VerifyStatus.SUSPENDED,
+    Status.WITHDRAWN: VerifyStatus.REVOKED,
+}
+
+
+def _shown_name(program: Program, person: Person, erased: bool) -> str | None:
+    return person.name if program.show_holder_name_on_verify and not erased else None
+
+
+def _verify_card(session: DbSession, card: CardIssue, today: date) -> VerifyResult:
+    registration = card.registration
+    program = registration.program
+    events = registry.events_for(session, registration)
+    status = registry.status_on(registration, program, events, today)
+    if card.revoked_at is not None or registration.erased_at is not None or status is None:
+        result = VerifyStatus.REVOKED
+    else:
+        result = _CARD_STATUS[status]
+    return VerifyResult(
+        kind="card",
+        status=result,
+        program_public_name_ja=program.public_name_ja,
+        program_public_name_en=program.public_name_en,
+        number=card.number,
+        valid_until=registry.validity_end_on(registration, events, today),
+        holder_name=_shown_name(program, registration.person, registration.erased_at is not None),
+    )
+
+
+def _verify_certificate(certificate: CertificateIssue) -> VerifyResult:
+    enrolment = certificate.enrolment
+    program = enrolment.course.program
+    revoked = certificate.revoked_at is not None or enrolment.state != EnrolmentState.COMPLETED
+    return VerifyResult(
+        kind="certificate",
+        status=VerifyStatus.REVOKED if revoked else VerifyStatus.VALID,
+        program_public_name_ja=program.public_name_ja,
+        program_public_name_en=program.public_name_en,
+        number=certificate.number,
+        valid_until=None,
+        holder_name=_shown_name(program, enrolment.person, False),
+    )
+
+
+def verify(session: DbSession, code: str, today: date) -> VerifyResult | None:
+    """Check a code from a card or certificate; every check is logged (never who asked).
+    None: no such code."""
+    result: VerifyResult | None = None
+    target: Any = None
+    program_id: int | None = None
+    if 8 <= len(code) <= 64:
+        card = session.scalar(select(CardIssue).where(CardIssue.code == code))
+        if card is not None:
+            result, target = _verify_card(session, card, today), card
+            program_id = card.registration.program_id
+        else:
+            certificate = session.scalar(
+                select(CertificateIssue).where(CertificateIssue.code == code)
+            )
+            if certificate is not None:
+                result, target = _verify_certificate(certificate), certificate
+                program_id = certificate.enrolment.course.program_id
+    record_audit(
+        session,
+        None,
+        "certificate.verify",
+        target,
+        program_id=program_id,
+        detail={"result": result.status.value if result else "unknown"},
+    )
+    return result
+
+
+def verify_counts(session: DbSession, cards: Sequence[CardIssue]) -> dict[int, int]:
+    """How often each card was checked (shown to the coordinator next to the card)."""
+    from supporters.audit.models import AuditEvent
+
+    if not cards:
+        return {}
+    rows = session.execute(
+        select(AuditEvent.target_id, func.count())
+        .where(
+            AuditEvent.action == "certificate.verify",
+            AuditEvent.target_type == CardIssue.__tablename__,
+            AuditEvent.target_id.in_([c.id for c in cards]),
+        )
+        .group_by(AuditEvent.target_id)
+    ).all()
+    return {int(target_id): int(count) for target_id, count in rows if target_id is not None}

@@ -1,0 +1,415 @@
+"""Card and certificate downloads, reissue and revocation, card sheets, and the public check
+`/verify/<code>` (its own blueprint, with its own minimal pages)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from supporters.accounts.models import User
+from supporters.accounts.permissions import coordinated_program_ids, require
+from supporters.audit.services import record_audit
+from supporters.certificates import services
+from supporters.certificates.forms import VERIFY_STATUS_LABELS, CardReasonForm, SheetForm
+from supporters.certificates.models import CardIssue
+from supporters.certificates.pdf import (
+    PdfInputError,
+    render_calibration_page,
+    render_card,
+    render_card_sheet,
+    render_completion_certificate,
+)
+from supporters.certificates.permissions import (
+    can_download_card,
+    can_manage_cards,
+    can_print_certificate,
+    is_own_registration,
+)
+from supporters.db import ServiceError, now_utc
+from supporters.extensions import db, limiter
+from supporters.programs.models import Program
+from supporters.registry import services as registry
+from supporters.registry.forms import STATUS_LABELS
+from supporters.registry.models import Registration
+from supporters.training.models import Enrolment
+from supporters.web import public, select_locale, show_service_error
+
+bp = Blueprint("certificates", __name__)
+verify_bp = Blueprint("verify", __name__)
+
+LARGE_SHEET = services.LARGE_SHEET
+
+
+def _today() -> date:
+    return services.local_day(now_utc())
+
+
+def _font() -> str | None:
+    font = current_app.config.get("PDF_FONT")
+    return str(font) if font else None
+
+
+def _base_url() -> str:
+    return str(current_app.config["BASE_URL"])
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
+
+
+def _audit_download(kind: str, target: object, program_id: int, **detail: object) -> None:
+    record_audit(
+        db.session,
+        current_user,
+        "certificate.download",
+        target,
+        program_id=program_id,
+        ip_address=request.remote_addr,
+        detail={"kind": kind, **detail},
+    )
+
+
+# --- supporter cards ------------------------------------------------------------------
+
+
+def _registration(registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
+    try:
+        card = services.issue_card(
+            db.session,
+            actor=current_user,
+            registration=registration,
+            now=now_utc(),
+            font_path=_font(),
+        )
+        data = services.card_data(
+            db.session, card, today=_today(), base_url=_base_url(), font_path=_font()
+        )
+        body = render_card(data, font_path=_font())
+    except (ServiceError, PdfInputError) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    _audit_download("card", card, registration.program_id, number=card.number)
+    db.session.commit()
+    return _pdf(body, f"card-{card.number}.pdf")
+
+
+@bp.get("/me/card/<int:registration_id>.pdf")
+def my_card(registration_id: int) -> ResponseReturnValue:
+    """A supporter's own card (coordinators of the program may use it too)."""
+    registration = _registration(registration_id)
+    require(can_download_card(current_user, registration))
+    back = (
+        url_for("registry.me")
+        if is_own_registration(current_user, registration)
+        else url_for("certificates.cards", registration_id=registration.id)
+    )
+    return _send_card(registration, back)
+
+
+@bp.get("/register/<int:registration_id>/card.pdf")
+def card_pdf(registration_id: int) -> ResponseReturnValue:
+    registration = _registration(registration_id)
+    require(can_manage_cards(current_user, registration.program_id))
+    return _send_card(registration, url_for("certificates.cards", registration_id=registration.id))
+
+
+@bp.get("/register/<int:registration_id>/cards")
+def cards(registration_id: int) -> str:
+    registration = _registration(registration_id)
+    require(can_manage_cards(current_user, registration.program_id))
+    history = services.card_history(db.session, registration)
+    events = registry.events_for(db.session, registration)
+    users = {
+        u.id: u
+        for u in db.session.scalars(
+            select(User).where(
+                User.id.in_({c.issued_by_id for c in history} | {c.revoked_by_id for c in history})
+            )
+        )
+    }
+    return render_template(
+        "certificates/cards.html",
+        registration=registration,
+        person=registration.person,
+        status=registry.status_on(registration, registration.program, events, _today()),
+        status_labels=STATUS_LABELS,
+        history=history,
+        checks=services.verify_counts(db.session, history),
+        users=users,
+        reissue_form=CardReasonForm(prefix="reissue"),
+        revoke_form=CardReasonForm(prefix="revoke"),
+    )
+
+
+def _reason_action(registration: Registration, prefix: str) -> tuple[CardReasonForm, bool]:
+    require(can_manage_cards(current_user, registration.program_id))
+    form = CardReasonForm(prefix=prefix)
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return form, False
+    return form, True
+
+
+@bp.post("/register/<int:registration_id>/cards/reissue")
+def reissue(registration_id: int) -> ResponseReturnValue:
+    registration = _registration(registration_id)
+    back = url_for("certificates.cards", registration_id=registration.id)
+    form, valid = _reason_action(registration, "reissue")
+    if not valid:
+        flash(_("Give a reason."), "error")
+        return redirect(back)
+    try:
+        card = services.reissue_card(
+            db.session,
+            actor=current_user,
+            registration=registration,
+            now=now_utc(),
+            reason=form.reason.data or "",
+            font_path=_font(),
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Card %(number)s was issued; the previous card is revoked.", number=card.number))
+    return redirect(back)
+
+
+@bp.post("/register/<int:registration_id>/cards/<int:card_id>/revoke")
+def revoke(registration_id: int, card_id: int) -> ResponseReturnValue:
+    registration = _registration(registration_id)
+    card = db.session.get(CardIssue, card_id)
+    if card is None or card.registration_id != registration.id:
+        abort(404)
+    back = url_for("certificates.cards", registration_id=registration.id)
+    form, valid = _reason_action(registration, "revoke")
+    if not valid:
+        flash(_("Give a reason."), "error")
+        return redirect(back)
+    try:
+        services.revoke_card(
+            db.session, actor=current_user, card=card, now=now_utc(), reason=form.reason.data or ""
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Card %(number)s was revoked.", number=card.number), "success")
+    return redirect(back)
+
+
+# --- completion certificates ----------------------------------------------------------
+
+
+@bp.get("/enrolments/<int:enrolment_id>/certificate.pdf")
+def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        abort(404)
+    require(can_print_certificate(current_user, enrolment))
+    back = url_for(
+        "training.enrolment_detail", course_id=enrolment.course_id, enrolment_id=enrolment.id
+    )
+    try:
+        certificate = services.issue_certificate(
+            db.session, actor=current_user, enrolment=enrolment, now=now_utc(), font_path=_font()
+        )
+        data = services.completion_data(certificate, today=_today(), font_path=_font())
+        body = render_completion_certificate(data, font_path=_font())
+    except (ServiceError, PdfInputError) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    _audit_download(
+        "completion", certificate, enrolment.course.program_id, number=certificate.number
+    )
+    db.session.commit()
+    return _pdf(body, f"certificate-{certificate.number}.pdf")
+
+
+# --- card sheets ----------------------------------------------------------------------
+
+
+def _sheet_form() -> tuple[SheetForm, list[Program]]:
+    ids = coordinated_program_ids(current_user)
+    require(bool(ids))
+    programs = list(
+        db.session.scalars(select(Program).where(Program.id.in_(ids)).order_by(Program.id))
+    )
+    form = SheetForm()
+    locale = select_locale()
+    form.program.choices = [SelectChoice(p.code, p.name(locale)) for p in programs]
+    return form, programs
+
+
+@bp.route("/certificates/sheet", methods=["GET", "POST"])
+def sheet() -> ResponseReturnValue:
+    form, programs = _sheet_form()
+    if request.method == "GET" and request.args.get("program"):
+        form.program.data = request.args["program"]
+    if form.validate_on_submit():
+        program = next(p for p in programs if p.code == form.program.data)
+        try:
+            if form.calibration.data:
+                page = render_calibration_page(
+                    margin_top_mm=form.margin_top_mm.data,
+                    margin_left_mm=form.margin_left_mm.data,
+                    gap_mm=form.gap_mm.data or 0.0,
+                    font_path=_font(),
+                )
+                return _pdf(page, "calibration.pdf")
+            return _build_sheet(form, program)
+        except (ServiceError, PdfInputError) as error:
+            db.session.rollback()
+            show_service_error(form, error)
+    return render_template("certificates/sheet.html", form=form, large=LARGE_SHEET)
+
+
+def _build_sheet(form: SheetForm, program: Program) -> ResponseReturnValue:
+    started = time.perf_counter()
+    selection = services.SheetSelection(
+        program=program,
+        day=_today(),
+        status=form.status.data or "active",
+        registered_from=form.registered_from.data,
+        registered_to=form.registered_to.data,
+    )
+    registrations = services.select_for_sheet(db.session, selection)
+    if not registrations:
+        raise ServiceError(None, _("No supporter matches the selection."))
+    issued = services.issue_sheet(
+        db.session,
+        actor=current_user,
+        registrations=registrations,
+        now=now_utc(),
+        base_url=_base_url(),
+        font_path=_font(),
+    )
+    if not issued.cards:
+        raise ServiceError(None, _("No supporter matches the selection."))
+    total = len(issued.cards)
+    logger = current_app.logger
+
+    def progress(done: int, count: int) -> None:
+        if count > LARGE_SHEET and (done % (LARGE_SHEET // 2) == 0 or done == count):
+            logger.info("card sheet %s: %d of %d cards drawn", program.code, done, count)
+
+    body = render_card_sheet(
+        issued.cards,
+        cut_marks=bool(form.cut_marks.data),
+        font_path=_font(),
+        progress=progress,
+        margin_top_mm=form.margin_top_mm.data,
+        margin_left_mm=form.margin_left_mm.data,
+        gap_mm=form.gap_mm.data or 0.0,
+    )
+    _audit_download(
+        "sheet",
+        None,
+        program.id,
+        cards=total,
+        status=selection.status,
+        registered_from=selection.registered_from.isoformat()
+        if selection.registered_from
+        else None,
+        registered_to=selection.registered_to.isoformat() if selection.registered_to else None,
+        skipped=issued.skipped,
+    )
+    db.session.commit()
+    if issued.skipped:
+        flash(
+            _(
+                "Left out, as their card was revoked and not reissued: %(numbers)s",
+                numbers=", ".join(issued.skipped),
+            ),
+            "info",
+        )
+    logger.info(
+        "card sheet %s: %d cards, %d bytes in %.2f s",
+        program.code,
+        total,
+        len(body),
+        time.perf_counter() - started,
+    )
+    return _pdf(body, f"cards-{program.code}-{selection.day.isoformat()}.pdf")
+
+
+# --- the public check -----------------------------------------------------------------
+
+
+def _no_trace(response: Response) -> Response:
+    """Nothing of a check should linger: no cache, no referrer, no search engine."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _verify_page(status_code: int, **context: object) -> Response:
+    response = Response(
+        render_template(
+            "certificates/verify.html",
+            status_labels=VERIFY_STATUS_LABELS,
+            locale=select_locale(),
+            **context,
+        ),
+        status_code,
+    )
+    return _no_trace(response)
+
+
+@verify_bp.get("/verify/<code>")
+@public
+@limiter.limit("30 per minute")
+def verify(code: str) -> ResponseReturnValue:
+    result = services.verify(db.session, code, _today())
+    db.session.commit()
+    if result is None:
+        return _verify_page(404, result=None)
+    return _verify_page(200, result=result, checked_on=_today())
+
+
+@verify_bp.after_request
+def no_session_cookie(response: Response) -> Response:
+    """A visitor who is not logged in leaves with no cookie: nothing ties two checks together."""
+    if set(session.keys()) <= {"_permanent", "_fresh"}:
+        session.clear()
+    return response
+
+
+@verify_bp.errorhandler(429)
+def verify_too_many(error: Exception) -> ResponseReturnValue:
+    return _verify_page(429, result=None, throttled=True)

@@ -1,0 +1,129 @@
+"""A supporter's private calendar feed (iCalendar), and single-event downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from icalendar import Alarm, Calendar, Event
+from sqlalchemy import select, update
+
+from supporters.accounts.models import User
+from supporters.db import DbSession
+from supporters.dispatch.models import Assignment, AssignmentState, CalendarFeed, EventState
+
+PRODID = "-//supporters//dispatch schedule//JA"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def reset_feed_token(session: DbSession, user: User, *, now: datetime) -> str:
+    """A new private address; the old one stops working at once."""
+    session.execute(
+        update(CalendarFeed)
+        .where(CalendarFeed.user_id == user.id, CalendarFeed.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    token = secrets.token_urlsafe(24)
+    session.add(CalendarFeed(user_id=user.id, token_hash=_hash(token), created_at=now))
+    session.flush()
+    return token
+
+
+def has_feed(session: DbSession, user: User) -> bool:
+    return (
+        session.scalar(
+            select(CalendarFeed.id).where(
+                CalendarFeed.user_id == user.id, CalendarFeed.revoked_at.is_(None)
+            )
+        )
+        is not None
+    )
+
+
+def user_for_feed(session: DbSession, token: str) -> User | None:
+    return session.scalar(
+        select(User)
+        .join(CalendarFeed, CalendarFeed.user_id == User.id)
+        .where(
+            CalendarFeed.token_hash == _hash(token),
+            CalendarFeed.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    )
+
+
+def feed_assignments(session: DbSession, person_id: int, *, now: datetime) -> list[Assignment]:
+    """Five years back and everything ahead, in one query."""
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.person_id == person_id,
+                Assignment.state != AssignmentState.DECLINED,
+                Assignment.starts_at >= now - timedelta(days=5 * 366),
+            )
+            .order_by(Assignment.starts_at)
+        )
+    )
+
+
+def build_calendar(
+    assignments: Iterable[Assignment],
+    *,
+    base_url: str,
+    domain: str,
+    name: str = "サポーター派遣予定",
+) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", "Asia/Tokyo")
+    for assignment in assignments:
+        calendar.add_component(_vevent(assignment, base_url=base_url, domain=domain))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def _vevent(assignment: Assignment, *, base_url: str, domain: str) -> Event:
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    event = assignment.event
+    cancelled = event.state == EventState.CANCELLED or assignment.state == AssignmentState.CANCELLED
+    vevent = Event()
+    vevent.add("uid", f"assignment-{assignment.id}@{domain}")
+    vevent.add("dtstamp", assignment.answered_at or assignment.created_at)
+    vevent.add("dtstart", event.starts_at.astimezone(tokyo))
+    vevent.add("dtend", event.ends_at.astimezone(tokyo))
+    vevent.add("summary", event.title)
+    vevent.add("location", f"{event.municipality.name} {event.venue}")
+    description = [event.notes] if event.notes else []
+    if event.bring:
+        description.append(f"持ち物: {event.bring}")
+    description.append(f"{base_url.rstrip('/')}/schedule")
+    vevent.add("description", "\n".join(description))
+    vevent.add(
+        "status",
+        "CANCELLED"
+        if cancelled
+        else (
+            "CONFIRMED"
+            if assignment.state in (AssignmentState.CONFIRMED, AssignmentState.ATTENDED)
+            else "TENTATIVE"
+        ),
+    )
+    vevent.add("sequence", event.version)
+    if not cancelled:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", event.title)
+        alarm.add("trigger", timedelta(days=-1))
+        vevent.add_component(alarm)
+    return vevent

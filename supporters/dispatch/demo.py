@@ -1,0 +1,189 @@
+"""Demo dispatches: Tochigi outreach days in Sano, Nasu and Nasushiobara; Chiba requests
+from Narashino and Sakura; Kagawa drop-in sessions. Past (held, attended) and future (some
+fully staffed, some understaffed), and each demo supporter has upcoming dispatches."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from supporters.accounts.models import User
+from supporters.db import DbSession, ServiceError
+from supporters.dispatch import services
+from supporters.dispatch.models import (
+    Assignment,
+    AssignmentState,
+    DispatchEvent,
+    ProgramMunicipality,
+)
+from supporters.programs.models import Municipality, Program
+from supporters.registry.models import Registration
+
+# Full, clashing or not valid that day: the demo simply skips that supporter.
+skip_refusals = suppress(ServiceError)
+
+PLANS: dict[str, dict[str, Any]] = {
+    "tochigi": {
+        "places": ["佐野市", "那須町", "那須塩原市"],
+        "title": "出張相談会（{place}）",
+        "venue": {
+            "佐野市": "佐野市保健センター 相談室",
+            "那須町": "那須町ゆめプラザ・那須 会議室",
+            "那須塩原市": "那須塩原市役所 本庁舎 相談室",
+        },
+        "activity": "sitting_in",
+        "needed": 2,
+        "hours": (13, 16),
+        "lead": "ポラリスとちぎ 相談員",
+    },
+    "chiba": {
+        "places": ["習志野市", "佐倉市"],
+        "title": "派遣依頼：家族会への同席（{place}）",
+        "venue": {"習志野市": "習志野市保健会館 会議室", "佐倉市": "佐倉市健康管理センター 会議室"},
+        "activity": "family_meeting",
+        "needed": 2,
+        "hours": (10, 12),
+        "lead": "",
+    },
+    "kagawa": {
+        "places": ["高松市", "丸亀市"],
+        "title": "居場所（{place}）",
+        "venue": {
+            "高松市": "高松市男女共同参画センター 交流室",
+            "丸亀市": "丸亀市保健福祉センター 多目的室",
+        },
+        "activity": "drop_in",
+        "needed": 3,
+        "hours": (14, 17),
+        "lead": "",
+    },
+}
+DEMO_SUPPORTERS = {
+    "tochigi": "supporter.tochigi@demo.example",
+    "chiba": "supporter.chiba@demo.example",
+    "kagawa": "supporter.kagawa@demo.example",
+}
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), services.TOKYO)
+
+
+def load_dispatch_demo(session: DbSession, programs: dict[str, Program], now: datetime) -> None:
+    today = services.local_date(now)
+    for code, plan in PLANS.items():
+        program = programs[code]
+        if session.scalar(select(DispatchEvent.id).where(DispatchEvent.program_id == program.id)):
+            continue
+        coordinator = session.scalar(
+            select(User).where(User.email == f"coordinator.{code}@demo.example")
+        )
+        assert coordinator is not None
+        places = list(
+            session.scalars(
+                select(Municipality).where(
+                    Municipality.prefecture == program.prefecture,
+                    Municipality.name.in_(plan["places"]),
+                )
+            )
+        )
+        for place in places:
+            session.add(
+                ProgramMunicipality(
+                    program_id=program.id, municipality_id=place.id, joined_on=date(2019, 4, 1)
+                )
+            )
+        session.flush()
+        demo_user = session.scalar(select(User).where(User.email == DEMO_SUPPORTERS[code]))
+        demo_registration = (
+            session.scalar(
+                select(Registration).where(
+                    Registration.person_id == demo_user.person_id,
+                    Registration.program_id == program.id,
+                )
+            )
+            if demo_user
+            else None
+        )
+        _events(session, program, coordinator, plan, places, today, now, demo_registration)
+
+
+def _events(
+    session: DbSession,
+    program: Program,
+    coordinator: User,
+    plan: dict[str, Any],
+    places: list[Municipality],
+    today: date,
+    now: datetime,
+    demo: Registration | None,
+) -> None:
+    start_hour, end_hour = plan["hours"]
+    # Every two weeks from three months back to two months ahead.
+    days = [today - timedelta(days=84) + timedelta(days=14 * k) for k in range(11)]
+    for index, day in enumerate(days):
+        place = places[index % len(places)]
+        needed = plan["needed"] + (1 if index % 4 == 3 else 0)
+        data = services.EventInput(
+            title=plan["title"].format(place=place.name),
+            municipality_id=place.id,
+            venue=plan["venue"][place.name],
+            starts_at=_at(day, start_hour),
+            ends_at=_at(day, end_hour),
+            needed=needed,
+            activity=plan["activity"],
+            lead_consultant=plan["lead"],
+            bring="筆記用具、サポーター証",
+            notes="開始15分前に集合してください。相談内容は記録せず、持ち帰らないでください。",
+        )
+        if program.dispatch_mode == "municipal_request":
+            staff = session.scalar(select(User).where(User.email == "staff.narashino@demo.example"))
+            event = services.request_dispatch(
+                session, actor=staff or coordinator, program=program, data=data
+            )
+            if index == len(days) - 1:
+                continue  # the newest request waits for the coordinator
+            services.accept_request(session, actor=coordinator, event=event)
+        else:
+            event = services.create_event(session, actor=coordinator, program=program, data=data)
+        past = event.starts_at < now
+        # Staff the event; leave some future ones short.
+        wanted = needed if past or index % 3 != 1 else needed - 1
+        clock = min(now, event.starts_at) - timedelta(days=10)
+        if demo is not None and day > today and index % 2 == 0:
+            with skip_refusals:
+                services.sign_up(
+                    session, actor=coordinator, event=event, registration=demo, now=clock
+                )
+        for suggestion in services.suggestions(session, event, now=clock, limit=wanted + 2):
+            if services.holding_count(session, event) >= wanted:
+                break
+            with skip_refusals:
+                services.assign(
+                    session,
+                    actor=coordinator,
+                    event=event,
+                    registration=suggestion.registration,
+                    now=clock,
+                )
+        if demo is not None and day > today and index % 2 == 1:
+            with skip_refusals:
+                services.assign(
+                    session, actor=coordinator, event=event, registration=demo, now=clock
+                )
+        assignments = list(
+            session.scalars(select(Assignment).where(Assignment.event_id == event.id))
+        )
+        for number, assignment in enumerate(assignments):
+            if assignment.state == AssignmentState.ASSIGNED and (past or number % 2 == 0):
+                services.answer_assignment(
+                    session, actor=coordinator, assignment=assignment, accept=True, now=clock
+                )
+        if past:
+            attended = {a.id for a in assignments if (event.id + a.id) % 6 != 5}
+            services.record_attendance(
+                session, actor=coordinator, event=event, attended_ids=attended, now=now
+            )

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from supporters.registry.forms import ACTIVITY_LABELS
+
+REQUIRED = _l("This field is required.")
+TIME = Regexp(r"^\d{1,2}:\d{2}$", message=_l("Enter times like 13:30."))
+
+KIND_LABELS = {
+    "outreach_day": _l("Outreach consultation day"),
+    "dispatch_request": _l("Dispatch request"),
+    "group_activity": _l("Group activity"),
+}
+EVENT_STATE_LABELS = {
+    "requested": _l("Requested"),
+    "declined": _l("Request declined"),
+    "draft": _l("Draft"),
+    "open": _l("Open"),
+    "staffed": _l("Staffed"),
+    "held": _l("Held"),
+    "cancelled": _l("Event cancelled"),
+    "reported": _l("Reported"),
+}
+ASSIGNMENT_STATE_LABELS = {
+    "assigned": _l("Waiting for your answer"),
+    "confirmed": _l("Place confirmed"),
+    "declined": _l("Declined"),
+    "cancelled": _l("Cancelled"),
+    "attended": _l("Attended"),
+    "no_show": _l("Did not come"),
+}
+
+
+class EventForm(FlaskForm):
+    title = StringField(
+        _l("Name of the event"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    activity = SelectField(
+        _l("Kind of activity"),
+        choices=[SelectChoice(k, v) for k, v in ACTIVITY_LABELS.items()],
+        validators=[DataRequired(REQUIRED)],
+    )
+    municipality = StringField(
+        _l("Municipality"), validators=[DataRequired(REQUIRED), Length(max=40)]
+    )
+    venue = StringField(
+        _l("Venue"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("A public place, e.g. 佐野市保健センター 2階 相談室. Never a private home."),
+    )
+    date = DateField(_l("Date"), validators=[DataRequired(REQUIRED)])
+    start = StringField(
+        _l("Start time"),
+        validators=[DataRequired(REQUIRED), TIME],
+        render_kw={"placeholder": "13:30", "inputmode": "numeric"},
+    )
+    end = StringField(
+        _l("End time"),
+        validators=[DataRequired(REQUIRED), TIME],
+        render_kw={"placeholder": "16:00", "inputmode": "numeric"},
+    )
+    needed = IntegerField(
+        _l("Supporters needed"),
+        validators=[DataRequired(REQUIRED), NumberRange(min=1, max=20)],
+        default=2,
+    )
+    lead_consultant = StringField(_l("Lead consultant"), validators=[Optional(), Length(max=100)])
+    bring = StringField(_l("What to bring"), validators=[Optional(), Length(max=200)])
+    notes = TextAreaField(
+        _l("Notes for supporters"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("Never the name, address or story of the person or family."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class NeededForm(FlaskForm):
+    needed = IntegerField(
+        _l("Supporters needed"), validators=[DataRequired(REQUIRED), NumberRange(min=1, max=20)]
+    )
+    submit = SubmitField(_l("Change"))

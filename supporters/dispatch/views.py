@@ -1,0 +1,717 @@
+"""Dispatch pages: the coordinators' month view, event pages with staffing, municipal
+requests, the supporter's schedule and their private calendar feed."""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlsplit
+
+import jpholiday
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from supporters.accounts.forms import ConfirmForm
+from supporters.accounts.models import User
+from supporters.accounts.permissions import (
+    coordinated_program_ids,
+    is_admin,
+    require,
+    supporter_program_ids,
+)
+from supporters.db import ServiceError, now_utc
+from supporters.dispatch import calendar as feeds
+from supporters.dispatch import services
+from supporters.dispatch.forms import (
+    ASSIGNMENT_STATE_LABELS,
+    EVENT_STATE_LABELS,
+    KIND_LABELS,
+    EventForm,
+    NeededForm,
+)
+from supporters.dispatch.models import (
+    HOLDING,
+    Assignment,
+    DispatchEvent,
+    EventState,
+)
+from supporters.dispatch.permissions import (
+    can_manage_event,
+    can_view_event,
+    staff_programs,
+    visible_event_filter,
+)
+from supporters.extensions import db, limiter
+from supporters.programs.models import Municipality, Program
+from supporters.programs.services import find_municipality
+from supporters.registry.forms import ACTIVITY_LABELS
+from supporters.registry.models import Registration
+from supporters.reminders.mail import deliver_after_commit, queue_user_mail
+from supporters.reminders.rules import coordinators_of
+from supporters.training.forms import ReasonForm
+from supporters.web import public, show_service_error
+
+bp = Blueprint("dispatch", __name__)
+
+
+def _labels() -> dict[str, object]:
+    return {
+        "kind_labels": KIND_LABELS,
+        "event_state_labels": EVENT_STATE_LABELS,
+        "assignment_state_labels": ASSIGNMENT_STATE_LABELS,
+        "activity_labels": ACTIVITY_LABELS,
+    }
+
+
+def _when(event: DispatchEvent) -> str:
+    start = event.starts_at.astimezone(services.TOKYO)
+    end = event.ends_at.astimezone(services.TOKYO)
+    return f"{start:%Y/%m/%d %H:%M}–{end:%H:%M}"
+
+
+def _event(event_id: int) -> DispatchEvent:
+    event = db.session.get(DispatchEvent, event_id)
+    if event is None:
+        abort(404)
+    require(can_view_event(current_user, event))
+    return event
+
+
+def _commit(message: str) -> bool:
+    db.session.commit()
+    flash(message, "success")
+    return True
+
+
+def _tell_coordinators(event: DispatchEvent, supporter: str) -> None:
+    coordinators = coordinators_of(db.session, event.program_id)
+    link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(
+        "dispatch.detail", event_id=event.id
+    )
+    for user in coordinators:
+        queue_user_mail(
+            db.session,
+            user=user,
+            kind="assignment_cancelled",
+            template="assignment_cancelled",
+            event=event,
+            supporter=supporter,
+            when=_when(event),
+            link=link,
+        )
+
+
+def _tell_supporter(assignment: Assignment, message: str) -> None:
+    user = db.session.scalar(select(User).where(User.person_id == assignment.person_id))
+    if user is None:
+        return
+    link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for("dispatch.my_schedule")
+    queue_user_mail(
+        db.session,
+        user=user,
+        kind="dispatch_changed",
+        template="dispatch_changed",
+        event=assignment.event,
+        message=message,
+        when=_when(assignment.event),
+        link=link,
+    )
+
+
+# --- lists and the month view ---------------------------------------------------------
+
+
+def _month() -> date:
+    text = request.args.get("month") or ""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        today = services.local_date(now_utc())
+        return today.replace(day=1)
+
+
+@bp.get("/dispatch/")
+def index() -> ResponseReturnValue:
+    if not (
+        coordinated_program_ids(current_user)
+        or staff_programs(current_user)
+        or is_admin(current_user)
+    ):
+        return redirect(url_for("dispatch.my_schedule"))
+    first = _month()
+    last_day = month_calendar.monthrange(first.year, first.month)[1]
+    start = datetime.combine(first, time(0), services.TOKYO)
+    end = datetime.combine(first.replace(day=last_day), time(0), services.TOKYO) + timedelta(days=1)
+    query = select(DispatchEvent).where(
+        visible_event_filter(current_user),
+        DispatchEvent.starts_at >= start,
+        DispatchEvent.starts_at < end,
+    )
+    place_text = (request.args.get("municipality") or "").strip()[:40]
+    if place_text:
+        try:
+            place = find_municipality(db.session, place_text)
+            query = query.where(DispatchEvent.municipality_id == place.id)
+        except ServiceError as error:
+            flash(error.message, "error")
+    events = list(db.session.scalars(query.order_by(DispatchEvent.starts_at).limit(500)))
+    taken = dict(
+        db.session.execute(
+            select(Assignment.event_id, func.count())
+            .where(Assignment.event_id.in_([e.id for e in events]), Assignment.state.in_(HOLDING))
+            .group_by(Assignment.event_id)
+        ).all()
+    )
+    by_day: dict[date, list[DispatchEvent]] = {}
+    for event in events:
+        by_day.setdefault(services.local_date(event.starts_at), []).append(event)
+    weeks = month_calendar.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
+    holidays = {
+        day: jpholiday.is_holiday_name(day)
+        for week in weeks
+        for day in week
+        if jpholiday.is_holiday(day)
+    }
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return render_template(
+        "dispatch/index.html",
+        first=first,
+        weeks=weeks,
+        by_day=by_day,
+        events=events,
+        taken=taken,
+        holidays=holidays,
+        previous=previous,
+        following=following,
+        place_text=place_text,
+        can_create=bool(coordinated_program_ids(current_user)),
+        can_request=bool(staff_programs(current_user)),
+        today=services.local_date(now_utc()),
+        when=_when,
+        **_labels(),
+    )
+
+
+# --- creating and requesting ----------------------------------------------------------
+
+
+def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
+    assert form.date.data is not None
+    starts, ends = services.validate_times(
+        form.date.data, form.start.data or "", form.end.data or ""
+    )
+    return services.EventInput(
+        title=form.title.data or "",
+        municipality_id=place.id,
+        venue=form.venue.data or "",
+        starts_at=starts,
+        ends_at=ends,
+        needed=form.needed.data or 0,
+        activity=form.activity.data or "",
+        lead_consultant=(form.lead_consultant.data or "").strip(),
+        notes=(form.notes.data or "").strip(),
+        bring=(form.bring.data or "").strip(),
+    )
+
+
+def _holiday_note(form: EventForm) -> str | None:
+    if form.date.data and jpholiday.is_holiday(form.date.data):
+        return _(
+            "%(d)s is a public holiday (%(name)s).",
+            d=form.date.data.isoformat(),
+            name=jpholiday.is_holiday_name(form.date.data),
+        )
+    return None
+
+
+@bp.route("/dispatch/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    program_ids = coordinated_program_ids(current_user)
+    require(bool(program_ids))
+    programs = list(
+        db.session.scalars(select(Program).where(Program.id.in_(program_ids)).order_by(Program.id))
+    )
+    program = next((p for p in programs if p.code == request.values.get("program")), programs[0])
+    form = EventForm()
+    if form.validate_on_submit():
+        try:
+            place = find_municipality(
+                db.session, form.municipality.data or "", prefecture=program.prefecture
+            )
+            event = services.create_event(
+                db.session, actor=current_user, program=program, data=_event_input(form, place)
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            _commit(_("The event was created and is open for supporters."))
+            note = _holiday_note(form)
+            if note:
+                flash(note, "info")
+            return redirect(url_for("dispatch.detail", event_id=event.id))
+    return render_template(
+        "dispatch/form.html",
+        form=form,
+        program=program,
+        programs=programs,
+        mode="new",
+        holiday=_holiday_note(form),
+    )
+
+
+@bp.route("/dispatch/request", methods=["GET", "POST"])
+def request_form() -> ResponseReturnValue:
+    places = staff_programs(current_user)
+    require(bool(places))
+    municipality_id, program_id = next(iter(places.items()))
+    municipality = db.session.get(Municipality, municipality_id)
+    program = db.session.get(Program, program_id)
+    assert municipality is not None and program is not None
+    form = EventForm()
+    if request.method == "GET":
+        form.municipality.data = municipality.name
+    if form.validate_on_submit():
+        try:
+            event = services.request_dispatch(
+                db.session,
+                actor=current_user,
+                program=program,
+                data=_event_input(form, municipality),
+            )
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_error(form, error)
+        else:
+            _commit(_("Your request was sent to the coordinator."))
+            return redirect(url_for("dispatch.detail", event_id=event.id))
+    return render_template(
+        "dispatch/form.html",
+        form=form,
+        program=program,
+        programs=[program],
+        mode="request",
+        fixed_place=municipality,
+        holiday=_holiday_note(form),
+    )
+
+
+# --- the event page -------------------------------------------------------------------
+
+
+@bp.get("/dispatch/<int:event_id>")
+def detail(event_id: int) -> str:
+    event = _event(event_id)
+    manage = can_manage_event(current_user, event)
+    now = now_utc()
+    rows = db.session.execute(
+        select(Assignment, Registration)
+        .join(Registration, Registration.id == Assignment.registration_id)
+        .where(Assignment.event_id == event.id)
+        .order_by(Assignment.created_at)
+    ).all()
+    people = {r.person_id: r.person for _a, r in rows}
+    suggestions = []
+    if manage and event.state in (EventState.OPEN, EventState.STAFFED) and event.starts_at > now:
+        suggestions = services.suggestions(db.session, event, now=now)
+    return render_template(
+        "dispatch/detail.html",
+        event=event,
+        rows=rows,
+        people=people,
+        manage=manage,
+        suggestions=suggestions,
+        holding=services.holding_count(db.session, event),
+        confirm=ConfirmForm(),
+        reason_form=ReasonForm(),
+        needed_form=NeededForm(needed=event.needed),
+        started=event.starts_at <= now,
+        when=_when(event),
+        holiday=jpholiday.is_holiday_name(services.local_date(event.starts_at)),
+        **_labels(),
+    )
+
+
+def _manage(event_id: int) -> DispatchEvent:
+    event = _event(event_id)
+    require(can_manage_event(current_user, event))
+    return event
+
+
+def _back(event: DispatchEvent) -> ResponseReturnValue:
+    return redirect(url_for("dispatch.detail", event_id=event.id))
+
+
+@bp.post("/dispatch/<int:event_id>/assign")
+def assign(event_id: int) -> ResponseReturnValue:
+    event = _manage(event_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    registration = db.session.get(Registration, request.form.get("registration_id", type=int))
+    if registration is None:
+        abort(404)
+    try:
+        assignment = services.assign(
+            db.session, actor=current_user, event=event, registration=registration, now=now_utc()
+        )
+        _tell_supporter(
+            assignment,
+            _(
+                "The coordinator asks you to take part. Please confirm "
+                "or decline on your schedule page."
+            ),
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("%(name)s was asked to take part.", name=registration.person.name))
+        deliver_after_commit()
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/accept")
+def accept(event_id: int) -> ResponseReturnValue:
+    event = _manage(event_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.accept_request(db.session, actor=current_user, event=event)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("The request was accepted; supporters can now take the places."))
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/decline")
+def decline(event_id: int) -> ResponseReturnValue:
+    event = _manage(event_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Give a reason."), "error")
+        return _back(event)
+    try:
+        services.decline_request(
+            db.session, actor=current_user, event=event, reason=form.reason.data or ""
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("The request was declined."))
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/cancel")
+def cancel(event_id: int) -> ResponseReturnValue:
+    event = _manage(event_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Give a reason."), "error")
+        return _back(event)
+    try:
+        live = services.cancel_event(
+            db.session, actor=current_user, event=event, reason=form.reason.data or ""
+        )
+        for assignment in live:
+            _tell_supporter(assignment, _("This dispatch has been cancelled."))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("The event was cancelled; %(n)d supporters are told.", n=len(live)))
+        deliver_after_commit()
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/needed")
+def needed(event_id: int) -> ResponseReturnValue:
+    event = _manage(event_id)
+    form = NeededForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Between 1 and %(n)d supporters.", n=services.MAX_NEEDED), "error")
+        return _back(event)
+    try:
+        services.change_needed(
+            db.session, actor=current_user, event=event, needed=form.needed.data or 0
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("Saved."))
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/attendance")
+def attendance(event_id: int) -> ResponseReturnValue:
+    event = _manage(event_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        attended = {int(v) for v in request.form.getlist("attended")}
+        services.record_attendance(
+            db.session, actor=current_user, event=event, attended_ids=attended, now=now_utc()
+        )
+    except ValueError:
+        abort(400)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("Attendance saved. Those who attended are asked for their activity report."))
+    return _back(event)
+
+
+@bp.get("/assignments/<int:assignment_id>/notice.pdf")
+def notice(assignment_id: int) -> ResponseReturnValue:
+    """派遣依頼書: a printed notice for a supporter without a smartphone."""
+    from supporters.certificates.pdf import (
+        DispatchNoticeData,
+        PdfInputError,
+        render_dispatch_notice,
+    )
+    from supporters.dates import japanese_era
+
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        abort(404)
+    event = assignment.event
+    require(can_manage_event(current_user, event))
+    start = event.starts_at.astimezone(services.TOKYO)
+    end = event.ends_at.astimezone(services.TOKYO)
+    organiser = next(
+        (o.name for o in event.program.organisations if o.kind == "operator"), event.program.name_ja
+    )
+    person = assignment.registration.person
+    data = DispatchNoticeData(
+        supporter_name=person.printable_name,
+        event_title=event.title,
+        when=f"{japanese_era(start.date())} {start:%H:%M}〜{end:%H:%M}",
+        place=f"{event.municipality.full_name} {event.venue}",
+        activity=str(ACTIVITY_LABELS[event.activity]),
+        bring=event.bring,
+        notes=event.notes,
+        issuer_name=organiser,
+        issued_on=services.local_date(now_utc()),
+    )
+    try:
+        pdf = render_dispatch_notice(data, font_path=current_app.config.get("PDF_FONT"))
+    except PdfInputError as error:
+        flash(error.message, "error")
+        return _back(event)
+    from supporters.audit.services import record_audit
+
+    record_audit(
+        db.session, current_user, "export.dispatch_notice", assignment, program_id=event.program_id
+    )
+    db.session.commit()
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename=notice-{assignment.id}.pdf"},
+    )
+
+
+@bp.post("/assignments/<int:assignment_id>/cancel")
+def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        abort(404)
+    mine = assignment.person_id == current_user.person_id
+    require(mine or can_manage_event(current_user, assignment.event))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_assignment(
+            db.session, actor=current_user, assignment=assignment, now=now_utc(), by_supporter=mine
+        )
+        if mine:
+            _tell_coordinators(assignment.event, assignment.registration.person.name)
+        else:
+            _tell_supporter(
+                assignment, _("Your place at this dispatch has been cancelled by the coordinator.")
+            )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("The place was cancelled and is open again."))
+        deliver_after_commit()
+    if mine:
+        return redirect(url_for("dispatch.my_schedule"))
+    return _back(assignment.event)
+
+
+# --- the supporter's schedule ---------------------------------------------------------
+
+
+def _my_registrations() -> list[Registration]:
+    if current_user.person_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Registration).where(
+                Registration.person_id == current_user.person_id,
+                Registration.withdrawn_on.is_(None),
+                Registration.program_id.in_(supporter_program_ids(current_user)),
+            )
+        )
+    )
+
+
+@bp.get("/schedule")
+def my_schedule() -> ResponseReturnValue:
+    registrations = _my_registrations()
+    if not registrations:
+        flash(_("The schedule is for registered supporters."), "info")
+        return redirect(url_for("main.index"))
+    now = now_utc()
+    upcoming, past = services.schedule(db.session, current_user.person_id, now=now)
+    places = []
+    for registration in registrations:
+        places.extend(services.open_places(db.session, registration, now=now, limit=10))
+    return render_template(
+        "dispatch/schedule.html",
+        upcoming=upcoming,
+        past=past,
+        places=places,
+        registrations={r.program_id: r for r in registrations},
+        confirm=ConfirmForm(),
+        now=now,
+        when=_when,
+        deadline=services.self_cancel_deadline,
+        has_feed=feeds.has_feed(db.session, current_user),
+        **_labels(),
+    )
+
+
+@bp.post("/dispatch/<int:event_id>/sign-up")
+def sign_up(event_id: int) -> ResponseReturnValue:
+    event = db.session.get(DispatchEvent, event_id)
+    if event is None:
+        abort(404)
+    registration = next((r for r in _my_registrations() if r.program_id == event.program_id), None)
+    require(registration is not None)
+    assert registration is not None
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.sign_up(
+            db.session, actor=current_user, event=event, registration=registration, now=now_utc()
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("You have signed up. Thank you!"))
+    return redirect(url_for("dispatch.my_schedule"))
+
+
+def _my_assignment(assignment_id: int) -> Assignment:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        abort(404)
+    require(current_user.person_id is not None and assignment.person_id == current_user.person_id)
+    return assignment
+
+
+@bp.post("/schedule/<int:assignment_id>/answer")
+def answer(assignment_id: int) -> ResponseReturnValue:
+    assignment = _my_assignment(assignment_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    accept = request.form.get("answer") == "confirm"
+    try:
+        services.answer_assignment(
+            db.session, actor=current_user, assignment=assignment, accept=accept, now=now_utc()
+        )
+        if not accept:
+            _tell_coordinators(assignment.event, assignment.registration.person.name)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        _commit(_("Thank you, you are confirmed.") if accept else _("You have declined."))
+        deliver_after_commit()
+    return redirect(url_for("dispatch.my_schedule"))
+
+
+@bp.get("/schedule/<int:assignment_id>.ics")
+def event_ics(assignment_id: int) -> Response:
+    assignment = _my_assignment(assignment_id)
+    body = feeds.build_calendar(
+        [assignment], base_url=current_app.config["BASE_URL"], domain=_domain()
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f"attachment; filename=dispatch-{assignment.id}.ics"},
+    )
+
+
+def _domain() -> str:
+    return urlsplit(str(current_app.config["BASE_URL"])).hostname or "supporters.invalid"
+
+
+@bp.route("/schedule/calendar", methods=["GET", "POST"])
+def calendar_link() -> ResponseReturnValue:
+    require(bool(_my_registrations()))
+    form = ConfirmForm()
+    link = None
+    if form.validate_on_submit():
+        token = feeds.reset_feed_token(db.session, current_user, now=now_utc())
+        db.session.commit()
+        link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(
+            "dispatch.calendar_feed", token=token
+        )
+        flash(
+            _("A new private calendar address was made; any earlier one no longer works."),
+            "success",
+        )
+    return render_template(
+        "dispatch/calendar.html",
+        form=form,
+        link=link,
+        has_feed=feeds.has_feed(db.session, current_user),
+    )
+
+
+@bp.get("/calendar/<token>.ics")
+@public
+@limiter.limit("60 per minute")
+def calendar_feed(token: str) -> Response:
+    user = feeds.user_for_feed(db.session, token) if len(token) < 100 else None
+    if user is None or user.person_id is None:
+        abort(404)
+    body = feeds.build_calendar(
+        feeds.feed_assignments(db.session, user.person_id, now=now_utc()),
+        base_url=current_app.config["BASE_URL"],
+        domain=_domain(),
+    )
+    return Response(
+        body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"}
+    )

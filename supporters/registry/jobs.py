@@ -1,0 +1,181 @@
+"""Reminder rules of the register, run by each reminder pass (see reminders/jobs.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select
+
+from supporters.dates import fiscal_year, format_date
+from supporters.db import DbSession
+from supporters.dispatch.services import local_date
+from supporters.programs.models import Program
+from supporters.registry.models import ActivityReport, Registration
+from supporters.registry.services import erase_withdrawn
+from supporters.reminders.rules import Message, coordinators_of, decide, users_by_person
+
+LEAD_DAYS = (90, 30, 7)  # before the validity end, after the window opens
+LAPSE_CATCH_UP_DAYS = 7
+
+
+def _occurrence(days_left: int, window: int) -> str | None:
+    """The latest reminder that applies today; earlier ones are no longer useful."""
+    if days_left < 0:
+        return None
+    for lead in sorted(LEAD_DAYS):
+        if days_left <= lead:
+            return f"d{lead}"
+    return "window" if days_left <= window else None
+
+
+def follow_up_due(session: DbSession, now: datetime) -> int:
+    """Follow-up due: when the window opens, then 90, 30 and 7 days before the end, and on
+    lapse; to the supporter, and a daily digest to the program's coordinators."""
+    today = local_date(now)
+    programs = {
+        p.id: p
+        for p in session.scalars(
+            select(Program).where(
+                Program.follow_up_interval_months.is_not(None),
+                Program.follow_up_mandatory.is_(True),
+            )
+        )
+    }
+    if not programs:
+        return 0
+    longest = max(p.follow_up_window_days for p in programs.values())
+    rows = list(
+        session.scalars(
+            select(Registration).where(
+                Registration.program_id.in_(programs),
+                Registration.withdrawn_on.is_(None),
+                Registration.valid_until.is_not(None),
+                Registration.valid_until >= today - timedelta(days=LAPSE_CATCH_UP_DAYS),
+                Registration.valid_until <= today + timedelta(days=longest),
+            )
+        )
+    )
+    users = users_by_person(session, {r.person_id for r in rows})
+    decided = 0
+    digest: dict[int, list[str]] = defaultdict(list)
+    for registration in rows:
+        program = programs[registration.program_id]
+        end = registration.valid_until
+        assert end is not None
+        days_left = (end - today).days
+        if days_left < 0:
+            occurrence = "lapse"
+            lines = [
+                _l(
+                    "Your supporter registration %(n)s lapsed on %(d)s. Taking a follow-up "
+                    "training renews it.",
+                    n=registration.number,
+                    d=format_date(end),
+                )
+            ]
+            title = _l("Your supporter registration has lapsed")
+        else:
+            found = _occurrence(days_left, program.follow_up_window_days)
+            if found is None:
+                continue
+            occurrence = found
+            title = _l(
+                "Follow-up training: your registration is valid until %(d)s", d=format_date(end)
+            )
+            lines = [
+                _l(
+                    "Please take a follow-up training before %(d)s to stay registered "
+                    "(registration %(n)s).",
+                    d=format_date(end),
+                    n=registration.number,
+                )
+            ]
+        if decide(
+            session,
+            rule="lapse" if occurrence == "lapse" else "follow_up_due",
+            subject=("registration", registration.id),
+            occurrence=f"{end.isoformat()}:{occurrence}",
+            message=Message(title, lines, "/me"),
+            now=now,
+            user=users.get(registration.person_id),
+            person=registration.person,
+        ):
+            decided += 1
+            digest[program.id].append(f"{registration.number} {occurrence}")
+    for program_id, items in digest.items():
+        for coordinator in coordinators_of(session, program_id):
+            decide(
+                session,
+                rule="follow_up_digest",
+                subject=("program", program_id),
+                occurrence=today.isoformat(),
+                now=now,
+                user=coordinator,
+                message=Message(
+                    _l("Follow-ups due and lapses: %(n)d supporters", n=len(items)),
+                    [", ".join(items[:50])],
+                    "/register/?due=90",
+                ),
+            )
+    return decided
+
+
+def report_missing(session: DbSession, now: datetime) -> int:
+    """The yearly activity report where the program requires one: in February and March,
+    to valid supporters with no report in this fiscal year."""
+    today = local_date(now)
+    if today.month not in (2, 3):
+        return 0
+    year = fiscal_year(today)
+    programs = list(
+        session.scalars(select(Program).where(Program.activity_reports_required.is_(True)))
+    )
+    decided = 0
+    for program in programs:
+        start = today.replace(year=year, month=4, day=1)
+        filed = exists().where(
+            ActivityReport.registration_id == Registration.id, ActivityReport.activity_on >= start
+        )
+        rows = list(
+            session.scalars(
+                select(Registration)
+                .where(
+                    Registration.program_id == program.id,
+                    Registration.withdrawn_on.is_(None),
+                    Registration.registered_on < start,
+                    ~filed,
+                )
+                .limit(5000)
+            )
+        )
+        users = users_by_person(session, {r.person_id for r in rows})
+        for registration in rows:
+            if decide(
+                session,
+                rule="report_missing",
+                subject=("registration", registration.id),
+                occurrence=f"fy{year}",
+                now=now,
+                user=users.get(registration.person_id),
+                person=registration.person,
+                message=Message(
+                    _l("Your activity report for this fiscal year"),
+                    [
+                        _l(
+                            "The program asks for at least one activity report "
+                            "each fiscal year. Please file yours by 31 March."
+                        )
+                    ],
+                    "/me",
+                ),
+            ):
+                decided += 1
+    return decided
+
+
+def erase_after_retention(session: DbSession, now: datetime) -> int:
+    days = int(current_app.config.get("WITHDRAWN_RETENTION_DAYS", 365))
+    return erase_withdrawn(session, now=now, retention_days=days)

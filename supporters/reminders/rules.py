@@ -1,0 +1,181 @@
+"""Deciding one reminder: the ledger row, the in-app notification and the mail, together.
+
+Rules in each feature's jobs.py call `decide` for every (subject, recipient, occurrence)
+they find due; `decide` makes sure each is decided once, however many passes run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from supporters.accounts.models import Role, RoleGrant, User
+from supporters.db import DbSession
+from supporters.people.models import Person
+from supporters.reminders.mail import queue_user_mail
+from supporters.reminders.models import Notification, ReminderLedger
+from supporters.reminders.services import enqueue_mail
+
+# Rules a user may switch off. Lapse notices and dispatch changes are essential.
+OPTIONAL_RULES = {
+    "follow_up_due": "Follow-up training reminders",
+    "upcoming_dispatch": "Reminders before a dispatch",
+    "training_session": "Reminders before a training session",
+    "report_missing": "Activity report reminders",
+    "follow_up_course": "New follow-up courses",
+}
+
+
+@dataclass
+class Message:
+    """What to say; lazy strings are rendered in the recipient's language."""
+
+    title: Any
+    lines: list[Any]
+    path: str  # a path on this site, e.g. /schedule
+
+
+def _already(
+    session: DbSession, rule: str, subject: tuple[str, int], recipient: str, occurrence: str
+) -> bool:
+    return (
+        session.scalar(
+            select(ReminderLedger.id).where(
+                ReminderLedger.rule == rule,
+                ReminderLedger.subject_type == subject[0],
+                ReminderLedger.subject_id == subject[1],
+                ReminderLedger.recipient == recipient,
+                ReminderLedger.occurrence == occurrence,
+            )
+        )
+        is not None
+    )
+
+
+def decide(
+    session: DbSession,
+    *,
+    rule: str,
+    subject: tuple[str, int],
+    occurrence: str,
+    message: Message,
+    now: datetime,
+    user: User | None = None,
+    person: Person | None = None,
+) -> bool:
+    """Record and send one reminder to a user (in-app and mail) or, for someone without an
+    account, to the person's e-mail. Returns False if it was decided before."""
+    recipient = f"user:{user.id}" if user is not None else f"person:{person.id if person else 0}"
+    if _already(session, rule, subject, recipient, occurrence):
+        return False
+    ledger = ReminderLedger(
+        rule=rule,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        recipient=recipient,
+        occurrence=occurrence,
+        decided_at=now,
+    )
+    session.add(ledger)
+    base = str(current_app.config["BASE_URL"]).rstrip("/")
+    link = base + message.path
+    if user is not None:
+        if rule in OPTIONAL_RULES and rule in (user.reminder_opt_outs or []):
+            ledger.note = "opted out"
+            session.flush()
+            return True
+        with force_locale(user.locale or "ja"):
+            session.add(
+                Notification(
+                    user_id=user.id,
+                    created_at=now,
+                    title=str(message.title),
+                    body="\n".join(str(line) for line in message.lines),
+                    link=message.path,
+                )
+            )
+        if user.email:
+            mail = queue_user_mail(
+                session,
+                user=user,
+                kind=rule,
+                template="reminder",
+                title=message.title,
+                lines=message.lines,
+                link=link,
+            )
+            session.flush()
+            ledger.outbox_message_id = mail.id
+        else:
+            ledger.note = "no e-mail: in-app only"
+    elif person is not None and person.email:
+        from flask import render_template
+
+        with force_locale("ja"):
+            context = {
+                "user": person_as_recipient(person),
+                "title": message.title,
+                "lines": message.lines,
+                "link": link,
+                "base_url": base,
+            }
+            mail = enqueue_mail(
+                session,
+                kind=rule,
+                recipient=person.email,
+                subject=render_template("mail/reminder.subject.txt", **context).strip(),
+                body_text=render_template("mail/reminder.txt", **context),
+                body_html=render_template("mail/reminder.html", **context),
+            )
+        session.flush()
+        ledger.outbox_message_id = mail.id
+    else:
+        ledger.note = "no e-mail and no account: tell them in person"
+    session.flush()
+    return True
+
+
+@dataclass
+class _Recipient:
+    display_name: str
+
+
+def person_as_recipient(person: Person) -> _Recipient:
+    return _Recipient(display_name=person.name)
+
+
+def _granted(session: DbSession, *conditions: Any) -> list[User]:
+    holders = select(RoleGrant.user_id).where(RoleGrant.revoked_at.is_(None), *conditions)
+    return list(
+        session.scalars(
+            select(User).where(User.id.in_(holders), User.active.is_(True)).order_by(User.id)
+        )
+    )
+
+
+def coordinators_of(session: DbSession, program_id: int) -> list[User]:
+    return _granted(session, RoleGrant.role == Role.COORDINATOR, RoleGrant.program_id == program_id)
+
+
+def staff_of(session: DbSession, municipality_id: int) -> list[User]:
+    return _granted(
+        session,
+        RoleGrant.role == Role.MUNICIPAL_STAFF,
+        RoleGrant.municipality_id == municipality_id,
+    )
+
+
+def users_by_person(session: DbSession, person_ids: set[int]) -> dict[int, User]:
+    if not person_ids:
+        return {}
+    return {
+        u.person_id: u
+        for u in session.scalars(
+            select(User).where(User.person_id.in_(person_ids), User.active.is_(True))
+        )
+        if u.person_id is not None
+    }

@@ -1,0 +1,1 @@
+"""Fiscal-year figures, charts, exports and the start pages' counts."""

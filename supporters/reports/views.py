@@ -1,0 +1,288 @@
+"""Fiscal-year report pages and their CSV, JSON and PDF versions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from supporters.accounts.permissions import require
+from supporters.audit.services import record_audit
+from supporters.certificates.pdf import PdfInputError
+from supporters.dates import fiscal_year
+from supporters.db import ServiceError, now_utc
+from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
+from supporters.extensions import db
+from supporters.programs.models import Program
+from supporters.programs.services import get_program_by_code, list_programs
+from supporters.registry.forms import ACTIVITY_LABELS, STATUS_LABELS
+from supporters.reports import charts
+from supporters.reports.permissions import (
+    can_view_report,
+    can_view_report_attributes,
+    can_view_reports,
+    reportable_program_ids,
+)
+from supporters.reports.services import (
+    DEFAULT_SUPPRESS_BELOW,
+    MIN_YEAR,
+    Suppression,
+    build_fiscal_year_report,
+    check_year,
+    figures_csv,
+    fiscal_year_label,
+    parse_as_of,
+    report_figures,
+)
+from supporters.training.forms import ATTRIBUTE_LABELS
+from supporters.training.forms import KIND_LABELS as COURSE_KIND_LABELS
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+FORMATS = ("csv", "json", "pdf")
+
+
+def _today() -> date:
+    """Today in Japan, where the users are."""
+    return now_utc().astimezone(TOKYO).date()
+
+
+def _rule() -> Suppression:
+    publish = (request.args.get("publish") or "").lower() in ("1", "true", "yes", "on")
+    threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
+    return Suppression(publish=publish, threshold=threshold)
+
+
+def _program(code: str) -> Program:
+    program = get_program_by_code(db.session, code)
+    if program is None:
+        abort(404)
+    require(can_view_report(current_user, program.id))
+    return program
+
+
+def _problem(program: Program, year: int, error: ServiceError) -> tuple[str, int]:
+    return (
+        render_template(
+            "reports/problem.html",
+            program=program,
+            year=year,
+            field=error.field,
+            message=error.message,
+            current_year=fiscal_year(_today()),
+        ),
+        400,
+    )
+
+
+@dataclass
+class _Loaded:
+    program: Program
+    figures: dict[str, Any]
+    attributes: bool
+
+
+def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
+    program = _program(code)
+    today = _today()
+    try:
+        check_year(year, today)
+        as_of = parse_as_of(request.args.get("as_of"), today)
+    except ServiceError as error:
+        return _problem(program, year, error)
+    attributes = can_view_report_attributes(current_user, program.id)
+    report = build_fiscal_year_report(
+        db.session, program, year, today=today, as_of=as_of, include_attributes=attributes
+    )
+    return _Loaded(program, report_figures(report, _rule()), attributes)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    require(can_view_reports(current_user))
+    programs = list_programs(db.session, reportable_program_ids(current_user))
+    code, year = request.args.get("program"), request.args.get("year", type=int)
+    if code and year:
+        return redirect(url_for("reports.fiscal_year_report", code=code, year=year))
+    current = fiscal_year(_today())
+    years = [(y, fiscal_year_label(y)) for y in range(current, max(MIN_YEAR, current - 9) - 1, -1)]
+    return render_template(
+        "reports/index.html", programs=programs, years=years, current_year=current
+    )
+
+
+def _shown(cell: Any, percent: Any = None) -> str:
+    text = "—" if cell is None else (f"{cell:g}" if isinstance(cell, float) else str(cell))
+    return f"{text} ({percent:g}%)" if percent is not None and text not in ("—",) else text
+
+
+def _value(cell: Any) -> float | None:
+    return float(cell) if isinstance(cell, int | float) else None
+
+
+def _summary(data: list[charts.Datum]) -> str:
+    return "; ".join(f"{d.label}: {d.text}" for d in data)
+
+
+def _charts(figures: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if figures["attributes"] is not None:
+        data = [
+            charts.Datum(
+                str(ATTRIBUTE_LABELS.get(row["attribute"], row["attribute"])),
+                _value(row["count"]),
+                _shown(row["count"], row["percent"]),
+            )
+            for row in figures["attributes"]["rows"]
+        ]
+        result["attributes"] = charts.bar_chart(
+            "chart-attributes",
+            _("Attendees of initial training by attribute"),
+            _summary(data),
+            data,
+        )
+    months = figures["dispatch"]["by_month"]
+    labels = [format_date(date.fromisoformat(m["key"] + "-01"), "MMM") for m in months]
+    data = [
+        charts.Datum(label, float(m["events"]), str(m["events"]))
+        for label, m in zip(labels, months, strict=True)
+    ]
+    result["months"] = charts.column_chart(
+        "chart-dispatch-months",
+        _("Dispatch events per month"),
+        _summary(data),
+        labels,
+        [(_("Events"), data)],
+    )
+    history = figures["history"]
+    if history:
+        years = [str(row["fiscal_year"]) for row in history]
+        new = [
+            charts.Datum(year, _value(row["new"]), _shown(row["new"]))
+            for year, row in zip(years, history, strict=True)
+        ]
+        valid = [
+            charts.Datum(year, _value(row["valid_at_year_end"]), _shown(row["valid_at_year_end"]))
+            for year, row in zip(years, history, strict=True)
+        ]
+        description = "; ".join(
+            f"{year}: {_('New registrations')} {n.text}, {_('Valid at the year end')} {v.text}"
+            for year, n, v in zip(years, new, valid, strict=True)
+        )
+        result["history"] = charts.column_chart(
+            "chart-history",
+            _("Registrations over the years"),
+            description,
+            years,
+            [(_("New registrations"), new), (_("Valid at the year end"), valid)],
+        )
+    return result
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "attribute_labels": ATTRIBUTE_LABELS,
+        "course_kind_labels": COURSE_KIND_LABELS,
+        "event_kind_labels": EVENT_KIND_LABELS,
+        "activity_labels": ACTIVITY_LABELS,
+        "status_labels": STATUS_LABELS,
+    }
+
+
+@bp.get("/<code>/<int:year>")
+def fiscal_year_report(code: str, year: int) -> ResponseReturnValue:
+    loaded = _load(code, year)
+    if not isinstance(loaded, _Loaded):
+        return loaded
+    program, figures = loaded.program, loaded.figures
+    as_of = (request.args.get("as_of") or "").strip()
+    keep: dict[str, str] = {}
+    if as_of:
+        keep["as_of"] = as_of
+    if figures["publish"]:
+        keep["publish"] = "1"
+    return render_template(
+        "reports/fiscal_year.html",
+        program=program,
+        f=figures,
+        charts=_charts(figures),
+        attributes_allowed=loaded.attributes,
+        rule=_rule(),
+        start=date.fromisoformat(figures["start"]),
+        end=date.fromisoformat(figures["end"]),
+        until=date.fromisoformat(figures["figures_until"]),
+        days={
+            key: date.fromisoformat(figures[key]["on"])
+            for key in ("register_at_year_end", "register_as_of")
+            if figures[key] is not None
+        },
+        keep=keep,
+        as_of=as_of,
+        previous_year=year - 1 if year > MIN_YEAR else None,
+        next_year=year + 1 if year < fiscal_year(_today()) else None,
+        **_labels(),
+    )
+
+
+@bp.get("/<code>/<int:year>/report.<fmt>")
+def export(code: str, year: int, fmt: str) -> ResponseReturnValue:
+    if fmt not in FORMATS:
+        abort(404)
+    loaded = _load(code, year)
+    if not isinstance(loaded, _Loaded):
+        return loaded
+    program, figures = loaded.program, loaded.figures
+    name = f"report-{program.code}-{year}{'-publish' if figures['publish'] else ''}.{fmt}"
+    if fmt == "pdf":
+        from supporters.reports.pdf import render_report
+
+        font = current_app.config.get("PDF_FONT")
+        try:
+            body: bytes | str = render_report(figures, font_path=str(font) if font else None)
+        except PdfInputError as error:
+            flash(error.message, "error")
+            return redirect(url_for("reports.fiscal_year_report", code=program.code, year=year))
+        mimetype = "application/pdf"
+    elif fmt == "csv":
+        body, mimetype = figures_csv(figures), "text/csv"
+    else:
+        body = json.dumps(figures, ensure_ascii=False, indent=2)
+        mimetype = "application/json"
+    record_audit(
+        db.session,
+        current_user,
+        "export.report",
+        None,
+        program_id=program.id,
+        ip_address=request.remote_addr,
+        detail={
+            "fiscal_year": year,
+            "format": fmt,
+            "publish": figures["publish"],
+            "as_of": request.args.get("as_of") or None,
+            "attributes": loaded.attributes,
+        },
+    )
+    db.session.commit()
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
+    )

@@ -1,0 +1,99 @@
+"""Reminder rules of training, run by each reminder pass (see reminders/jobs.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from supporters.db import DbSession
+from supporters.dispatch.services import local_date
+from supporters.people.models import Person
+from supporters.registry.models import VALID_STATUSES, Registration
+from supporters.registry.services import status_sql
+from supporters.reminders.rules import Message, decide, users_by_person
+from supporters.training.models import ON_ROLL, Course, CourseKind, CourseSession, Enrolment
+
+
+def training_session(session: DbSession, now: datetime) -> int:
+    """7 days and 1 day before a session, to each enrolled trainee."""
+    today = local_date(now)
+    rows = session.execute(
+        select(CourseSession, Enrolment)
+        .join(Enrolment, Enrolment.course_id == CourseSession.course_id)
+        .where(
+            CourseSession.date > today,
+            CourseSession.date <= today + timedelta(days=7),
+            Enrolment.state.in_(ON_ROLL),
+        )
+    ).all()
+    users = users_by_person(session, {e.person_id for _s, e in rows})
+    decided = 0
+    for course_session, enrolment in rows:
+        occurrence = "d1" if (course_session.date - today).days <= 1 else "d7"
+        start = course_session.start_time.strftime("%H:%M") if course_session.start_time else ""
+        if decide(
+            session,
+            rule="training_session",
+            subject=("session", course_session.id),
+            occurrence=occurrence,
+            now=now,
+            user=users.get(enrolment.person_id),
+            person=session.get(Person, enrolment.person_id),
+            message=Message(
+                _l(
+                    "Training on %(d)s: %(t)s",
+                    d=course_session.date.isoformat(),
+                    t=course_session.course.title,
+                ),
+                [
+                    f"{course_session.date.isoformat()} {start} {course_session.topic}",
+                    course_session.course.venue,
+                ],
+                f"/courses/{course_session.course_id}",
+            ),
+        ):
+            decided += 1
+    return decided
+
+
+def follow_up_course(session: DbSession, now: datetime) -> int:
+    """A new follow-up course: tell the program's registered supporters (who have an
+    account) once, within two weeks of its creation."""
+    courses = list(
+        session.scalars(
+            select(Course).where(
+                Course.kind == CourseKind.FOLLOW_UP, Course.created_at >= now - timedelta(days=14)
+            )
+        )
+    )
+    decided = 0
+    today = local_date(now)
+    for course in courses:
+        if course.application_closes_on and course.application_closes_on < today:
+            continue
+        status = status_sql(course.program, today)
+        person_ids = set(
+            session.scalars(
+                select(Registration.person_id).where(
+                    Registration.program_id == course.program_id,
+                    status.in_([s.value for s in VALID_STATUSES]),
+                )
+            )
+        )
+        for user in users_by_person(session, person_ids).values():
+            decided += decide(
+                session,
+                rule="follow_up_course",
+                subject=("course", course.id),
+                occurrence="new",
+                now=now,
+                user=user,
+                message=Message(
+                    _l("New follow-up training: %(t)s", t=course.title),
+                    [course.venue],
+                    f"/courses/{course.id}",
+                ),
+            )
+    return decided
