@@ -61,6 +61,10 @@ class Config:
     # argon2id at the OWASP Password Storage Cheat Sheet minimum (m=19 MiB, t=2, p=1).
     PASSWORD_HASH = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
     PDF_FONT = _env("PDF_FONT")
+    # A withdrawn supporter's personal data is erased this many days after the withdrawal.
+    WITHDRAWN_RETENTION_DAYS = _env_int("WITHDRAWN_RETENTION_DAYS", 365)
+    # Published report cells with fewer people than this read "<N".
+    REPORT_SUPPRESS_BELOW = _env_int("REPORT_SUPPRESS_BELOW", 5)
     AUDIT_SENSITIVE_VIEWS = True
 
     def __init__(self) -> None:

@@ -232,6 +232,38 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     return items
 
 
+def commit_or_flash(action: Callable[[], object], success: str) -> bool:
+    """Run a service call at the edge: on a refusal roll back and show why; otherwise commit
+    and say it is done. Returns whether it was done (so mail can go out after the commit)."""
+    from supporters.db import ServiceError
+
+    try:
+        action()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
+
+
+def posted_reason() -> str | None:
+    """The reason of a posted ReasonForm; a missing CSRF token is a 400, a missing reason a
+    message (None)."""
+    from flask import abort
+
+    from supporters.training.forms import ReasonForm
+
+    form = ReasonForm()
+    if form.validate_on_submit():
+        return form.reason.data or ""
+    if "csrf_token" in form.errors:
+        abort(400)
+    flash(_("Give a reason."), "error")
+    return None
+
+
 def show_service_error(form: Any, error: Any) -> None:
     """Show a ServiceError next to its field, or as a message when it names none."""
     field = getattr(form, error.field, None) if error.field else None

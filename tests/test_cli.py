@@ -128,24 +128,74 @@ def test_backup_sqlite_is_a_consistent_copy(schema_factory: Any, tmp_path: Path)
     target = tmp_path / "copy.sqlite3"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
+    restored = build_migrated_app(f"sqlite:///{target}")  # the restore: point the app at it
+    assert restored.test_client().get("/healthz").status_code == 200
+    with restored.app_context():
+        db.engine.dispose()
     with sqlite3.connect(target) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == 10
         assert copy.execute("SELECT count(*) FROM municipality").fetchone()[0] == 1741
 
 
-def test_backup_postgresql_with_pg_dump(schema_factory: Any, tmp_path: Path) -> None:
+def test_backup_postgresql_with_pg_dump_and_restore(schema_factory: Any, tmp_path: Path) -> None:
+    """The deployment guide's restore: pg_restore into an empty database, and it works."""
+    import os
     import shutil
+    import subprocess
+    import uuid
 
-    if shutil.which("pg_dump") is None:
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pg_dump/pg_restore (postgresql-client) are missing")
         pytest.skip("pg_dump is not installed")
-    app = build_migrated_app(schema_factory.url("postgresql", "backup"))
+    url = schema_factory.url("postgresql", "backup")
+    schema = url.split("search_path%3D")[1]
+    app = build_migrated_app(url)
+    runner = app.test_cli_runner()
+    assert (
+        runner.invoke(
+            args=["users", "create", "--email", "kept@example.jp", "--role", "admin"]
+        ).exit_code
+        == 0
+    )
     target = tmp_path / "dump.pgc"
-    result = app.test_cli_runner().invoke(args=["backup", str(target)])
+    result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:5] == b"PGDMP"
     with app.app_context():
         db.engine.dispose()
+    from tests.conftest import POSTGRES_URL
+
+    name = f"restore_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    restored_url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        libpq = restored_url.replace("postgresql+psycopg://", "postgresql://")
+        subprocess.run(["psql", libpq, "-c", f'CREATE SCHEMA "{schema}"'], check=True,
+                       capture_output=True)
+        subprocess.run(
+            ["pg_restore", "--no-owner", f"--schema={schema}", "--dbname", libpq, str(target)],
+            check=True,
+            capture_output=True,
+        )
+        restored = build_migrated_app(f"{restored_url}?options=-csearch_path%3D{schema}")
+        with restored.app_context():
+            assert (
+                db.session.scalar(
+                    sa.text("SELECT count(*) FROM user_account WHERE email = 'kept@example.jp'")
+                )
+                == 1
+            )
+            assert db.session.scalar(sa.text("SELECT count(*) FROM municipality")) == 1741
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_healthz_reports_an_unreachable_database(schema_factory: Any) -> None:

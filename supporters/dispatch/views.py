@@ -62,7 +62,7 @@ from supporters.registry.models import Registration
 from supporters.reminders.mail import deliver_after_commit, queue_user_mail
 from supporters.reminders.rules import coordinators_of
 from supporters.training.forms import ReasonForm
-from supporters.web import public, show_service_error
+from supporters.web import commit_or_flash, posted_reason, public, show_service_error
 
 bp = Blueprint("dispatch", __name__)
 
@@ -88,12 +88,6 @@ def _event(event_id: int) -> DispatchEvent:
         abort(404)
     require(can_view_event(current_user, event))
     return event
-
-
-def _commit(message: str) -> bool:
-    db.session.commit()
-    flash(message, "success")
-    return True
 
 
 def _tell_coordinators(event: DispatchEvent, supporter: str) -> None:
@@ -260,7 +254,8 @@ def new() -> ResponseReturnValue:
             db.session.rollback()
             show_service_error(form, error)
         else:
-            _commit(_("The event was created and is open for supporters."))
+            db.session.commit()
+            flash(_("The event was created and is open for supporters."), "success")
             note = _holiday_note(form)
             if note:
                 flash(note, "info")
@@ -298,7 +293,8 @@ def request_form() -> ResponseReturnValue:
             db.session.rollback()
             show_service_error(form, error)
         else:
-            _commit(_("Your request was sent to the coordinator."))
+            db.session.commit()
+            flash(_("Your request was sent to the coordinator."), "success")
             return redirect(url_for("dispatch.detail", event_id=event.id))
     return render_template(
         "dispatch/form.html",
@@ -357,15 +353,20 @@ def _back(event: DispatchEvent) -> ResponseReturnValue:
     return redirect(url_for("dispatch.detail", event_id=event.id))
 
 
+def _confirmed_post() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
 @bp.post("/dispatch/<int:event_id>/assign")
 def assign(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    _confirmed_post()
     registration = db.session.get(Registration, request.form.get("registration_id", type=int))
     if registration is None:
         abort(404)
-    try:
+
+    def ask() -> None:
         assignment = services.assign(
             db.session, actor=current_user, event=event, registration=registration, now=now_utc()
         )
@@ -376,11 +377,8 @@ def assign(event_id: int) -> ResponseReturnValue:
                 "or decline on your schedule page."
             ),
         )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("%(name)s was asked to take part.", name=registration.person.name))
+
+    if commit_or_flash(ask, _("%(name)s was asked to take part.", name=registration.person.name)):
         deliver_after_commit()
     return _back(event)
 
@@ -388,59 +386,41 @@ def assign(event_id: int) -> ResponseReturnValue:
 @bp.post("/dispatch/<int:event_id>/accept")
 def accept(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        services.accept_request(db.session, actor=current_user, event=event)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("The request was accepted; supporters can now take the places."))
+    _confirmed_post()
+    commit_or_flash(
+        lambda: services.accept_request(db.session, actor=current_user, event=event),
+        _("The request was accepted; supporters can now take the places."),
+    )
     return _back(event)
 
 
 @bp.post("/dispatch/<int:event_id>/decline")
 def decline(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
-        flash(_("Give a reason."), "error")
-        return _back(event)
-    try:
-        services.decline_request(
-            db.session, actor=current_user, event=event, reason=form.reason.data or ""
+    reason = posted_reason()
+    if reason is not None:
+        commit_or_flash(
+            lambda: services.decline_request(
+                db.session, actor=current_user, event=event, reason=reason
+            ),
+            _("The request was declined."),
         )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("The request was declined."))
     return _back(event)
 
 
 @bp.post("/dispatch/<int:event_id>/cancel")
 def cancel(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
-        flash(_("Give a reason."), "error")
+    reason = posted_reason()
+    if reason is None:
         return _back(event)
-    try:
-        live = services.cancel_event(
-            db.session, actor=current_user, event=event, reason=form.reason.data or ""
-        )
+
+    def cancel_and_tell() -> None:
+        live = services.cancel_event(db.session, actor=current_user, event=event, reason=reason)
         for assignment in live:
             _tell_supporter(assignment, _("This dispatch has been cancelled."))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("The event was cancelled; %(n)d supporters are told.", n=len(live)))
+
+    if commit_or_flash(cancel_and_tell, _("The event was cancelled; its supporters are told.")):
         deliver_after_commit()
     return _back(event)
 
@@ -454,35 +434,29 @@ def needed(event_id: int) -> ResponseReturnValue:
             abort(400)
         flash(_("Between 1 and %(n)d supporters.", n=services.MAX_NEEDED), "error")
         return _back(event)
-    try:
-        services.change_needed(
+    commit_or_flash(
+        lambda: services.change_needed(
             db.session, actor=current_user, event=event, needed=form.needed.data or 0
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("Saved."))
+        ),
+        _("Saved."),
+    )
     return _back(event)
 
 
 @bp.post("/dispatch/<int:event_id>/attendance")
 def attendance(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    _confirmed_post()
     try:
         attended = {int(v) for v in request.form.getlist("attended")}
-        services.record_attendance(
-            db.session, actor=current_user, event=event, attended_ids=attended, now=now_utc()
-        )
     except ValueError:
         abort(400)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("Attendance saved. Those who attended are asked for their activity report."))
+    commit_or_flash(
+        lambda: services.record_attendance(
+            db.session, actor=current_user, event=event, attended_ids=attended, now=now_utc()
+        ),
+        _("Attendance saved. Those who attended are asked for their activity report."),
+    )
     return _back(event)
 
 
@@ -543,9 +517,9 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
         abort(404)
     mine = assignment.person_id == current_user.person_id
     require(mine or can_manage_event(current_user, assignment.event))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
+    _confirmed_post()
+
+    def cancel_and_tell() -> None:
         services.cancel_assignment(
             db.session, actor=current_user, assignment=assignment, now=now_utc(), by_supporter=mine
         )
@@ -555,11 +529,8 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
             _tell_supporter(
                 assignment, _("Your place at this dispatch has been cancelled by the coordinator.")
             )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("The place was cancelled and is open again."))
+
+    if commit_or_flash(cancel_and_tell, _("The place was cancelled and is open again.")):
         deliver_after_commit()
     if mine:
         return redirect(url_for("dispatch.my_schedule"))
@@ -615,19 +586,15 @@ def sign_up(event_id: int) -> ResponseReturnValue:
     if event is None:
         abort(404)
     registration = next((r for r in _my_registrations() if r.program_id == event.program_id), None)
-    require(registration is not None)
-    assert registration is not None
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        services.sign_up(
+    if registration is None:
+        abort(403)
+    _confirmed_post()
+    commit_or_flash(
+        lambda: services.sign_up(
             db.session, actor=current_user, event=event, registration=registration, now=now_utc()
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("You have signed up. Thank you!"))
+        ),
+        _("You have signed up. Thank you!"),
+    )
     return redirect(url_for("dispatch.my_schedule"))
 
 
@@ -642,20 +609,18 @@ def _my_assignment(assignment_id: int) -> Assignment:
 @bp.post("/schedule/<int:assignment_id>/answer")
 def answer(assignment_id: int) -> ResponseReturnValue:
     assignment = _my_assignment(assignment_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    _confirmed_post()
     accept = request.form.get("answer") == "confirm"
-    try:
+
+    def answer_and_tell() -> None:
         services.answer_assignment(
             db.session, actor=current_user, assignment=assignment, accept=accept, now=now_utc()
         )
         if not accept:
             _tell_coordinators(assignment.event, assignment.registration.person.name)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        _commit(_("Thank you, you are confirmed.") if accept else _("You have declined."))
+
+    done = _("Thank you, you are confirmed.") if accept else _("You have declined.")
+    if commit_or_flash(answer_and_tell, done):
         deliver_after_commit()
     return redirect(url_for("dispatch.my_schedule"))
 

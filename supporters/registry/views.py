@@ -45,7 +45,7 @@ from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
 from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
-from supporters.web import show_service_error
+from supporters.web import commit_or_flash, posted_reason, show_service_error
 
 bp = Blueprint("registry", __name__)
 
@@ -302,20 +302,23 @@ def _state_change(registration_id: int, action: str) -> ResponseReturnValue:
     registration = _registration(registration_id)
     require(can_manage_register(current_user, registration.program_id))
     back = url_for("registry.person_page", registration_id=registration.id)
-    form = ReasonForm() if action == "suspend" else ConfirmForm()
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
+    if action == "suspend":
+        reason = posted_reason()
+        if reason is None:
+            return redirect(back)
+    else:
+        if not ConfirmForm().validate_on_submit():
             abort(400)
-        flash(_("Give a reason."), "error")
-        return redirect(back)
-    try:
+        reason = request.form.get("reason", "")
+
+    def change() -> None:
         if action == "suspend":
             services.suspend(
                 db.session,
                 actor=current_user,
                 registration=registration,
                 on=_today(),
-                reason=request.form.get("reason", ""),
+                reason=reason,
             )
         elif action == "reinstate":
             services.reinstate(
@@ -327,14 +330,10 @@ def _state_change(registration_id: int, action: str) -> ResponseReturnValue:
                 actor=current_user,
                 registration=registration,
                 on=_today(),
-                reason=request.form.get("reason", ""),
+                reason=reason,
             )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
+
+    commit_or_flash(change, _("Saved."))
     return redirect(back)
 
 

@@ -60,7 +60,7 @@ from supporters.training.permissions import (
     visible_course_filter,
     visible_trainee_filter,
 )
-from supporters.web import show_service_error
+from supporters.web import commit_or_flash, posted_reason, show_service_error
 
 bp = Blueprint("training", __name__, url_prefix="/courses")
 
@@ -622,16 +622,12 @@ def confirm(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     course, enrolment = _enrolment_action(course_id, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.confirm_application(
+    commit_or_flash(
+        lambda: services.confirm_application(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The application is confirmed."), "success")
+        ),
+        _("The application is confirmed."),
+    )
     return redirect(url_for("training.detail", course_id=course.id))
 
 
@@ -647,32 +643,22 @@ def uncomplete(course_id: int, enrolment_id: int) -> ResponseReturnValue:
 
 def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseReturnValue:
     course, enrolment = _enrolment_action(course_id, enrolment_id)
-    form = ReasonForm()
     back = url_for("training.enrolment_detail", course_id=course.id, enrolment_id=enrolment.id)
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
-        flash(_("Give a reason."), "error")
+    reason = posted_reason()
+    if reason is None:
         return redirect(back)
-    try:
+
+    def decide() -> None:
         if complete:
             services.complete_by_hand(
-                db.session,
-                actor=current_user,
-                enrolment=enrolment,
-                reason=form.reason.data or "",
-                on=date.today(),
+                db.session, actor=current_user, enrolment=enrolment, reason=reason, on=date.today()
             )
         else:
             services.uncomplete_by_hand(
-                db.session, actor=current_user, enrolment=enrolment, reason=form.reason.data or ""
+                db.session, actor=current_user, enrolment=enrolment, reason=reason
             )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Saved."), "success")
+
+    commit_or_flash(decide, _("Saved."))
     return redirect(back)
 
 
@@ -748,16 +734,12 @@ def withdraw_mine(course_id: int) -> ResponseReturnValue:
     )
     if enrolment is None or current_user.person_id is None:
         abort(404)
-    try:
-        services.withdraw_enrolment(
+    commit_or_flash(
+        lambda: services.withdraw_enrolment(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("You have withdrawn from the course."), "success")
+        ),
+        _("You have withdrawn from the course."),
+    )
     return redirect(url_for("training.detail", course_id=course.id))
 
 
