@@ -53,13 +53,17 @@ __all__ = [
     "DispatchNoticeData",
     "EmptySelectionError",
     "FontNotFoundError",
+    "PdfFont",
     "PdfInputError",
     "SignInSheetData",
     "UnprintableTextError",
     "check_printable",
+    "check_text",
     "default_font_path",
     "format_date",
     "japanese_era",
+    "load_font",
+    "new_canvas",
     "reading_sort_key",
     "render_calibration_page",
     "render_card",
@@ -284,6 +288,25 @@ def _load_font(path: str) -> _Font:
     pdfmetrics.registerFont(ttf)
     cmap = frozenset(code for code, glyph in ttf.face.charToGlyph.items() if glyph)
     return _Font(name=name, path=path, cmap=cmap)
+
+
+def load_font(font_path: FontPath | None = None) -> _Font:
+    """The PDF font (embedded as a subset), for other PDF modules such as the reports."""
+    return _font(font_path)
+
+
+def check_text(text: str, field: str, font: _Font) -> None:
+    """Raise UnprintableTextError before drawing anything the font cannot draw."""
+    _check(text, field, font)
+
+
+def new_canvas(
+    buffer: io.BytesIO, pagesize: tuple[float, float], title: str, font: _Font
+) -> Canvas:
+    return _new_canvas(buffer, pagesize, title, font)
+
+
+PdfFont = _Font
 
 
 def _check(text: str, field: str, font: _Font) -> None:

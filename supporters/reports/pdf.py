@@ -22,11 +22,11 @@ from reportlab.pdfgen.canvas import Canvas
 
 from supporters.certificates.pdf import (
     FontPath,
-    _check,
-    _Font,
-    _font,
-    _new_canvas,
+    PdfFont,
+    check_text,
     japanese_era,
+    load_font,
+    new_canvas,
 )
 from supporters.people.services import ATTRIBUTE_LABELS_JA
 
@@ -96,7 +96,7 @@ def _dispatch_kind(key: str) -> str:
 class _Writer:
     """Flows headings, text, tables and charts down A4 pages."""
 
-    def __init__(self, canvas: Canvas, font: _Font, footer: str) -> None:
+    def __init__(self, canvas: Canvas, font: PdfFont, footer: str) -> None:
         self.canvas = canvas
         self.font = font
         self.footer = footer
@@ -105,7 +105,7 @@ class _Writer:
         self.y = self.height - MARGIN
 
     def text(self, value: str, field: str) -> str:
-        _check(value, field, self.font)
+        check_text(value, field, self.font)
         return value
 
     def _end_page(self) -> None:
@@ -133,8 +133,9 @@ class _Writer:
         self.canvas.drawString(MARGIN, self.y - 32, subtitle)
         self.y -= 44
 
-    def heading(self, text: str) -> None:
-        self.ensure(40)
+    def heading(self, text: str, keep: float = 60) -> None:
+        """A section heading, kept on one page with the first `keep` points that follow."""
+        self.ensure(32 + keep)
         self.y -= 8
         self.canvas.setFillColor(INK)
         self.canvas.setFont(self.font.name, 12.5)
@@ -274,11 +275,11 @@ def report_title(figures: Mapping[str, Any]) -> str:
 
 def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = None) -> bytes:
     """The report's pages as PDF bytes."""
-    font = _font(font_path)
+    font = load_font(font_path)
     title = report_title(figures)
-    _check(title, "事業名", font)
+    check_text(title, "事業名", font)
     buffer = io.BytesIO()
-    canvas = _new_canvas(buffer, A4, title, font)
+    canvas = new_canvas(buffer, A4, title, font)
     w = _Writer(canvas, font, f"{title}（{figures['figures_until']} 時点の記録から集計）")
     w.title(title, _period(figures))
     if figures["running"]:
@@ -315,9 +316,12 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
     )
 
     attributes = figures.get("attributes")
-    if attributes is not None:
-        w.heading("養成研修の受講者の属性")
+    if attributes is not None and not attributes["attendees"]:
+        w.heading("養成研修の受講者の属性", keep=20)
+        w.note("この年度の養成研修の受講者はいません。")
+    elif attributes is not None:
         rows = attributes["rows"]
+        w.heading("養成研修の受講者の属性", keep=14.0 * len(rows) + 20)
         w.bar_chart(
             [
                 (
@@ -382,7 +386,7 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
         )
 
     dispatch = figures["dispatch"]
-    w.heading("派遣")
+    w.heading("派遣", keep=48 * mm + 30 if dispatch["events"] else 40)
     w.note(
         f"派遣 {_cell(dispatch['events'])}件、"
         f"参加サポーター延べ {_cell(dispatch['supporters'])}人、"
@@ -442,7 +446,7 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
 
     history = figures["history"]
     if history:
-        w.heading("登録者数の推移")
+        w.heading("登録者数の推移", keep=48 * mm + 10)
         w.column_chart(
             [row["label"].replace("年度", "") for row in history],
             [

@@ -19,6 +19,9 @@ Definitions (年度 = April to March; a running year counts up to today):
 
 from __future__ import annotations
 
+import csv
+import io
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -61,7 +64,12 @@ from supporters.registry.models import (
     RegistrationEvent,
     Status,
 )
-from supporters.registry.services import fiscal_year_follow_up_counts, status_sql
+from supporters.registry.services import (
+    fiscal_year_follow_up_counts,
+    status_sql,
+    validity_end_sql,
+)
+from supporters.training.importer import safe_cell
 from supporters.training.models import (
     Attendance,
     Course,
@@ -752,7 +760,11 @@ def report_figures(report: FiscalYearReport, rule: Suppression) -> dict[str, Any
     attributes = None
     if report.attributes is not None:
         total = sum(report.attributes.values())
-        attributes = {"total": c(total), "rows": attribute_rows(report.attributes, rule)}
+        attributes = {
+            "total": c(total),
+            "attendees": total > 0,
+            "rows": attribute_rows(report.attributes, rule),
+        }
     follow_up = None
     if report.follow_up is not None:
         f = report.follow_up
@@ -1097,8 +1109,6 @@ def supporter_overview(
 ) -> SupporterOverview:
     """The next dispatch, the requests waiting for an answer and the status of each
     registration (in the programs given) on `today`: three queries."""
-    from supporters.registry.services import validity_end_sql
-
     first = session.execute(
         select(Assignment, DispatchEvent, Municipality.name)
         .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
@@ -1152,11 +1162,6 @@ def supporter_overview(
 def figures_csv(figures: dict[str, Any]) -> str:
     """UTF-8 CSV with a byte order mark (for Excel); cells that a spreadsheet would run as a
     formula are neutralised."""
-    import csv
-    import io
-
-    from supporters.training.importer import safe_cell
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["section", "item", "value", "percent"])
@@ -1167,8 +1172,6 @@ def figures_csv(figures: dict[str, Any]) -> str:
 
 def _display_width(text: str) -> int:
     """Columns a terminal gives the text: wide (CJK) characters take two."""
-    import unicodedata
-
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

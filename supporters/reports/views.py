@@ -145,7 +145,7 @@ def _summary(data: list[charts.Datum]) -> str:
 
 def _charts(figures: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    if figures["attributes"] is not None:
+    if figures["attributes"] is not None and figures["attributes"]["attendees"]:
         data = [
             charts.Datum(
                 str(ATTRIBUTE_LABELS.get(row["attribute"], row["attribute"])),

@@ -60,7 +60,7 @@ class FlaskProcess:
         with self._changed:
             return "\n".join(self.lines)
 
-    def wait_for(self, text: str, timeout: float = 8.0) -> bool:
+    def wait_for(self, text: str, timeout: float = 45.0) -> bool:
         """True once a line containing `text` was printed; False on timeout or exit."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -75,7 +75,7 @@ class FlaskProcess:
     def running(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self, timeout: float = 8.0) -> int:
+    def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, wait; SIGKILL if it does not end. Returns the exit code."""
         if self.process.poll() is None:
             self.process.terminate()

@@ -198,3 +198,13 @@ def test_the_threshold_is_configurable(
     assert _value(page, "attributes.family") == "2"
     assert _value(page, "attributes.lived_experience") == "<2"
     assert 'data-suppress-below="2"' in page
+
+
+def test_a_year_without_initial_training_has_no_attribute_chart(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    build_fy2024(db_session)
+    login_as(factories.coordinator(db_session, "tochigi"))
+    page = client.get("/reports/tochigi/2025").get_data(as_text=True)
+    assert 'id="attributes-none"' in page and "chart-attributes" not in page
+    assert 'id="report-empty"' not in page  # the register still has supporters
