@@ -234,9 +234,9 @@ def revoke_card(
 
 
 def card_design(program: Program) -> str:
-    """The card design of a program: the design of the same code where one exists (Tochigi's,
-    which Nasu's council also uses, is the Tochigi program's), else the standard one."""
-    return program.code if program.code in CARD_DESIGNS else "default"
+    """The card design the program's row names (Tochigi's is also used by Nasu's council,
+    whose courses run under the Tochigi program); an unknown name falls back to the standard."""
+    return program.card_design if program.card_design in CARD_DESIGNS else "default"
 
 
 def _card_data(
@@ -604,6 +604,7 @@ def completion_data(
         last_date=last,
         organiser_name=course.organiser.name,
         issue_date=today,
+        seal_image=course.organiser.seal_png,
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supporters.db import Base, now_utc
@@ -82,6 +82,9 @@ class Program(Base):
     registration_number_prefix: Mapped[str] = mapped_column(String(10))
     self_cancel_cutoff_hours: Mapped[int] = mapped_column(default=48)
     show_holder_name_on_verify: Mapped[bool] = mapped_column(default=False)
+    # The supporter card's design (certificates.pdf.CARD_DESIGNS); Nasu's council uses the
+    # Tochigi program's, so it is the program's, not the organiser's.
+    card_design: Mapped[str] = mapped_column(String(20), default="default")
     completion_number_format: Mapped[str] = mapped_column(
         String(60), default="{prefix}-{year}-C{seq:04d}"
     )
@@ -129,6 +132,8 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str | None] = mapped_column(String(120))
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+    # The official seal printed on completion certificates (PNG), if the organisation has one.
+    seal_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     program: Mapped[Program] = relationship(back_populates="organisations")

@@ -4,13 +4,15 @@ import csv
 import unicodedata
 from collections.abc import Iterator
 from importlib import resources
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from supporters.audit.services import record_audit
 from supporters.db import DbSession, ServiceError
-from supporters.programs.models import Municipality, NumberSequence, Program
+from supporters.programs.models import Municipality, NumberSequence, Organisation, Program
 
 
 def municipality_rows() -> Iterator[dict[str, str]]:
@@ -94,3 +96,27 @@ def next_number(session: DbSession, program: Program, kind: str, year: int) -> i
         except IntegrityError:
             pass  # another transaction created it first: update again
     raise RuntimeError("number sequence could not be advanced")
+
+
+SEAL_MAX_BYTES = 300 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def set_seal(
+    session: DbSession, *, actor: Any, organisation: Organisation, data: bytes | None
+) -> None:
+    """Store (or with None remove) the organisation's seal image for completion certificates."""
+    if data is not None:
+        if not data.startswith(PNG_SIGNATURE):
+            raise ServiceError("seal", str(_l("The seal must be a PNG image.")))
+        if len(data) > SEAL_MAX_BYTES:
+            raise ServiceError("seal", str(_l("The seal image must be at most 300 KB.")))
+    organisation.seal_png = data
+    record_audit(
+        session,
+        actor,
+        "organisation.seal",
+        organisation,
+        program_id=organisation.program_id,
+        detail={"removed": data is None},
+    )

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from supporters.accounts.permissions import can_view_program, require, visible_program_ids
+from supporters.accounts.forms import ConfirmForm
+from supporters.accounts.permissions import (
+    can_view_program,
+    is_coordinator_of,
+    require,
+    visible_program_ids,
+)
 from supporters.extensions import db
 from supporters.programs.models import Organisation
-from supporters.programs.services import get_program_by_code, list_programs
+from supporters.programs.services import get_program_by_code, list_programs, set_seal
+from supporters.web import commit_or_flash
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
 
@@ -35,4 +44,25 @@ def detail(code: str) -> str:
         program=program,
         organisations=organisations,
         organisation_count=organisation_count,
+        manage=is_coordinator_of(current_user, program.id),
+        confirm=ConfirmForm(),
     )
+
+
+@bp.post("/<code>/organisations/<int:organisation_id>/seal")
+def seal(code: str, organisation_id: int) -> ResponseReturnValue:
+    """Upload (or remove) the seal printed on the organisation's completion certificates."""
+    program = get_program_by_code(db.session, code)
+    organisation = db.session.get(Organisation, organisation_id)
+    if program is None or organisation is None or organisation.program_id != program.id:
+        abort(404)
+    require(is_coordinator_of(current_user, program.id))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("seal")
+    data = None if request.form.get("remove") else (upload.read(300 * 1024 + 1) if upload else b"")
+    commit_or_flash(
+        lambda: set_seal(db.session, actor=current_user, organisation=organisation, data=data),
+        _("The seal was saved."),
+    )
+    return redirect(url_for("programs.detail", code=program.code))
