@@ -153,7 +153,9 @@ def _events(
         # Staff the event; leave some future ones short.
         wanted = needed if past or index % 3 != 1 else needed - 1
         clock = min(now, event.starts_at) - timedelta(days=10)
-        if demo is not None and day > today and index % 2 == 0:
+        # The demo supporter: one past dispatch (to report on), some upcoming ones, and a
+        # request still waiting for their answer.
+        if demo is not None and (index == len(days) // 2 - 1 or (day > today and index % 2 == 0)):
             with skip_refusals:
                 services.sign_up(
                     session, actor=coordinator, event=event, registration=demo, now=clock
@@ -178,7 +180,10 @@ def _events(
             session.scalars(select(Assignment).where(Assignment.event_id == event.id))
         )
         for number, assignment in enumerate(assignments):
-            if assignment.state == AssignmentState.ASSIGNED and (past or number % 2 == 0):
+            waits_for_demo = demo is not None and assignment.registration_id == demo.id
+            if assignment.state == AssignmentState.ASSIGNED and (
+                past or (number % 2 == 0 and not waits_for_demo)
+            ):
                 services.answer_assignment(
                     session, actor=coordinator, assignment=assignment, accept=True, now=clock
                 )
