@@ -9,10 +9,17 @@ from datetime import datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from supporters.accounts.models import User
 from supporters.db import DbSession
-from supporters.dispatch.models import Assignment, AssignmentState, CalendarFeed, EventState
+from supporters.dispatch.models import (
+    Assignment,
+    AssignmentState,
+    CalendarFeed,
+    DispatchEvent,
+    EventState,
+)
 
 PRODID = "-//supporters//dispatch schedule//JA"
 
@@ -58,10 +65,11 @@ def user_for_feed(session: DbSession, token: str) -> User | None:
 
 
 def feed_assignments(session: DbSession, person_id: int, *, now: datetime) -> list[Assignment]:
-    """Five years back and everything ahead, in one query."""
+    """Five years back and everything ahead, in one query (events and places included)."""
     return list(
         session.scalars(
             select(Assignment)
+            .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
             .where(
                 Assignment.person_id == person_id,
                 Assignment.state != AssignmentState.DECLINED,

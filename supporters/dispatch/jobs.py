@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from supporters.db import DbSession
 from supporters.dispatch.models import (
@@ -17,10 +18,15 @@ from supporters.dispatch.models import (
     EventState,
 )
 from supporters.dispatch.services import TOKYO, local_date
-from supporters.registry.models import ActivityReport
+from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.rules import Message, coordinators_of, decide, staff_of, users_by_person
 
 MORNING = time(7, 0)
+# What a reminder about an assignment shows: loaded with the assignments, not one by one.
+WITH_EVENT_AND_PERSON = (
+    joinedload(Assignment.event).joinedload(DispatchEvent.municipality),
+    joinedload(Assignment.registration).joinedload(Registration.person),
+)
 
 
 def _when(event: DispatchEvent) -> str:
@@ -32,7 +38,9 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
     """Two days before, and on the morning of the day. Never after the start."""
     rows = list(
         session.scalars(
-            select(Assignment).where(
+            select(Assignment)
+            .options(*WITH_EVENT_AND_PERSON)
+            .where(
                 Assignment.state.in_(HOLDING),
                 Assignment.starts_at > now,
                 Assignment.starts_at <= now + timedelta(days=2),
@@ -70,7 +78,9 @@ def unconfirmed_assignment(session: DbSession, now: datetime) -> int:
     """A request not answered within 24 hours: remind the supporter once."""
     rows = list(
         session.scalars(
-            select(Assignment).where(
+            select(Assignment)
+            .options(*WITH_EVENT_AND_PERSON)
+            .where(
                 Assignment.state == AssignmentState.ASSIGNED,
                 Assignment.created_at <= now - timedelta(hours=24),
                 Assignment.starts_at > now,
@@ -101,7 +111,9 @@ def report_after_dispatch(session: DbSession, now: datetime) -> int:
     """Seven days after an attended dispatch without a report of that day: ask once."""
     rows = list(
         session.scalars(
-            select(Assignment).where(
+            select(Assignment)
+            .options(*WITH_EVENT_AND_PERSON)
+            .where(
                 Assignment.state == AssignmentState.ATTENDED,
                 Assignment.ends_at <= now - timedelta(days=7),
                 Assignment.ends_at > now - timedelta(days=21),
@@ -156,7 +168,9 @@ def understaffed(session: DbSession, now: datetime) -> int:
     )
     events = list(
         session.scalars(
-            select(DispatchEvent).where(
+            select(DispatchEvent)
+            .options(joinedload(DispatchEvent.municipality))
+            .where(
                 DispatchEvent.state == EventState.OPEN,
                 DispatchEvent.starts_at > now,
                 DispatchEvent.starts_at <= now + timedelta(days=7),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy.orm import contains_eager, joinedload
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
@@ -597,6 +598,7 @@ def open_places(
         select(DispatchEvent, taken)
         .outerjoin(holding, holding.c.event_id == DispatchEvent.id)
         .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
+        .options(contains_eager(DispatchEvent.municipality))
         .where(
             DispatchEvent.program_id == registration.program_id,
             DispatchEvent.state == EventState.OPEN,
@@ -626,8 +628,12 @@ def open_places(
 def schedule(
     session: DbSession, person_id: int, *, now: datetime, past_limit: int = 20
 ) -> tuple[list[Assignment], list[Assignment]]:
-    """A supporter's upcoming and recent dispatches (two queries)."""
-    base = select(Assignment).where(Assignment.person_id == person_id)
+    """A supporter's upcoming and recent dispatches (two queries, events and places included)."""
+    base = (
+        select(Assignment)
+        .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
+        .where(Assignment.person_id == person_id)
+    )
     upcoming = list(
         session.scalars(
             base.where(

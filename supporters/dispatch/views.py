@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.models import User
@@ -150,10 +151,14 @@ def index() -> ResponseReturnValue:
     last_day = month_calendar.monthrange(first.year, first.month)[1]
     start = datetime.combine(first, time(0), services.TOKYO)
     end = datetime.combine(first.replace(day=last_day), time(0), services.TOKYO) + timedelta(days=1)
-    query = select(DispatchEvent).where(
-        visible_event_filter(current_user),
-        DispatchEvent.starts_at >= start,
-        DispatchEvent.starts_at < end,
+    query = (
+        select(DispatchEvent)
+        .options(joinedload(DispatchEvent.municipality))
+        .where(
+            visible_event_filter(current_user),
+            DispatchEvent.starts_at >= start,
+            DispatchEvent.starts_at < end,
+        )
     )
     place_text = (request.args.get("municipality") or "").strip()[:40]
     if place_text:

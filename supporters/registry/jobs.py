@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
 
 from supporters.dates import fiscal_year, format_date
 from supporters.db import DbSession
@@ -49,7 +50,9 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
     longest = max(p.follow_up_window_days for p in programs.values())
     rows = list(
         session.scalars(
-            select(Registration).where(
+            select(Registration)
+            .options(selectinload(Registration.person))
+            .where(
                 Registration.program_id.in_(programs),
                 Registration.withdrawn_on.is_(None),
                 Registration.valid_until.is_not(None),
@@ -142,6 +145,7 @@ def report_missing(session: DbSession, now: datetime) -> int:
         rows = list(
             session.scalars(
                 select(Registration)
+                .options(selectinload(Registration.person))
                 .where(
                     Registration.program_id == program.id,
                     Registration.withdrawn_on.is_(None),

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from supporters.db import DbSession
 from supporters.dispatch.services import local_date
@@ -20,17 +21,19 @@ def training_session(session: DbSession, now: datetime) -> int:
     """7 days and 1 day before a session, to each enrolled trainee."""
     today = local_date(now)
     rows = session.execute(
-        select(CourseSession, Enrolment)
+        select(CourseSession, Enrolment, Person)
         .join(Enrolment, Enrolment.course_id == CourseSession.course_id)
+        .join(Person, Person.id == Enrolment.person_id)
+        .options(joinedload(CourseSession.course))
         .where(
             CourseSession.date > today,
             CourseSession.date <= today + timedelta(days=7),
             Enrolment.state.in_(ON_ROLL),
         )
     ).all()
-    users = users_by_person(session, {e.person_id for _s, e in rows})
+    users = users_by_person(session, {e.person_id for _s, e, _p in rows})
     decided = 0
-    for course_session, enrolment in rows:
+    for course_session, enrolment, person in rows:
         occurrence = "d1" if (course_session.date - today).days <= 1 else "d7"
         start = course_session.start_time.strftime("%H:%M") if course_session.start_time else ""
         if decide(
@@ -40,7 +43,7 @@ def training_session(session: DbSession, now: datetime) -> int:
             occurrence=occurrence,
             now=now,
             user=users.get(enrolment.person_id),
-            person=session.get(Person, enrolment.person_id),
+            person=person,
             message=Message(
                 _l(
                     "Training on %(d)s: %(t)s",
