@@ -174,8 +174,9 @@ def test_backup_postgresql_with_pg_dump_and_restore(schema_factory: Any, tmp_pat
     restored_url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         libpq = restored_url.replace("postgresql+psycopg://", "postgresql://")
-        subprocess.run(["psql", libpq, "-c", f'CREATE SCHEMA "{schema}"'], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["psql", libpq, "-c", f'CREATE SCHEMA "{schema}"'], check=True, capture_output=True
+        )
         subprocess.run(
             ["pg_restore", "--no-owner", f"--schema={schema}", "--dbname", libpq, str(target)],
             check=True,
