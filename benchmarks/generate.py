@@ -1024,7 +1024,11 @@ class Generator:
             else:
                 state = "open"
             needed = rng.choice(NEEDED)
-            created_at = min(starts_at - timedelta(days=rng.randrange(20, 60)), self.now)
+            # Planned 20 to 60 days ahead; those still ahead were created over the last month.
+            created_at = min(
+                starts_at - timedelta(days=rng.randrange(20, 60)),
+                self.now - timedelta(hours=rng.randrange(24, 30 * 24)),
+            )
             requested_by = self.staff.get(place.id) if mode == "municipal_request" else None
             event_id = self.load.take("dispatch_event")
             chosen: list[Supporter] = []

@@ -3,6 +3,7 @@ one markdown table.
 
     python benchmarks/run.py --database URL [--requests 200] [--seconds-per-case 30]
                              [--throughput-seconds 5] [--no-throughput] [--cards 1000]
+                             [--pages-under-load 3]
                              [--reminders-at ISO8601]
 
 The database is one that ``benchmarks/generate.py`` filled (at any ``--scale``). In one run:
@@ -635,9 +636,14 @@ def served_app() -> Any:
 
 
 def measure_throughput(
-    app: Flask, subjects: Subjects, page_rows: list[tuple[Page, Row]], seconds: float
+    app: Flask,
+    subjects: Subjects,
+    page_rows: list[tuple[Page, Row]],
+    seconds: float,
+    pages_under_load: int,
 ) -> tuple[float, float]:
-    """Fills `throughput` of the pages marked `load`; returns the bare pages' rates."""
+    """Fills `throughput` of the pages marked `load` (the first `pages_under_load` of them);
+    returns the bare pages' rates."""
     url = str(app.config["SQLALCHEMY_DATABASE_URI"])
     env = {
         "BENCH_DATABASE_URL": url,
@@ -648,11 +654,11 @@ def measure_throughput(
     with gunicorn("run:served_app()", env, ROOT / "benchmarks") as port:
         ok_rate, _n = load(port, "/bare/ok", None, seconds)
         rows_rate, _n = load(port, "/bare/rows", None, seconds)
-        for page, row in page_rows:
-            if page.load:
-                token = subjects.tokens[page.role] if page.role else None
-                cookie = cookie_for(app, token) if token else None
-                row.throughput, _n = load(port, page.path, cookie, seconds)
+        loaded = [(page, row) for page, row in page_rows if page.load][:pages_under_load]
+        for page, row in loaded:
+            token = subjects.tokens[page.role] if page.role else None
+            cookie = cookie_for(app, token) if token else None
+            row.throughput, _n = load(port, page.path, cookie, seconds)
     return ok_rate, rows_rate
 
 
@@ -705,6 +711,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--throughput-seconds", type=float, default=5)
     parser.add_argument("--no-throughput", action="store_true", help="skip gunicorn")
+    parser.add_argument(
+        "--pages-under-load", type=int, default=3, help="main pages loaded (at most 3)"
+    )
     parser.add_argument("--cards", type=int, default=1000, help="cards on the sheet")
     parser.add_argument(
         "--reminders-at",
@@ -737,7 +746,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     phase.done("pages")
     bare_rate = None
     if not args.no_throughput:
-        ok_rate, bare_rate = measure_throughput(app, subjects, page_rows, args.throughput_seconds)
+        ok_rate, bare_rate = measure_throughput(
+            app, subjects, page_rows, args.throughput_seconds, args.pages_under_load
+        )
         baseline.throughput = bare_rate
         baseline.note = f"a page returning “ok”: {ok_rate:,.0f} req/s"
         phase.done("throughput")
