@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import json
 import os
 import random
 import re
@@ -702,6 +703,35 @@ def table(rows: Sequence[Row], baseline: Row, bare_rate: float | None) -> str:
     return "\n".join(lines)
 
 
+def records(rows: Sequence[Row], baseline: Row, bare_rate: float | None) -> list[dict[str, Any]]:
+    """The table as data, for machines: the same figures as `table`, times in milliseconds."""
+
+    def rounded(value: float | None, digits: int) -> float | None:
+        return None if value is None else round(value, digits)
+
+    out = []
+    for row in [baseline, *rows]:
+        single = len(row.times) == 1
+        out.append(
+            {
+                "area": row.area,
+                "case": row.case,
+                "median_ms": rounded(row.median * 1000, 2),
+                "p95_ms": None if single else rounded(row.p95 * 1000, 2),
+                "x_bare": None if row.area == "jobs" else rounded(row.median / baseline.median, 2),
+                "queries": row.queries,
+                "req_s": rounded(row.throughput, 1),
+                "x_bare_req_s": (
+                    rounded(row.throughput / bare_rate, 3)
+                    if row.throughput is not None and bare_rate
+                    else None
+                ),
+                "notes": row.note,
+            }
+        )
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True, help="a database filled by generate.py")
@@ -720,6 +750,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=datetime.fromisoformat,
         default=None,
         help="time of the reminder pass (ISO 8601 with offset; default: now)",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON"
     )
     args = parser.parse_args(argv)
     url = args.database
@@ -781,6 +814,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     print()
     print(table([*rows, *jobs], baseline, bare_rate))
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(records([*rows, *jobs], baseline, bare_rate), ensure_ascii=False, indent=2)
+            + "\n",
+            encoding="utf-8",
+        )
     with app.app_context():
         db.engine.dispose()
 

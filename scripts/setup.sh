@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extra="${1:-}"
-if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+# Only the tests need these (browser, PDF readers, pg_dump); the demo runs without them.
+if [ "$extra" = "test" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
   wanted=(chromium fonts-noto-cjk poppler-utils qpdf zbar-tools postgresql-client)
   missing=()
   for pkg in "${wanted[@]}"; do
@@ -23,9 +24,9 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 if [ -n "$extra" ]; then
-  .venv/bin/python -m pip install -q -e ".[$extra]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extra]"
 else
-  .venv/bin/python -m pip install -q -e .
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 fi

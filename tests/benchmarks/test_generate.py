@@ -3,6 +3,7 @@ themselves come from benchmarks/run.py at --scale 1.0, not from tests)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -112,13 +113,17 @@ def _check_rules(url: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_generator_and_runner_at_a_tiny_scale(backend: str, schema_factory: Any) -> None:
+def test_generator_and_runner_at_a_tiny_scale(
+    backend: str, schema_factory: Any, tmp_path: Path
+) -> None:
     url = schema_factory.url(backend, "bench")
     output = _script("generate.py", "--database", url, "--scale", "0.01")
     assert re.search(r"generation took [\d.]+ s", output)
     _check_rules(url)
 
+    json_file = tmp_path / "bench.json"
     args = ["--database", url, "--requests", "3", "--seconds-per-case", "5", "--cards", "20"]
+    args += ["--json", str(json_file)]
     if backend == "sqlite":
         args += ["--throughput-seconds", "1", "--pages-under-load", "1"]
     else:
@@ -142,6 +147,18 @@ def test_generator_and_runner_at_a_tiny_scale(backend: str, schema_factory: Any)
     if backend == "sqlite":
         assert float(baseline[7].replace(",", "")) > 0  # gunicorn and the load generator ran
         assert rows["register list, page 1"][7]
+
+    # The same table for machines: one object a row, with the documented keys.
+    objects = json.loads(json_file.read_text(encoding="utf-8"))
+    keys = {"area", "case", "median_ms", "p95_ms", "x_bare", "queries", "req_s"}
+    keys |= {"x_bare_req_s", "notes"}
+    assert all(set(item) == keys for item in objects)
+    table_rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert [item["case"] for item in objects] == [line.split("|")[2].strip() for line in table_rows]
+    by_case = {item["case"]: item for item in objects}
+    assert by_case["bare Flask page, 50-row template"]["x_bare"] == 1.0
+    assert by_case["register list, page 1"]["queries"] == int(rows["register list, page 1"][6])
+    assert by_case["register list, page 1"]["median_ms"] > 0
 
     # The runner undid what it wrote (reminders, card issues), so runs are repeatable.
     engine = sa.create_engine(url)

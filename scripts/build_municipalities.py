@@ -9,7 +9,7 @@ How to rebuild::
 
     pip download --no-deps -d /tmp/jpgeo "JpGeocode==0.3.1"
     cd /tmp/jpgeo && python -m zipfile -e JpGeocode-0.3.1-py3-none-any.whl whl
-    python supporters/programs/data/build_municipalities.py \\
+    python scripts/build_municipalities.py \\
         /tmp/jpgeo/whl/JpGeocode/data/jp_geocode.json
 
 By default the CSV is written next to this script; pass ``-o PATH`` to
@@ -205,6 +205,8 @@ SPOT_CHECKS = (
 
 FIELDS = ("code", "prefecture", "name", "latitude", "longitude")
 
+DATA_DIR = Path(__file__).resolve().parent.parent / "supporters" / "programs" / "data"
+
 
 def _no_duplicates(pairs):
     seen = {}
@@ -301,8 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         "-o",
         "--output",
         type=Path,
-        default=Path(__file__).resolve().parent / "municipalities.csv",
-        help="output CSV (default: municipalities.csv next to this script)",
+        default=DATA_DIR / "municipalities.csv",
+        help="output CSV (default: the package's supporters/programs/data/municipalities.csv)",
     )
     args = parser.parse_args(argv)
 
