@@ -107,7 +107,9 @@ def login() -> Response | str | tuple[str, int]:
         ):
             now = now_utc()
             if services.password_needs_rehash(user, config["PASSWORD_HASH"]):
-                services.set_password(user, password, hash_params=config["PASSWORD_HASH"], now=now)
+                services.store_password(
+                    user, password, hash_params=config["PASSWORD_HASH"], now=now
+                )
             services.start_session(
                 db.session,
                 user,
