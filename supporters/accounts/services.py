@@ -44,6 +44,15 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def login_address(raw: str) -> str:
+    """The address a login looks up and its limits count: normalise_email, or for input that
+    is not an address, the same folding (NFKC, trimmed, case-folded)."""
+    try:
+        return normalise_email(raw)
+    except ServiceError:
+        return unicodedata.normalize("NFKC", raw or "").strip().casefold()
+
+
 @lru_cache(maxsize=4)
 def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
