@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import lazyload
 
 from supporters.accounts.models import Role, RoleGrant, User, UserSession
 from supporters.audit.services import record_audit
@@ -175,8 +176,13 @@ def password_needs_rehash(user: User, hash_params: Mapping[str, int]) -> bool:
 # --- users and grants -----------------------------------------------------------------
 
 
-def find_user_by_email(session: DbSession, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+def find_user_by_email(session: DbSession, email: str, *, with_grants: bool = True) -> User | None:
+    """The account with this address. Without grants: one query whether or not it exists (the
+    grants are loaded on first use), for pages whose timing must not tell."""
+    query = select(User).where(func.lower(User.email) == email.strip().lower())
+    if not with_grants:
+        query = query.options(lazyload(User.active_grants))
+    return session.scalar(query)
 
 
 def create_user(

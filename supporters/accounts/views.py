@@ -43,7 +43,7 @@ from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
-from supporters.reminders.mail import deliver_after_commit, queue_user_mail
+from supporters.reminders.mail import queue_user_mail
 from supporters.web import client_address, is_local_url, public, show_service_error
 
 log = logging.getLogger(__name__)
@@ -248,9 +248,39 @@ def account() -> Response | str | tuple[str, int]:
     return render_template("accounts/account.html", form=form, role_labels=ROLE_LABELS)
 
 
+def _queue_password_reset(email: str) -> None:
+    """Queue a reset link for an active account (at most PASSWORD_RESET_MAILS_PER_ACCOUNT),
+    doing the same work for every address: a token is signed and the mail rendered and
+    written either way; for no account, a deactivated one or past the cap, the write is
+    undone. So neither the answer nor its time tells whether the address has an account."""
+    config = current_app.config
+    user = services.find_user_by_email(db.session, email, with_grants=False)
+    allowed = throttle.allow_reset_mail(
+        limiter.storage,
+        config["PASSWORD_RESET_MAILS_PER_ACCOUNT"],
+        account=throttle.account_key(email),
+    )
+    real = user is not None and user.active and allowed
+    recipient = user if real and user is not None else User(email=email, display_name=email)
+    token = services.issue_password_reset(recipient, secret_key=config["SECRET_KEY"])
+    savepoint = db.session.begin_nested()
+    queue_user_mail(
+        db.session,
+        user=recipient,
+        kind="password_reset",
+        template="password_reset",
+        link=external_url("accounts.reset_password", token=token),
+    )
+    db.session.flush()
+    if real:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"], methods=["POST"])
 def forgot_password() -> Response | str | tuple[str, int]:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -259,18 +289,9 @@ def forgot_password() -> Response | str | tuple[str, int]:
         except ServiceError as error:
             show_service_error(form, error)
             return render_template("accounts/forgot_password.html", form=form)
-        user = services.find_user_by_email(db.session, email)
-        if user is not None and user.active:
-            token = services.issue_password_reset(user, secret_key=current_app.config["SECRET_KEY"])
-            queue_user_mail(
-                db.session,
-                user=user,
-                kind="password_reset",
-                template="password_reset",
-                link=external_url("accounts.reset_password", token=token),
-            )
-            db.session.commit()
-            deliver_after_commit()
+        # Only queued: the scheduler's sender job sends it (no worker waits on SMTP).
+        _queue_password_reset(email)
+        db.session.commit()
         # The same answer either way, so the page does not tell who has an account.
         flash(
             _(
@@ -421,8 +442,7 @@ def new_user() -> Response | str | tuple[str, int]:
             db.session.rollback()
             show_service_error(form, error)
         else:
-            db.session.commit()
-            deliver_after_commit()
+            db.session.commit()  # the invitation mail is queued; the sender job sends it
             flash(
                 _("The account was created and an invitation sent. Link: %(link)s", link=link),
                 "success",
@@ -520,8 +540,7 @@ def reinvite(user_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     link = _invite(user)
-    db.session.commit()
-    deliver_after_commit()
+    db.session.commit()  # the invitation mail is queued; the sender job sends it
     flash(
         _("A new invitation was sent; earlier links no longer work. Link: %(link)s", link=link),
         "success",
