@@ -163,13 +163,12 @@ def login() -> Response | str | tuple[str, int]:
         if attempt.refused is not None:
             log.info("login throttled (%s) from %s", attempt.refused, client)
             return _throttled(form, attempt.refused)
-        user = services.find_user_by_email(db.session, email)
+        user = services.find_user_by_email(db.session, email, with_grants=False)
         password = form.password.data or ""
-        if (
-            user is not None
-            and user.active
-            and services.verify_password(user, password, hash_params=config["PASSWORD_HASH"])
-        ):
+        # One full hash check for every kind of address (known, unknown, deactivated, not yet
+        # activated), so the time of the answer does not tell which it is.
+        right = services.verify_password(user, password, hash_params=config["PASSWORD_HASH"])
+        if user is not None and user.active and right:
             now = now_utc()
             if services.password_needs_rehash(user, config["PASSWORD_HASH"]):
                 services.store_password(
@@ -191,8 +190,6 @@ def login() -> Response | str | tuple[str, int]:
             response = redirect(next_url or url_for("main.index"))
             _remember_device(response, account)
             return response
-        if user is None:
-            services.verify_password(None, password, hash_params=config["PASSWORD_HASH"])
         log.info("failed login from %s", client)
         form.password.errors = []
         flash(_("The e-mail address or the password is not correct."), "error")

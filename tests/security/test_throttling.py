@@ -239,3 +239,26 @@ def test_the_slowed_answer_is_the_same_for_known_and_unknown_accounts(
         assert response.status_code == 429
         pages[email] = re.sub(r'value="[^"]*"', "", response.get_data(as_text=True))
     assert pages["real@example.jp"] == pages["unreal@example.jp"]
+
+
+def test_behind_the_proxy_the_forgot_password_limit_is_per_real_client(
+    fresh_limits: Flask,
+) -> None:
+    browser = fresh_limits.test_client()
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    page = browser.get("/password/forgot", environ_base=proxy)
+    token = CSRF_RE.search(page.get_data(as_text=True))
+    assert token
+
+    def forgot(client_address: str) -> int:
+        response = browser.post(
+            "/password/forgot",
+            data={"email": "nobody@proxy.example", "csrf_token": token.group(1)},
+            environ_base=proxy,
+            headers={"X-Forwarded-For": client_address},
+        )
+        return response.status_code
+
+    assert [forgot("203.0.113.44") for _ in range(10)] == [302] * 10
+    assert forgot("203.0.113.44") == 429
+    assert forgot("198.51.100.44") == 302
