@@ -98,19 +98,43 @@ def _remember_device(response: Response, account: str) -> None:
     )
 
 
+def _queue_mail_with_equal_work(
+    user: User | None,
+    email: str,
+    *,
+    kind: str,
+    template: str,
+    audit: str | None = None,
+    **context: Any,
+) -> bool:
+    """Queue a mail for `user` if it is an active account; otherwise do the same work (render
+    and write the mail, and the audit row) and undo it in a savepoint, so neither the answer
+    nor its time tells whether the address has an account. Returns whether it was queued."""
+    real = user is not None and user.active
+    recipient = user if real and user is not None else User(email=email, display_name=email)
+    savepoint = db.session.begin_nested()
+    queue_user_mail(db.session, user=recipient, kind=kind, template=template, **context)
+    if audit:
+        record_audit(db.session, None, audit, recipient, ip_address=client_address())
+    db.session.flush()
+    if real:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+    return real
+
+
 def _tell_owner_of_failed_logins(email: str) -> None:
     """The account is past its ceiling of failed logins: tell its owner (if there is one)."""
-    user = services.find_user_by_email(db.session, email)
-    if user is None or not user.active:
-        return
-    queue_user_mail(
-        db.session,
-        user=user,
+    user = services.find_user_by_email(db.session, email, with_grants=False)
+    _queue_mail_with_equal_work(
+        user,
+        email,
         kind="login_attempts",
         template="login_attempts",
+        audit="user.login_slowed",
         link=external_url("accounts.forgot_password"),
     )
-    record_audit(db.session, None, "user.login_slowed", user, ip_address=client_address())
     db.session.commit()
 
 
@@ -247,9 +271,7 @@ def account() -> Response | str | tuple[str, int]:
 
 def _queue_password_reset(email: str) -> None:
     """Queue a reset link for an active account (at most PASSWORD_RESET_MAILS_PER_ACCOUNT),
-    doing the same work for every address: a token is signed and the mail rendered and
-    written either way; for no account, a deactivated one or past the cap, the write is
-    undone. So neither the answer nor its time tells whether the address has an account."""
+    with the same work for every address (see _queue_mail_with_equal_work)."""
     config = current_app.config
     user = services.find_user_by_email(db.session, email, with_grants=False)
     allowed = throttle.allow_reset_mail(
@@ -257,22 +279,17 @@ def _queue_password_reset(email: str) -> None:
         config["PASSWORD_RESET_MAILS_PER_ACCOUNT"],
         account=throttle.account_key(email),
     )
-    real = user is not None and user.active and allowed
-    recipient = user if real and user is not None else User(email=email, display_name=email)
-    token = services.issue_password_reset(recipient, secret_key=config["SECRET_KEY"])
-    savepoint = db.session.begin_nested()
-    queue_user_mail(
-        db.session,
-        user=recipient,
+    recipient = user if allowed else None
+    token = services.issue_password_reset(
+        recipient or User(email=email, display_name=email), secret_key=config["SECRET_KEY"]
+    )
+    _queue_mail_with_equal_work(
+        recipient,
+        email,
         kind="password_reset",
         template="password_reset",
         link=external_url("accounts.reset_password", token=token),
     )
-    db.session.flush()
-    if real:
-        savepoint.commit()
-    else:
-        savepoint.rollback()
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

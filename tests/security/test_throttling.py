@@ -216,7 +216,16 @@ def test_past_the_ceiling_guesses_are_slowed_and_the_owner_is_told_once(
     assert [r.status_code for r in late] == [200, 200, 429]
     assert SLOWED in late[2].get_data(as_text=True)
     # The owner's mail is queued (not sent by the request), once, and only for a real account.
-    assert len(_ceiling_mail(db_session, "target@example.jp")) == (1 if known else 0)
+    mails = _ceiling_mail(db_session, "target@example.jp")
+    assert len(mails) == (1 if known else 0)
+    if known:
+        assert mails[0].status == "pending"  # queued; the sender job sends it
+        assert "ログインの失敗が続いています" in mails[0].subject
+        assert "/password/forgot" in mails[0].body_text
+        slowed = db_session.scalars(
+            select(AuditEvent.ip_address).where(AuditEvent.action == "user.login_slowed")
+        ).all()
+        assert slowed == ["192.0.2.120"]  # the client whose guess crossed the ceiling
     _statuses(Client(app, "192.0.2.140"), email, 2)
     assert len(_ceiling_mail(db_session, "target@example.jp")) == (1 if known else 0)
     # A stranger with the right password is slowed too; the owner's own device is not.
