@@ -271,3 +271,21 @@ def test_behind_the_proxy_the_forgot_password_limit_is_per_real_client(
     assert [forgot("203.0.113.44") for _ in range(10)] == [302] * 10
     assert forgot("203.0.113.44") == 429
     assert forgot("198.51.100.44") == 302
+
+
+def test_only_a_signed_cookie_from_the_owners_own_login_skips_the_slowdown(
+    app: Flask, client: Any, db_session: Any
+) -> None:
+    factories.user(db_session, email="victim@example.jp")
+    factories.user(db_session, email="attacker@example.jp")
+    db_session.commit()
+    attacker = Client(app, "192.0.2.200")
+    assert attacker.login("attacker@example.jp", factories.PASSWORD).status_code == 302
+    attacker.logout()  # the attacker's browser now holds a device cookie for its own account
+    for n in range(6):
+        _statuses(Client(app, f"192.0.2.{210 + n}"), "victim@example.jp", 5)
+    _statuses(Client(app, "192.0.2.230"), "victim@example.jp", 2)  # the slowed rate, used up
+    assert attacker.login("victim@example.jp", "guess").status_code == 429
+    forger = Client(app, "192.0.2.231")
+    forger.http.set_cookie("supporters_device", "forged.value.here")
+    assert forger.login("victim@example.jp", "guess").status_code == 429
