@@ -113,6 +113,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     BASE_URL = "http://localhost"
     RATELIMIT_STORAGE_URI = "memory://"
+    TRUSTED_PROXIES = 0  # tests that need a proxy build their own app with it
     # Cheap hashes keep the suite fast; production cost is asserted in its own test.
     PASSWORD_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
