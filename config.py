@@ -47,8 +47,24 @@ class Config:
     # Rate-limit counters must be shared by every worker in production (redis://...).
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = False
+    # How many reverse proxies stand in front (werkzeug's ProxyFix): the limits and the audit
+    # log then see the real client. 0: the connecting address is the client.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # Login guesses, each counted before the password is checked (supporters.accounts.throttle):
+    # per account from one client, per client, and a ceiling per account from all clients
+    # together, past which the account takes LOGIN_LIMIT_ACCOUNT_SLOWED guesses and its owner
+    # is told by mail. A device the owner logged in from before is not slowed.
     LOGIN_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = _env("LOGIN_LIMIT_PER_ADDRESS", "20 per 15 minutes")
+    LOGIN_LIMIT_ACCOUNT_CEILING = _env("LOGIN_LIMIT_ACCOUNT_CEILING", "30 per hour")
+    LOGIN_LIMIT_ACCOUNT_SLOWED = _env("LOGIN_LIMIT_ACCOUNT_SLOWED", "2 per minute")
+    # Forgot-password: requests per client, and reset mails per address (past it, the same
+    # answer and no mail).
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = _env("PASSWORD_RESET_LIMIT_PER_ADDRESS", "10 per hour")
+    PASSWORD_RESET_MAILS_PER_ACCOUNT = _env("PASSWORD_RESET_MAILS_PER_ACCOUNT", "3 per hour")
+    # Public pages, per client: the certificate check and the calendar feed.
+    VERIFY_LIMIT = _env("VERIFY_LIMIT", "30 per minute")
+    CALENDAR_FEED_LIMIT = _env("CALENDAR_FEED_LIMIT", "60 per minute")
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
     LANGUAGES = ("ja", "en")
@@ -97,6 +113,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     BASE_URL = "http://localhost"
     RATELIMIT_STORAGE_URI = "memory://"
+    TRUSTED_PROXIES = 0  # tests that need a proxy build their own app with it
     # Cheap hashes keep the suite fast; production cost is asserted in its own test.
     PASSWORD_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from supporters.accounts import permissions
@@ -66,7 +67,25 @@ def is_local_url(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind SUPPORTERS_TRUSTED_PROXIES reverse proxies, take the client's address, scheme and
+    host from their X-Forwarded-* headers (the last N entries only, so a client cannot forge
+    them). Rate limits and the audit log use `request.remote_addr`, so they see the real
+    client."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+
+
+def client_address() -> str:
+    """The real client's address (see trust_proxies), the key of every per-client limit."""
+    return request.remote_addr or "unknown"
+
+
 def init_web(app: Flask) -> None:
+    trust_proxies(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"

@@ -50,7 +50,8 @@ def _new_password_field(label: str) -> PasswordField:
             ),
         ],
         description=_l(
-            "At least %(n)d characters. A short sentence is easy to remember.",
+            "At least %(n)d characters. A short sentence is easy to remember. Very common "
+            "passwords and ones containing the name of your e-mail address are refused.",
             n=PASSWORD_MIN_LENGTH,
         ),
         render_kw={"autocomplete": "new-password"},

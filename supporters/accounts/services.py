@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import lazyload
 
 from supporters.accounts.models import Role, RoleGrant, User, UserSession
 from supporters.audit.services import record_audit
@@ -42,6 +45,15 @@ def normalise_email(raw: str) -> str:
     return result.normalized.lower()
 
 
+def login_address(raw: str) -> str:
+    """The address a login looks up and its limits count: normalise_email, or for input that
+    is not an address, the same folding (NFKC, trimmed, case-folded)."""
+    try:
+        return normalise_email(raw)
+    except ServiceError:
+        return unicodedata.normalize("NFKC", raw or "").strip().casefold()
+
+
 @lru_cache(maxsize=4)
 def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
@@ -51,7 +63,35 @@ def password_hasher(params: Mapping[str, int]) -> PasswordHasher:
     return _hasher(params["time_cost"], params["memory_cost"], params["parallelism"])
 
 
+# The shortest part of an e-mail's name (local part) that a password may not contain.
+NAME_PART_MIN_LENGTH = 3
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 10,000 most common passwords (data/common-passwords.txt; see data/NOTICE.md)."""
+    text = (
+        resources.files("supporters.accounts")
+        .joinpath("data/common-passwords.txt")
+        .read_text(encoding="utf-8")
+    )
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip())
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _email_name_parts(email: str) -> list[str]:
+    """The e-mail's name (local part) and its words: taro.yamada -> taro.yamada, taro, yamada."""
+    local = _fold(email).rsplit("@", 1)[0]
+    parts = [local, *re.split(r"[^0-9a-z\u3040-\u30ff\u4e00-\u9fff]+", local)]
+    return [part for part in dict.fromkeys(parts) if len(part) >= NAME_PART_MIN_LENGTH]
+
+
 def check_password_rules(password: str, email: str | None = None) -> None:
+    """Refuse a password that is short, among the 10,000 most common, or contains the name of
+    the e-mail address. Called whenever a password is chosen (invitation, reset, change)."""
     if len(password) < PASSWORD_MIN_LENGTH:
         raise ServiceError(
             "password",
@@ -61,14 +101,45 @@ def check_password_rules(password: str, email: str | None = None) -> None:
         raise ServiceError(
             "password", str(_l("Use at most %(n)d characters.", n=PASSWORD_MAX_LENGTH))
         )
-    if email and password.strip().lower() == email.lower():
+    folded = _fold(password)
+    if email and folded.strip() == _fold(email):
         raise ServiceError("password", str(_l("The password must not be your e-mail address.")))
+    if folded.strip() in common_passwords():
+        raise ServiceError(
+            "password",
+            str(
+                _l(
+                    "This password is among the 10,000 most common passwords and is easy to "
+                    "guess. Choose another one, for example a short sentence."
+                )
+            ),
+        )
+    for part in _email_name_parts(email or ""):
+        if part in folded:
+            raise ServiceError(
+                "password",
+                str(
+                    _l(
+                        "The password must not contain the name of your e-mail address "
+                        "(%(name)s): it is the first thing someone would try.",
+                        name=part,
+                    )
+                ),
+            )
 
 
 def set_password(
     user: User, password: str, *, hash_params: Mapping[str, int], now: datetime
 ) -> None:
     check_password_rules(password, user.email)
+    store_password(user, password, hash_params=hash_params, now=now)
+
+
+def store_password(
+    user: User, password: str, *, hash_params: Mapping[str, int], now: datetime
+) -> None:
+    """Hash and keep a password without the rules: only for rehashing the password the user
+    just logged in with (rules apply when a password is chosen, not when it is used)."""
     user.password_hash = password_hasher(hash_params).hash(password)
     user.password_changed_at = now
 
@@ -105,8 +176,13 @@ def password_needs_rehash(user: User, hash_params: Mapping[str, int]) -> bool:
 # --- users and grants -----------------------------------------------------------------
 
 
-def find_user_by_email(session: DbSession, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+def find_user_by_email(session: DbSession, email: str, *, with_grants: bool = True) -> User | None:
+    """The account with this address. Without grants: one query whether or not it exists (the
+    grants are loaded on first use), for pages whose timing must not tell."""
+    query = select(User).where(func.lower(User.email) == email.strip().lower())
+    if not with_grants:
+        query = query.options(lazyload(User.active_grants))
+    return session.scalar(query)
 
 
 def create_user(

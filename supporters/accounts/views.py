@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -20,11 +19,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from supporters.accounts import services
+from supporters.accounts import services, throttle
 from supporters.accounts.forms import (
     ROLE_LABELS,
     ChangePasswordForm,
@@ -38,12 +38,13 @@ from supporters.accounts.forms import (
 )
 from supporters.accounts.models import Role, RoleGrant, User
 from supporters.accounts.permissions import can_manage_users, require
+from supporters.audit.services import record_audit
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
-from supporters.reminders.mail import deliver_after_commit, queue_user_mail
-from supporters.web import is_local_url, public, show_service_error
+from supporters.reminders.mail import queue_user_mail
+from supporters.web import client_address, is_local_url, public, show_service_error
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,101 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
 
 
-def _failed_login(response: Response) -> bool:
-    # A successful login redirects; everything else counts against the limits.
-    return response.status_code != 302
+DEVICE_COOKIE = "supporters_device"
+DEVICE_SALT = "login-device"
+DEVICE_DAYS = 365
+DEVICE_ACCOUNTS = 5  # a shared computer remembers up to this many accounts
 
 
-def _login_account_key() -> str:
-    email = (request.form.get("email") or "").strip().lower()
-    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+def _login_limits() -> throttle.LoginLimits:
+    config = current_app.config
+    return throttle.LoginLimits(
+        per_account_client=config["LOGIN_LIMIT_PER_ACCOUNT"],
+        per_client=config["LOGIN_LIMIT_PER_ADDRESS"],
+        account_ceiling=config["LOGIN_LIMIT_ACCOUNT_CEILING"],
+        account_slowed=config["LOGIN_LIMIT_ACCOUNT_SLOWED"],
+    )
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DEVICE_SALT)
+
+
+def _known_accounts() -> list[str]:
+    """The accounts that logged in successfully from this browser before (signed cookie)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        data = _device_serializer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return []
+    return [str(item) for item in data] if isinstance(data, list) else []
+
+
+def _remember_device(response: Response, account: str) -> None:
+    accounts = [account, *(a for a in _known_accounts() if a != account)][:DEVICE_ACCOUNTS]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps(accounts),
+        max_age=DEVICE_DAYS * 86400,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _queue_mail_with_equal_work(
+    user: User | None,
+    email: str,
+    *,
+    kind: str,
+    template: str,
+    audit: str | None = None,
+    **context: Any,
+) -> bool:
+    """Queue a mail for `user` if it is an active account; otherwise do the same work (render
+    and write the mail, and the audit row) and undo it in a savepoint, so neither the answer
+    nor its time tells whether the address has an account. Returns whether it was queued."""
+    real = user is not None and user.active
+    recipient = user if real and user is not None else User(email=email, display_name=email)
+    savepoint = db.session.begin_nested()
+    queue_user_mail(db.session, user=recipient, kind=kind, template=template, **context)
+    if audit:
+        record_audit(db.session, None, audit, recipient, ip_address=client_address())
+    db.session.flush()
+    if real:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+    return real
+
+
+def _tell_owner_of_failed_logins(email: str) -> None:
+    """The account is past its ceiling of failed logins: tell its owner (if there is one)."""
+    user = services.find_user_by_email(db.session, email, with_grants=False)
+    _queue_mail_with_equal_work(
+        user,
+        email,
+        kind="login_attempts",
+        template="login_attempts",
+        audit="user.login_slowed",
+        link=external_url("accounts.forgot_password"),
+    )
+    db.session.commit()
+
+
+def _throttled(form: LoginForm, refusal: throttle.Refusal) -> tuple[str, int]:
+    if refusal == throttle.Refusal.SLOWED:
+        message = _(
+            "This address has had many failed logins recently, so logins to it are slowed "
+            "down. Wait a minute and try again. If the address belongs to an account, its "
+            "owner has been told by e-mail."
+        )
+    else:
+        message = _("Too many attempts. Please wait a while and try again.")
+    form.password.errors = []
+    return render_template("accounts/login.html", form=form, throttled=message), 429
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -70,17 +158,6 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_login_account_key,
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
 def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -94,33 +171,50 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         config = current_app.config
-        try:
-            email = services.normalise_email(form.email.data or "")
-            user = services.find_user_by_email(db.session, email)
-        except ServiceError:
-            user = None
+        email = services.login_address(form.email.data or "")
+        account = throttle.account_key(email)
+        client = client_address()
+        # Counted before the password is checked, so parallel guesses cannot pass the limits.
+        attempt = throttle.claim_login_attempt(
+            limiter.storage,
+            _login_limits(),
+            account=account,
+            client=client,
+            known_device=account in _known_accounts(),
+        )
+        if attempt.ceiling_crossed:
+            _tell_owner_of_failed_logins(email)
+        if attempt.refused is not None:
+            log.info("login throttled (%s) from %s", attempt.refused, client)
+            return _throttled(form, attempt.refused)
+        user = services.find_user_by_email(db.session, email, with_grants=False)
         password = form.password.data or ""
-        if (
-            user is not None
-            and user.active
-            and services.verify_password(user, password, hash_params=config["PASSWORD_HASH"])
-        ):
+        # One full hash check for every kind of address (known, unknown, deactivated, not yet
+        # activated), so the time of the answer does not tell which it is.
+        right = services.verify_password(user, password, hash_params=config["PASSWORD_HASH"])
+        if user is not None and user.active and right:
             now = now_utc()
             if services.password_needs_rehash(user, config["PASSWORD_HASH"]):
-                services.set_password(user, password, hash_params=config["PASSWORD_HASH"], now=now)
+                services.store_password(
+                    user, password, hash_params=config["PASSWORD_HASH"], now=now
+                )
             services.start_session(
                 db.session,
                 user,
                 now=now,
                 lifetime=timedelta(seconds=config["PERMANENT_SESSION_LIFETIME"]),
             )
+            record_audit(db.session, user, "user.login", user, ip_address=client)
             db.session.commit()
+            throttle.refund_login_attempt(
+                limiter.storage, _login_limits(), account=account, client=client, attempt=attempt
+            )
             session.clear()
             login_user(user)
-            return redirect(next_url or url_for("main.index"))
-        if user is None:
-            services.verify_password(None, password, hash_params=config["PASSWORD_HASH"])
-        log.info("failed login from %s", request.remote_addr)
+            response = redirect(next_url or url_for("main.index"))
+            _remember_device(response, account)
+            return response
+        log.info("failed login from %s", client)
         form.password.errors = []
         flash(_("The e-mail address or the password is not correct."), "error")
     return render_template("accounts/login.html", form=form)
@@ -175,9 +269,32 @@ def account() -> Response | str | tuple[str, int]:
     return render_template("accounts/account.html", form=form, role_labels=ROLE_LABELS)
 
 
+def _queue_password_reset(email: str) -> None:
+    """Queue a reset link for an active account (at most PASSWORD_RESET_MAILS_PER_ACCOUNT),
+    with the same work for every address (see _queue_mail_with_equal_work)."""
+    config = current_app.config
+    user = services.find_user_by_email(db.session, email, with_grants=False)
+    allowed = throttle.allow_reset_mail(
+        limiter.storage,
+        config["PASSWORD_RESET_MAILS_PER_ACCOUNT"],
+        account=throttle.account_key(email),
+    )
+    recipient = user if allowed else None
+    token = services.issue_password_reset(
+        recipient or User(email=email, display_name=email), secret_key=config["SECRET_KEY"]
+    )
+    _queue_mail_with_equal_work(
+        recipient,
+        email,
+        kind="password_reset",
+        template="password_reset",
+        link=external_url("accounts.reset_password", token=token),
+    )
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"], methods=["POST"])
 def forgot_password() -> Response | str | tuple[str, int]:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -186,18 +303,9 @@ def forgot_password() -> Response | str | tuple[str, int]:
         except ServiceError as error:
             show_service_error(form, error)
             return render_template("accounts/forgot_password.html", form=form)
-        user = services.find_user_by_email(db.session, email)
-        if user is not None and user.active:
-            token = services.issue_password_reset(user, secret_key=current_app.config["SECRET_KEY"])
-            queue_user_mail(
-                db.session,
-                user=user,
-                kind="password_reset",
-                template="password_reset",
-                link=external_url("accounts.reset_password", token=token),
-            )
-            db.session.commit()
-            deliver_after_commit()
+        # Only queued: the scheduler's sender job sends it (no worker waits on SMTP).
+        _queue_password_reset(email)
+        db.session.commit()
         # The same answer either way, so the page does not tell who has an account.
         flash(
             _(
@@ -348,8 +456,7 @@ def new_user() -> Response | str | tuple[str, int]:
             db.session.rollback()
             show_service_error(form, error)
         else:
-            db.session.commit()
-            deliver_after_commit()
+            db.session.commit()  # the invitation mail is queued; the sender job sends it
             flash(
                 _("The account was created and an invitation sent. Link: %(link)s", link=link),
                 "success",
@@ -447,8 +554,7 @@ def reinvite(user_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     link = _invite(user)
-    db.session.commit()
-    deliver_after_commit()
+    db.session.commit()  # the invitation mail is queued; the sender job sends it
     flash(
         _("A new invitation was sent; earlier links no longer work. Link: %(link)s", link=link),
         "success",

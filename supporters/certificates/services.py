@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from supporters.accounts.models import User
-from supporters.audit.services import record_audit
+from supporters.audit.services import count_audit, record_audit
 from supporters.certificates.models import CardIssue, CertificateIssue
 from supporters.certificates.pdf import (
     CARD_DESIGNS,
@@ -684,8 +684,8 @@ def _verify_certificate(certificate: CertificateIssue) -> VerifyResult:
 
 
 def verify(session: DbSession, code: str, today: date) -> VerifyResult | None:
-    """Check a code from a card or certificate; every check is logged (never who asked).
-    None: no such code."""
+    """Check a code from a card or certificate; every check is counted in the day's counter
+    (never who asked, never one row per check). None: no such code."""
     result: VerifyResult | None = None
     target: Any = None
     program_id: int | None = None
@@ -701,30 +701,30 @@ def verify(session: DbSession, code: str, today: date) -> VerifyResult | None:
             if certificate is not None:
                 result, target = _verify_certificate(certificate), certificate
                 program_id = certificate.enrolment.course.program_id
-    record_audit(
+    count_audit(
         session,
-        None,
         "certificate.verify",
         target,
+        day=today,
+        outcome=result.status.value if result else "unknown",
         program_id=program_id,
-        detail={"result": result.status.value if result else "unknown"},
     )
     return result
 
 
 def verify_counts(session: DbSession, cards: Sequence[CardIssue]) -> dict[int, int]:
     """How often each card was checked (shown to the coordinator next to the card)."""
-    from supporters.audit.models import AuditEvent
+    from supporters.audit.models import AuditCounter
 
     if not cards:
         return {}
     rows = session.execute(
-        select(AuditEvent.target_id, func.count())
+        select(AuditCounter.target_id, func.sum(AuditCounter.count))
         .where(
-            AuditEvent.action == "certificate.verify",
-            AuditEvent.target_type == CardIssue.__tablename__,
-            AuditEvent.target_id.in_([c.id for c in cards]),
+            AuditCounter.action == "certificate.verify",
+            AuditCounter.target_type == CardIssue.__tablename__,
+            AuditCounter.target_id.in_([c.id for c in cards]),
         )
-        .group_by(AuditEvent.target_id)
+        .group_by(AuditCounter.target_id)
     ).all()
-    return {int(target_id): int(count) for target_id, count in rows if target_id is not None}
+    return {int(target_id): int(count) for target_id, count in rows}

@@ -393,7 +393,7 @@ def _verify_page(status_code: int, **context: object) -> Response:
 
 @verify_bp.get("/verify/<code>")
 @public
-@limiter.limit("30 per minute")
+@limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])
 def verify(code: str) -> ResponseReturnValue:
     result = services.verify(db.session, code, _today())
     db.session.commit()

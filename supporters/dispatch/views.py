@@ -672,7 +672,7 @@ def calendar_link() -> ResponseReturnValue:
 
 @bp.get("/calendar/<token>.ics")
 @public
-@limiter.limit("60 per minute")
+@limiter.limit(lambda: current_app.config["CALENDAR_FEED_LIMIT"])
 def calendar_feed(token: str) -> Response:
     user = feeds.user_for_feed(db.session, token) if len(token) < 100 else None
     if user is None or user.person_id is None:

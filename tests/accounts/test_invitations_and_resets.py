@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from supporters.accounts.models import User
+from supporters.db import now_utc
 from supporters.reminders.models import OutboxMessage
+from supporters.reminders.services import send_outbox
 from tests import factories
 from tests.conftest import post_form
 from tests.mail_server import body_text, smtp_server
@@ -37,6 +39,9 @@ def test_invitation_sets_a_first_password_once(client: Any, db_session: Any, log
     user = db_session.scalar(select(User).where(User.email == "yamada@example.jp"))
     assert user is not None and user.password_hash is None
     mail = db_session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == user.email))
+    assert mail.status == "pending"  # queued by the request; the sender job sends it
+    assert send_outbox(db_session, mail_url=None, sender="x@example.jp", now=now_utc()) == 1
+    db_session.refresh(mail)
     assert mail.status == "kept"  # no SMTP in tests: kept for the admin's mail view
     assert "山田 太郎" in mail.body_text
     path = LINK_RE.search(mail.body_text).group(1)
@@ -122,6 +127,8 @@ def test_password_reset_by_mail_over_real_smtp(client: Any, db_session: Any, app
         try:
             response = post_form(client, "/password/forgot", {"email": "reset@example.jp"})
             unknown = post_form(client, "/password/forgot", {"email": "nobody@example.jp"})
+            assert inbox == []  # requests only queue; the sender job sends
+            send_outbox(db_session, mail_url=url, sender="x@example.jp", now=now_utc())
         finally:
             app.config["MAIL_URL"] = None
     assert response.status_code == unknown.status_code == 302
@@ -152,12 +159,10 @@ def test_unreachable_smtp_keeps_the_mail_for_a_retry(
 
     factories.user(db_session, email="retry@example.jp")
     db_session.commit()
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{_free_port()}"
-    try:
-        response = post_form(client, "/password/forgot", {"email": "retry@example.jp"})
-    finally:
-        app.config["MAIL_URL"] = None
+    url = f"smtp://127.0.0.1:{_free_port()}"
+    response = post_form(client, "/password/forgot", {"email": "retry@example.jp"})
     assert response.status_code == 302
+    assert send_outbox(db_session, mail_url=url, sender="x@example.jp", now=now_utc()) == 0
     mail = db_session.scalar(
         select(OutboxMessage).where(OutboxMessage.recipient == "retry@example.jp")
     )

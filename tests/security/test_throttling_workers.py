@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,17 @@ class Server:
         self.access_log = access_log
         self.cookie = ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
-        connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = dict(headers or {})
+        if self.cookie:
+            headers["Cookie"] = self.cookie
         body = None
         if form is not None:
             body = urlencode(form)
@@ -120,18 +129,16 @@ class Server:
         return found
 
 
-@pytest.fixture(params=BACKENDS)
-def server(
-    request: pytest.FixtureRequest, schema_factory: Any, redis_url: str, tmp_path: Path
+@contextmanager
+def running_server(
+    url: str,
+    redis_url: str,
+    tmp_path: Path,
+    *,
+    worker_args: tuple[str, ...] = ("--workers", "2"),
+    env_extra: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    if importlib.util.find_spec("gunicorn") is None:
-        _unavailable("gunicorn is not installed (pip install -e '.[prod]')")
-    url = schema_factory.url(request.param, "workers")
-    app = build_migrated_app(url)
-    with app.app_context():
-        factories.user(db.session, email=EMAIL)
-        db.session.commit()
-        db.engine.dispose()
+    """gunicorn in production mode on `url`, counting in Redis, until the block ends."""
     port = _free_port()
     access_log = tmp_path / "access.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("SUPPORTERS_")} | {
@@ -140,13 +147,13 @@ def server(
         "SUPPORTERS_DATABASE_URL": url,
         "SUPPORTERS_RATELIMIT_STORAGE_URI": redis_url,
         "SUPPORTERS_BASE_URL": f"http://127.0.0.1:{port}",
+        **(env_extra or {}),
     }
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "--workers",
-        "2",
+        *worker_args,
         "--bind",
         f"127.0.0.1:{port}",
         "--timeout",
@@ -183,6 +190,29 @@ def server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def migrated_url(schema_factory: Any, backend: str, *emails: str) -> str:
+    """A fresh schema with a user for each address (the factories' password)."""
+    if importlib.util.find_spec("gunicorn") is None:
+        _unavailable("gunicorn is not installed (pip install -e '.[prod]')")
+    url = schema_factory.url(backend, "workers")
+    app = build_migrated_app(url)
+    with app.app_context():
+        for email in emails:
+            factories.user(db.session, email=email)
+        db.session.commit()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, schema_factory: Any, redis_url: str, tmp_path: Path
+) -> Iterator[Server]:
+    url = migrated_url(schema_factory, request.param, EMAIL)
+    with running_server(url, redis_url, tmp_path) as running:
+        yield running
 
 
 def _login(server: Server, token: str, password: str) -> int:
