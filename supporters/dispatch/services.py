@@ -116,10 +116,15 @@ def municipality_in_scheme(session: DbSession, program: Program, municipality_id
 
 
 def request_dispatch(
-    session: DbSession, *, actor: User, program: Program, data: EventInput
+    session: DbSession, *, actor: User, program: Program, data: EventInput, now: datetime
 ) -> DispatchEvent:
-    """A municipality asks for supporters (Chiba: only municipalities in the scheme)."""
+    """A municipality asks for supporters (Chiba: only municipalities in the scheme), for a
+    time still ahead."""
     _check_event(session, program, data)
+    if data.starts_at <= now:
+        raise ServiceError(
+            "date", str(_l("This date and time is in the past; ask for a day still ahead."))
+        )
     if program.dispatch_mode == DispatchMode.MUNICIPAL_REQUEST and not municipality_in_scheme(
         session, program, data.municipality_id
     ):
@@ -146,9 +151,13 @@ def request_dispatch(
     return event
 
 
-def accept_request(session: DbSession, *, actor: User, event: DispatchEvent) -> None:
+def accept_request(session: DbSession, *, actor: User, event: DispatchEvent, now: datetime) -> None:
     if event.state != EventState.REQUESTED:
         raise ServiceError(None, str(_l("Only a pending request can be accepted.")))
+    if event.starts_at <= now:
+        raise ServiceError(
+            None, str(_l("The requested time has passed; decline the request instead."))
+        )
     event.state = EventState.OPEN
     record_audit(session, actor, "dispatch.accept", event, program_id=event.program_id)
 
@@ -261,15 +270,67 @@ def clashes(
     return bool(session.scalar(query))
 
 
+def confirmed_count(session: DbSession, event: DispatchEvent) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Assignment)
+            .where(Assignment.event_id == event.id, Assignment.state == AssignmentState.CONFIRMED)
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class PlaceCount:
+    """What an event's places stand at: confirmed, asked and not yet answered, attended."""
+
+    confirmed: int = 0
+    waiting: int = 0
+    attended: int = 0
+
+    @property
+    def filled(self) -> int:
+        """The number shown over the places needed: those who came once attendance is
+        recorded, before that the supporters who confirmed (an unanswered request is not a
+        filled place)."""
+        return self.confirmed + self.attended
+
+
+def place_counts(session: DbSession, events: list[DispatchEvent]) -> dict[int, PlaceCount]:
+    """For each event, its places by state (one query); events without any are absent."""
+    wanted = {
+        AssignmentState.CONFIRMED: "confirmed",
+        AssignmentState.ASSIGNED: "waiting",
+        AssignmentState.ATTENDED: "attended",
+    }
+    found: dict[int, dict[str, int]] = {}
+    ids = [e.id for e in events]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Assignment.event_id, Assignment.state, func.count())
+        .where(Assignment.event_id.in_(ids), Assignment.state.in_(list(wanted)))
+        .group_by(Assignment.event_id, Assignment.state)
+    ).all()
+    for event_id, state, count in rows:
+        found.setdefault(event_id, {})[wanted[AssignmentState(state)]] = int(count)
+    return {event_id: PlaceCount(**values) for event_id, values in found.items()}
+
+
 def registration_valid_on(session: DbSession, registration: Registration, day: date) -> bool:
     status = status_on(registration, registration.program, events_for(session, registration), day)
     return status in VALID_STATUSES
 
 
 def _refresh_state(session: DbSession, event: DispatchEvent) -> None:
+    """充足 (staffed) only when every place is confirmed: a supporter who was asked and has
+    not answered yet holds the place against overbooking, but does not fill it."""
     if event.state in (EventState.OPEN, EventState.STAFFED):
         event.state = (
-            EventState.STAFFED if holding_count(session, event) >= event.needed else EventState.OPEN
+            EventState.STAFFED
+            if confirmed_count(session, event) >= event.needed
+            else EventState.OPEN
         )
 
 
@@ -450,9 +511,10 @@ def change_needed(session: DbSession, *, actor: User, event: DispatchEvent, need
 def record_attendance(
     session: DbSession, *, actor: User, event: DispatchEvent, attended_ids: set[int], now: datetime
 ) -> list[Assignment]:
-    """After the event: who came; the others are no-shows. Returns those who attended."""
-    if event.starts_at > now:
-        raise ServiceError(None, str(_l("Attendance can be recorded once the event has started.")))
+    """After the event: who came; the others are no-shows. Returns those who attended.
+    Only once the event has ended: it is 実施済み (held) from then on, not before."""
+    if now < event.ends_at:
+        raise ServiceError(None, str(_l("Attendance can be recorded once the event has ended.")))
     if event.state in (EventState.CANCELLED, EventState.DECLINED, EventState.REQUESTED):
         raise ServiceError(None, str(_l("This event did not take place.")))
     rows = list(
@@ -634,16 +696,22 @@ def schedule(
         .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
         .where(Assignment.person_id == person_id)
     )
-    upcoming = list(
-        session.scalars(
-            base.where(
-                Assignment.ends_at >= now,
-                Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED)),
-            )
-            .order_by(Assignment.starts_at)
-            .limit(50)
+    rows = session.scalars(
+        base.where(
+            Assignment.ends_at >= now,
+            Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED, AssignmentState.DECLINED)),
         )
+        .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
+        .limit(200)
     )
+    # One line per event: the live place if there is one, otherwise the latest answer
+    # (signing up, cancelling and signing up again leaves several rows behind).
+    by_event: dict[int, Assignment] = {}
+    for assignment in rows:
+        shown = by_event.get(assignment.event_id)
+        if shown is None or shown.state not in HOLDING:
+            by_event[assignment.event_id] = assignment
+    upcoming = list(by_event.values())[:50]
     past = list(
         session.scalars(
             base.where(

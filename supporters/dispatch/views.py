@@ -22,7 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from supporters.accounts.forms import ConfirmForm
@@ -44,7 +44,6 @@ from supporters.dispatch.forms import (
     NeededForm,
 )
 from supporters.dispatch.models import (
-    HOLDING,
     Assignment,
     DispatchEvent,
     EventState,
@@ -168,13 +167,7 @@ def index() -> ResponseReturnValue:
         except ServiceError as error:
             flash(error.message, "error")
     events = list(db.session.scalars(query.order_by(DispatchEvent.starts_at).limit(500)))
-    taken = dict(
-        db.session.execute(
-            select(Assignment.event_id, func.count())
-            .where(Assignment.event_id.in_([e.id for e in events]), Assignment.state.in_(HOLDING))
-            .group_by(Assignment.event_id)
-        ).all()
-    )
+    taken = services.place_counts(db.session, events)
     by_day: dict[date, list[DispatchEvent]] = {}
     for event in events:
         by_day.setdefault(services.local_date(event.starts_at), []).append(event)
@@ -293,6 +286,7 @@ def request_form() -> ResponseReturnValue:
                 actor=current_user,
                 program=program,
                 data=_event_input(form, municipality),
+                now=now_utc(),
             )
         except ServiceError as error:
             db.session.rollback()
@@ -337,11 +331,12 @@ def detail(event_id: int) -> str:
         people=people,
         manage=manage,
         suggestions=suggestions,
-        holding=services.holding_count(db.session, event),
+        counts=services.place_counts(db.session, [event]).get(event.id),
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
         needed_form=NeededForm(needed=event.needed),
         started=event.starts_at <= now,
+        ended=event.ends_at <= now,
         when=_when(event),
         holiday=jpholiday.is_holiday_name(services.local_date(event.starts_at)),
         **_labels(),
@@ -393,7 +388,7 @@ def accept(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
     _confirmed_post()
     commit_or_flash(
-        lambda: services.accept_request(db.session, actor=current_user, event=event),
+        lambda: services.accept_request(db.session, actor=current_user, event=event, now=now_utc()),
         _("The request was accepted; supporters can now take the places."),
     )
     return _back(event)

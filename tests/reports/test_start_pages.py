@@ -54,6 +54,7 @@ def _needs_action(session: Any) -> None:
             ends_at=now + timedelta(days=30, hours=2),
             needed=1,
         ),
+        now=now,
     )
     # Validity ending in about a month: follow-up due, and lapsing within 60 days.
     factories.registration(
