@@ -118,7 +118,11 @@ class EnrolForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV file"), validators=[FileRequired(REQUIRED)])
+    file = FileField(
+        _l("Excel (.xlsx) or CSV file"),
+        validators=[FileRequired(REQUIRED)],
+        render_kw={"accept": ".xlsx,.csv,text/csv"},
+    )
     submit = SubmitField(_l("Import"))
 
 

@@ -111,6 +111,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "training.import_csv"):         MANAGE,
     ("POST", "training.import_csv"):        MANAGE,
     ("GET", "training.csv_template"):       MANAGE,
+    ("GET", "training.xlsx_template"):      MANAGE,
     ("GET", "training.export_csv"):         MANAGE,
     ("GET", "training.enrolment_detail"): {
         # staff see the trainees who live or work in their municipality; supporters none
