@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from supporters.accounts.models import User
@@ -47,6 +47,51 @@ KIND_FOR_MODE = {
 
 def local_date(moment: datetime) -> date:
     return moment.astimezone(TOKYO).date()
+
+
+# --- what the start pages count, and the lists their numbers lead to --------------------
+# One condition per counter, used by the count and by its list, so the two always agree.
+
+UNDERSTAFFED_DAYS = 14
+UNCONFIRMED_HOURS = 24
+
+
+def understaffed_condition(now: datetime) -> Any:
+    """Open events (places not all confirmed) starting within UNDERSTAFFED_DAYS."""
+    return and_(
+        DispatchEvent.state == EventState.OPEN,
+        DispatchEvent.starts_at >= now,
+        DispatchEvent.starts_at < now + timedelta(days=UNDERSTAFFED_DAYS),
+    )
+
+
+def pending_request_condition(now: datetime) -> Any:
+    """Municipal requests waiting for the coordinator's answer, whatever their month."""
+    return and_(DispatchEvent.state == EventState.REQUESTED, DispatchEvent.starts_at >= now)
+
+
+def upcoming_condition(now: datetime) -> Any:
+    """Coming events open or staffed."""
+    return and_(
+        DispatchEvent.state.in_((EventState.OPEN, EventState.STAFFED)),
+        DispatchEvent.starts_at >= now,
+    )
+
+
+def unconfirmed_condition(now: datetime) -> Any:
+    """Assignments asked more than UNCONFIRMED_HOURS ago, still unanswered, event to come."""
+    return and_(
+        Assignment.state == AssignmentState.ASSIGNED,
+        Assignment.created_at < now - timedelta(hours=UNCONFIRMED_HOURS),
+        Assignment.starts_at > now,
+    )
+
+
+EVENT_LISTS = {
+    "understaffed": understaffed_condition,
+    "requested": pending_request_condition,
+    "upcoming": upcoming_condition,
+}
 
 
 # --- events ---------------------------------------------------------------------------

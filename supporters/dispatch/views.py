@@ -21,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -146,6 +147,9 @@ def index() -> ResponseReturnValue:
         or is_admin(current_user)
     ):
         return redirect(url_for("dispatch.my_schedule"))
+    show = request.args.get("show") or ""
+    if show in services.EVENT_LISTS or show == "unconfirmed":
+        return _filtered_list(show)
     first = _month()
     last_day = month_calendar.monthrange(first.year, first.month)[1]
     start = datetime.combine(first, time(0), services.TOKYO)
@@ -194,6 +198,67 @@ def index() -> ResponseReturnValue:
         can_create=bool(coordinated_program_ids(current_user)),
         can_request=bool(staff_programs(current_user)),
         today=services.local_date(now_utc()),
+        when=_when,
+        **_labels(),
+    )
+
+
+LIST_TITLES = {
+    "understaffed": _l("Events in the next %(n)d days still short of supporters"),
+    "requested": _l("Dispatch requests waiting for the coordinator's answer"),
+    "upcoming": _l("Coming events"),
+    "unconfirmed": _l("Requests to supporters unanswered for more than %(n)d hours"),
+}
+
+
+def _filtered_list(show: str) -> ResponseReturnValue:
+    """The list a start page's number leads to: exactly the items it counts, any month."""
+    if show == "unconfirmed":  # names of supporters: for those who staff the events
+        require(bool(coordinated_program_ids(current_user)) or is_admin(current_user))
+    now = now_utc()
+    program = None
+    code = (request.args.get("program") or "").strip()
+    if code:
+        program = db.session.scalar(select(Program).where(Program.code == code))
+        if program is None:
+            abort(404)
+    scope = [visible_event_filter(current_user)]
+    if program is not None:
+        scope.append(DispatchEvent.program_id == program.id)
+    assignments: list[tuple[Assignment, DispatchEvent, Registration]] = []
+    events: list[DispatchEvent] = []
+    if show == "unconfirmed":
+        assignments = [
+            (a, e, r)
+            for a, e, r in db.session.execute(
+                select(Assignment, DispatchEvent, Registration)
+                .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
+                .join(Registration, Registration.id == Assignment.registration_id)
+                .options(joinedload(Registration.person))
+                .where(*scope, services.unconfirmed_condition(now))
+                .order_by(Assignment.starts_at, Assignment.id)
+                .limit(1000)
+            )
+        ]
+    else:
+        events = list(
+            db.session.scalars(
+                select(DispatchEvent)
+                .options(joinedload(DispatchEvent.municipality))
+                .where(*scope, services.EVENT_LISTS[show](now))
+                .order_by(DispatchEvent.starts_at, DispatchEvent.id)
+                .limit(1000)
+            )
+        )
+    number = {"understaffed": services.UNDERSTAFFED_DAYS}.get(show, services.UNCONFIRMED_HOURS)
+    return render_template(
+        "dispatch/list.html",
+        show=show,
+        title=LIST_TITLES[show] % {"n": number},
+        program=program,
+        events=events,
+        assignments=assignments,
+        taken=services.place_counts(db.session, events),
         when=_when,
         **_labels(),
     )

@@ -47,6 +47,7 @@ from sqlalchemy.orm import aliased
 
 from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
+from supporters.dispatch import services as dispatch_services
 from supporters.dispatch.models import (
     HOLDING,
     Assignment,
@@ -892,6 +893,36 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
 # --- start pages ----------------------------------------------------------------------
 
 
+def missing_report_condition(year: int) -> Any:
+    """Registrations that ran during fiscal year `year` and have no activity report in it
+    (the start page's count and the list it links to)."""
+    start, end = fiscal_year_bounds(year)
+    filed = exists().where(
+        ActivityReport.registration_id == Registration.id,
+        ActivityReport.activity_on.between(start, end),
+    )
+    return and_(
+        Registration.registered_on <= end,
+        or_(Registration.withdrawn_on.is_(None), Registration.withdrawn_on > end),
+        ~filed,
+    )
+
+
+def supporters_without_report(
+    session: DbSession, program: Program, year: int
+) -> list[tuple[Registration, Person]]:
+    """The supporters counted by `missing_report_condition`, by reading."""
+    return [
+        (registration, person)
+        for registration, person in session.execute(
+            select(Registration, Person)
+            .join(Person, Person.id == Registration.person_id)
+            .where(Registration.program_id == program.id, missing_report_condition(year))
+            .order_by(Person.name_reading, Person.id)
+        )
+    ]
+
+
 @dataclass
 class CoordinatorActions:
     """What needs action in one program, each a count."""
@@ -906,9 +937,9 @@ class CoordinatorActions:
     pending_requests: int = 0
 
 
-UNDERSTAFFED_DAYS = 14
+UNDERSTAFFED_DAYS = dispatch_services.UNDERSTAFFED_DAYS
 LAPSING_DAYS = 60
-UNCONFIRMED_HOURS = 24
+UNCONFIRMED_HOURS = dispatch_services.UNCONFIRMED_HOURS
 
 
 def coordinator_actions(
@@ -920,17 +951,11 @@ def coordinator_actions(
     ids = [p.id for p in programs]
     result = {p.id: CoordinatorActions(program=p) for p in programs}
 
-    soon = now + timedelta(days=UNDERSTAFFED_DAYS)
     for program_id, understaffed, pending in session.execute(
         select(
             DispatchEvent.program_id,
-            _sum_if(
-                and_(
-                    DispatchEvent.state == EventState.OPEN,
-                    DispatchEvent.starts_at < soon,
-                )
-            ),
-            _sum_if(DispatchEvent.state == EventState.REQUESTED),
+            _sum_if(dispatch_services.understaffed_condition(now)),
+            _sum_if(dispatch_services.pending_request_condition(now)),
         )
         .where(
             DispatchEvent.program_id.in_(ids),
@@ -945,12 +970,7 @@ def coordinator_actions(
     for program_id, count in session.execute(
         select(DispatchEvent.program_id, func.count(Assignment.id))
         .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
-        .where(
-            DispatchEvent.program_id.in_(ids),
-            Assignment.state == AssignmentState.ASSIGNED,
-            Assignment.created_at < now - timedelta(hours=UNCONFIRMED_HOURS),
-            Assignment.starts_at > now,
-        )
+        .where(DispatchEvent.program_id.in_(ids), dispatch_services.unconfirmed_condition(now))
         .group_by(DispatchEvent.program_id)
     ):
         result[program_id].unconfirmed = int(count)
@@ -984,18 +1004,11 @@ def coordinator_actions(
 
     required = [p.id for p in programs if p.activity_reports_required]
     if required:
-        last_start, last_end = fiscal_year_bounds(fiscal_year(today) - 1)
-        filed = exists().where(
-            ActivityReport.registration_id == Registration.id,
-            ActivityReport.activity_on.between(last_start, last_end),
-        )
         for program_id, count in session.execute(
             select(Registration.program_id, func.count(Registration.id))
             .where(
                 Registration.program_id.in_(required),
-                Registration.registered_on <= last_end,
-                or_(Registration.withdrawn_on.is_(None), Registration.withdrawn_on > last_end),
-                ~filed,
+                missing_report_condition(fiscal_year(today) - 1),
             )
             .group_by(Registration.program_id)
         ):

@@ -225,6 +225,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         "own":     "L    ok    ok    403    ok    ok     403  403",
         "foreign": "L    ok    403   ok     403   403    403  403",
     },
+    ("GET", "reports.missing_reports"): {  # names, as the register: coordinators only
+        "own":     "L    403   ok    403    403   403    403  403",
+        "foreign": "L    403   403   ok     403   403    403  403",
+    },
 }
 
 # A URL that joins an object to a child of another program's object (course 1, session of
