@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.dates import parse_time
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch.models import (
     HOLDING,
@@ -769,11 +770,12 @@ def schedule(
     return upcoming, past
 
 
-def validate_times(on: date, start: str, end: str) -> tuple[datetime, datetime]:
-    """Date and HH:MM in Japan to aware datetimes."""
+def validate_times(on: date, start: str | time, end: str | time) -> tuple[datetime, datetime]:
+    """A date and two times of day in Japan (typed any way parse_time reads, or as times) to
+    aware datetimes."""
     try:
-        starts = datetime.combine(on, datetime.strptime(start, "%H:%M").time(), TOKYO)
-        ends = datetime.combine(on, datetime.strptime(end, "%H:%M").time(), TOKYO)
+        start_time = start if isinstance(start, time) else parse_time(start)
+        end_time = end if isinstance(end, time) else parse_time(end)
     except ValueError as error:
         raise ServiceError("starts_at", str(_l("Enter times like 13:30."))) from error
-    return starts, ends
+    return datetime.combine(on, start_time, TOKYO), datetime.combine(on, end_time, TOKYO)

@@ -43,6 +43,7 @@ from supporters.dispatch.forms import (
     KIND_LABELS,
     EventForm,
     NeededForm,
+    venue_hint,
 )
 from supporters.dispatch.models import (
     Assignment,
@@ -56,6 +57,7 @@ from supporters.dispatch.permissions import (
     visible_event_filter,
 )
 from supporters.extensions import db, limiter
+from supporters.programs.fields import example_place, municipality_names, offer_municipalities
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
@@ -269,9 +271,9 @@ def _filtered_list(show: str) -> ResponseReturnValue:
 
 def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
     assert form.date.data is not None
-    starts, ends = services.validate_times(
-        form.date.data, form.start.data or "", form.end.data or ""
-    )
+    if form.start.data is None or form.end.data is None:
+        raise ServiceError("start", _("Enter a time like 13:30 (1330 and 13時30分 work too)."))
+    starts, ends = services.validate_times(form.date.data, form.start.data, form.end.data)
     return services.EventInput(
         title=form.title.data or "",
         municipality_id=place.id,
@@ -284,6 +286,16 @@ def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
         notes=(form.notes.data or "").strip(),
         bring=(form.bring.data or "").strip(),
     )
+
+
+def _for_program(form: EventForm, program: Program, place: str | None = None) -> None:
+    """Examples and suggestions from the program's own prefecture."""
+    offer_municipalities(form.municipality, program)
+    form.venue.description = venue_hint(place or example_place(db.session, program))
+    form.municipality.render_kw = {
+        **(form.municipality.render_kw or {}),
+        "placeholder": place or example_place(db.session, program),
+    }
 
 
 def _holiday_note(form: EventForm) -> str | None:
@@ -305,6 +317,7 @@ def new() -> ResponseReturnValue:
     )
     program = next((p for p in programs if p.code == request.values.get("program")), programs[0])
     form = EventForm()
+    _for_program(form, program)
     if form.validate_on_submit():
         try:
             place = find_municipality(
@@ -330,6 +343,8 @@ def new() -> ResponseReturnValue:
         programs=programs,
         mode="new",
         holiday=_holiday_note(form),
+        places_list=form.municipality.render_kw.get("list"),
+        place_names=municipality_names(db.session, program.prefecture),
     )
 
 
@@ -342,6 +357,7 @@ def request_form() -> ResponseReturnValue:
     program = db.session.get(Program, program_id)
     assert municipality is not None and program is not None
     form = EventForm()
+    _for_program(form, program, place=municipality.name)
     if request.method == "GET":
         form.municipality.data = municipality.name
     if form.validate_on_submit():

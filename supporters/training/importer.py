@@ -42,7 +42,7 @@ from supporters.people.services import (
     parse_attribute,
 )
 from supporters.programs.models import Municipality, Program
-from supporters.programs.services import normalise_place_name
+from supporters.programs.services import codes_for_reading, normalise_place_name
 from supporters.training.models import Course, Enrolment, EnrolmentState
 from supporters.training.services import eligibility_problem, enrol_person, lock_course
 
@@ -342,6 +342,12 @@ class _Places:
         if name in self.by_full:
             return self.by_full[name]
         candidates = self.by_name.get(name, [])
+        if not candidates:  # the reading (さのし) or a ward of a designated city (千葉市中央区)
+            ward = re.match(r"^(?:.+?[都道府県])?(?P<city>.+?市).+区$", name)
+            codes = set(codes_for_reading(name))
+            candidates = [m for m in self.rows if m.code in codes] if codes else []
+            if ward and not candidates:
+                candidates = self.by_name.get(ward.group("city"), [])
         local = [m for m in candidates if m.prefecture == self.prefecture]
         if len(local) == 1:
             return local[0]
