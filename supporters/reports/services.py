@@ -1172,15 +1172,99 @@ def supporter_overview(
 # --- exports --------------------------------------------------------------------------
 
 
-def figures_csv(figures: dict[str, Any]) -> str:
-    """UTF-8 CSV with a byte order mark (for Excel); cells that a spreadsheet would run as a
-    formula are neutralised."""
+def figures_csv(figures: dict[str, Any], terms: dict[str, str] | None = None) -> str:
+    """UTF-8 CSV with a byte order mark (for Excel), for people: Japanese headers, sections,
+    items and values in the words of the web report and its PDF (reports.terms); cells that
+    a spreadsheet would run as a formula are neutralised. JSON keeps the English keys."""
+    if terms is None:
+        from supporters.reports.terms import terms as report_terms
+
+        terms = report_terms("ja")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["section", "item", "value", "percent"])
-    for row in figure_rows(figures):
+    writer.writerow([terms[k] for k in ("csv.section", "csv.item", "csv.value", "csv.percent")])
+    for row in labelled_figure_rows(figures, terms):
         writer.writerow([safe_cell(v) if isinstance(v, str) else v for v in row])
     return "\ufeff" + buffer.getvalue()
+
+
+def labelled_figure_rows(
+    figures: dict[str, Any], terms: dict[str, str]
+) -> list[tuple[str, str, Any, Any]]:
+    """The figures as (section, item, value, percent) rows in the report's own words."""
+    T = terms
+
+    def label(group: str, code: str) -> str:
+        return T.get(f"{group}.{code}", code)
+
+    def yes_no(value: Any) -> str:
+        return T["yes"] if value else T["no"]
+
+    report = T["report"]
+    rows: list[tuple[str, str, Any, Any]] = [
+        (report, T["report.program"], figures["program"]["name_ja"], ""),
+        (report, T["report.fiscal_year"], figures["label"], ""),
+        (report, T["report.start"], figures["start"], ""),
+        (report, T["report.end"], figures["end"], ""),
+        (report, T["report.figures_until"], figures["figures_until"], ""),
+        (report, T["report.publish"], yes_no(figures["publish"]), ""),
+    ]
+    if figures["suppress_below"] is not None:
+        rows.append((report, T["report.suppress_below"], figures["suppress_below"], ""))
+    for row in [*figures["courses"], figures["courses_total"]]:
+        kind = T["total"] if row["kind"] == "total" else label("course_kind", row["kind"])
+        for item in ("courses", "capacity", "applicants", "attendees", "completions"):
+            rows.append((f"{T['courses']}・{kind}", T[f"courses.{item}"], row[item], ""))
+    if figures["attributes"] is not None:
+        section = T["attributes"]
+        for row in figures["attributes"]["rows"]:
+            rows.append(
+                (section, label("attribute", row["attribute"]), row["count"], row["percent"])
+            )
+        rows.append((section, T["total"], figures["attributes"]["total"], ""))
+    for item, value in figures["registrations"].items():
+        rows.append((T["register"], T.get(f"registrations.{item}", item), value, ""))
+    for section_key, caption in (
+        (
+            "register_at_year_end",
+            T["register.today" if figures["running"] else "register.year_end"],
+        ),
+        ("register_as_of", T["register.as_of"]),
+    ):
+        block = figures[section_key]
+        if block is None:
+            continue
+        section = f"{T['register']}・{caption} {block['on']}"
+        rows.append((section, T["register.valid"], block["valid"], ""))
+        for status, value in block["statuses"].items():
+            rows.append((section, label("status", status), value, ""))
+    if figures["follow_up"] is not None:
+        for item, value in figures["follow_up"].items():
+            rows.append((T["follow_up"], T.get(f"follow_up.{item}", item), value, ""))
+    dispatch = figures["dispatch"]
+    for item in ("events", "supporters", "hours"):
+        rows.append((T["dispatch"], T[f"dispatch.{item}"], dispatch[item], ""))
+    for group in ("by_month", "by_municipality", "by_kind"):
+        for row in dispatch[group]:
+            key = row["key"]
+            if group == "by_kind":
+                kind, _, activity = key.partition("/")
+                key = f"{label('event_kind', kind)}・{label('activity', activity)}"
+            section = f"{T['dispatch']}・{T[f'dispatch.{group}']}: {key}"
+            for item in ("events", "supporters", "hours"):
+                rows.append((section, T[f"dispatch.{item}"], row[item], ""))
+    activity = figures["activity_reports"]
+    for item in ("reports", "supporters", "hours"):
+        rows.append((T["activity_reports"], T[f"activity_reports.{item}"], activity[item], ""))
+    for row in activity["by_kind"]:
+        section = f"{T['activity_reports.by_kind']}: {label('activity', row['kind'])}"
+        rows.append((section, T["activity_reports.reports"], row["reports"], ""))
+        rows.append((section, T["activity_reports.hours"], row["hours"], ""))
+    for row in figures["history"]:
+        section = f"{T['history']}: {row['label']}"
+        rows.append((section, T["history.new"], row["new"], ""))
+        rows.append((section, T["history.valid_at_year_end"], row["valid_at_year_end"], ""))
+    return [(s, i, "" if v is None else v, "" if p is None else p) for s, i, v, p in rows]
 
 
 def _display_width(text: str) -> int:

@@ -53,6 +53,7 @@ from supporters.reports.services import (
     report_figures,
     supporters_without_report,
 )
+from supporters.reports.terms import terms as report_terms
 from supporters.training.forms import ATTRIBUTE_LABELS
 from supporters.training.forms import KIND_LABELS as COURSE_KIND_LABELS
 
@@ -227,6 +228,7 @@ def _labels() -> dict[str, Any]:
         "event_kind_labels": EVENT_KIND_LABELS,
         "activity_labels": ACTIVITY_LABELS,
         "status_labels": STATUS_LABELS,
+        "t": report_terms(),  # the same words as the PDF and the CSV
     }
 
 
