@@ -1050,9 +1050,10 @@ def staff_overview(
         return StaffOverview([], Counter(), {})
     ids = list(places)
     shown = (EventState.REQUESTED, EventState.OPEN, EventState.STAFFED)
+    # Places filled: confirmed (or attended), not merely asked, as the dispatch pages count.
     taken = (
         select(Assignment.event_id, func.count().label("taken"))
-        .where(Assignment.state.in_(HOLDING))
+        .where(Assignment.state.in_((AssignmentState.CONFIRMED, AssignmentState.ATTENDED)))
         .group_by(Assignment.event_id)
         .subquery()
     )

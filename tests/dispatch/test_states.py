@@ -196,3 +196,20 @@ def test_pages_show_confirmed_waiting_and_attended(
     month = held.starts_at.astimezone(services.TOKYO).strftime("%Y-%m")
     listing = client.get("/dispatch/", query_string={"month": month}).get_data(as_text=True)
     assert "2/2" in listing
+
+
+def test_staff_start_page_counts_confirmed_places_only(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    admin = factories.admin_user(db_session)
+    event = factories.dispatch_event(db_session, needed=2, starts_at=_soon(4))
+    now = datetime.now(UTC)
+    for n in range(2):
+        reg = factories.valid_registration(db_session, n=n)
+        services.assign(db_session, actor=admin, event=event, registration=reg, now=now)
+    db_session.commit()
+    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    page = client.get("/").get_data(as_text=True)
+    row = page[page.index(f'data-event="{event.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "0 / 2" in row and "充足" not in row

@@ -92,3 +92,20 @@ def test_pdf_renders_with_given_terms(db_session: Any) -> None:
     build_fy2024(db_session)
     figures = report_figures(_report(db_session), Suppression())
     assert render_report(figures, terms=terms("ja")).startswith(b"%PDF")
+
+
+def test_register_and_enrolment_exports_are_in_japanese(app: Any, db_session: Any) -> None:
+    import json
+
+    registration = factories.registration(db_session, on=__import__("datetime").date(2024, 5, 1))
+    db_session.commit()
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["registry", "list", "--program", "tochigi", "--format", "csv"])
+    assert listing.exit_code == 0, listing.output
+    rows = list(csv.reader(io.StringIO(listing.output)))
+    assert rows[0][:4] == ["登録番号", "氏名", "フリガナ", "状態"]
+    mine = next(r for r in rows if r[0] == registration.number)
+    assert mine[3] in {"有効", "フォローアップ研修の受講時期", "失効"}
+    as_json = runner.invoke(args=["registry", "list", "--program", "tochigi", "--format", "json"])
+    entry = next(e for e in json.loads(as_json.output) if e["number"] == registration.number)
+    assert entry["status"] in {"active", "follow_up_due", "lapsed"}
