@@ -174,6 +174,14 @@ def init_web(app: Flask) -> None:
 
     app.jinja_env.filters["wareki"] = lambda value: wareki_date(value) if value else ""
     app.jinja_env.filters["hours"] = hours_text
+    from supporters.programs import fields as place_fields
+
+    app.jinja_env.globals["municipality_names"] = lambda prefecture: (
+        place_fields.municipality_names(db.session, prefecture)
+    )
+    app.jinja_env.globals["example_place"] = lambda program: place_fields.example_place(
+        db.session, program
+    )
     app.jinja_env.globals["is_local_url"] = is_local_url
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -57,7 +57,7 @@ from supporters.dispatch.permissions import (
     visible_event_filter,
 )
 from supporters.extensions import db, limiter
-from supporters.programs.fields import example_place, municipality_names, offer_municipalities
+from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
@@ -289,13 +289,9 @@ def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
 
 
 def _for_program(form: EventForm, program: Program, place: str | None = None) -> None:
-    """Examples and suggestions from the program's own prefecture."""
-    offer_municipalities(form.municipality, program)
+    """Examples from the program's own prefecture (the municipality field's suggestions
+    come with the template's municipality_field)."""
     form.venue.description = venue_hint(place or example_place(db.session, program))
-    form.municipality.render_kw = {
-        **(form.municipality.render_kw or {}),
-        "placeholder": place or example_place(db.session, program),
-    }
 
 
 def _holiday_note(form: EventForm) -> str | None:
@@ -343,8 +339,6 @@ def new() -> ResponseReturnValue:
         programs=programs,
         mode="new",
         holiday=_holiday_note(form),
-        places_list=form.municipality.render_kw.get("list"),
-        place_names=municipality_names(db.session, program.prefecture),
     )
 
 

@@ -156,3 +156,19 @@ def test_session_times_and_import_places_use_the_same_parsers(
     day = datetime(2030, 6, 1).date()
     added = db_session.scalar(select(CourseSession).where(CourseSession.date == day))
     assert (added.start_time, added.end_time) == (time(10, 0), time(12, 0))
+
+
+@pytest.mark.parametrize(
+    ("code", "mine", "other"), [("chiba", "習志野市", "佐野市"), ("kagawa", "高松市", "佐野市")]
+)
+def test_enrol_form_suggests_and_exemplifies_the_programs_municipalities(
+    client: Any, db_session: Any, login_as: Any, code: str, mine: str, other: str
+) -> None:
+    course = factories.course(db_session, program_code=code)
+    login_as(factories.coordinator(db_session, code))
+    page = client.get(f"/courses/{course.id}/enrol").get_data(as_text=True)
+    assert f'list="municipalities-{code}"' in page
+    assert f'<option value="{mine}">' in page and f'<option value="{other}">' not in page
+    assert "e.g. 高松市" not in page or code == "kagawa"
+    hint = page[page.index('id="residence-hint"') :]
+    assert other not in hint[: hint.index("</p>")]
