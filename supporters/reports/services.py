@@ -923,6 +923,29 @@ def supporters_without_report(
     ]
 
 
+def waiting_list_condition(today: date) -> Any:
+    """Enrolments on the waiting list of a course with a session still to come (joined to
+    Course): the start page's count and the list it links to."""
+    upcoming = select(CourseSession.course_id).where(CourseSession.date >= today)
+    return and_(Enrolment.state == EnrolmentState.WAITLISTED, Course.id.in_(upcoming))
+
+
+def waiting_enrolments(
+    session: DbSession, program: Program, today: date
+) -> list[tuple[Enrolment, Course, Person]]:
+    """The trainees counted by `waiting_list_condition`, course by course, in order."""
+    return [
+        (enrolment, course, person)
+        for enrolment, course, person in session.execute(
+            select(Enrolment, Course, Person)
+            .join(Course, Course.id == Enrolment.course_id)
+            .join(Person, Person.id == Enrolment.person_id)
+            .where(Course.program_id == program.id, waiting_list_condition(today))
+            .order_by(Course.id, Enrolment.id)
+        )
+    ]
+
+
 @dataclass
 class CoordinatorActions:
     """What needs action in one program, each a count."""
@@ -1014,15 +1037,10 @@ def coordinator_actions(
         ):
             result[program_id].missing_reports = int(count)
 
-    upcoming = select(CourseSession.course_id).where(CourseSession.date >= today)
     for program_id, count in session.execute(
         select(Course.program_id, func.count(Enrolment.id))
         .join(Course, Course.id == Enrolment.course_id)
-        .where(
-            Course.program_id.in_(ids),
-            Enrolment.state == EnrolmentState.WAITLISTED,
-            Course.id.in_(upcoming),
-        )
+        .where(Course.program_id.in_(ids), waiting_list_condition(today))
         .group_by(Course.program_id)
     ):
         result[program_id].waiting_list = int(count)

@@ -52,6 +52,7 @@ from supporters.reports.services import (
     parse_as_of,
     report_figures,
     supporters_without_report,
+    waiting_enrolments,
 )
 from supporters.reports.terms import terms as report_terms
 from supporters.training.forms import ATTRIBUTE_LABELS
@@ -137,6 +138,17 @@ def missing_reports(code: str, year: int) -> ResponseReturnValue:
         year_label=fiscal_year_label(year),
         rows=rows,
     )
+
+
+@bp.get("/<code>/waiting-list")
+def waiting_list(code: str) -> ResponseReturnValue:
+    """The trainees a coordinator's start page counts as waiting for a place."""
+    program = get_program_by_code(db.session, code)
+    if program is None:
+        abort(404)
+    require(is_coordinator_of(current_user, program.id))
+    rows = waiting_enrolments(db.session, program, _today())
+    return render_template("reports/waiting_list.html", program=program, rows=rows)
 
 
 @bp.get("/")

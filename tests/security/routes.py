@@ -225,6 +225,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         "own":     "L    ok    ok    403    ok    ok     403  403",
         "foreign": "L    ok    403   ok     403   403    403  403",
     },
+    ("GET", "reports.waiting_list"): {  # names of trainees: the program's coordinators
+        "own":     "L    403   ok    403    403   403    403  403",
+        "foreign": "L    403   403   ok     403   403    403  403",
+    },
     ("GET", "reports.missing_reports"): {  # names, as the register: coordinators only
         "own":     "L    403   ok    403    403   403    403  403",
         "foreign": "L    403   403   ok     403   403    403  403",
