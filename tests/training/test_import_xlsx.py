@@ -80,6 +80,7 @@ def test_every_error_of_a_row_is_reported(db_session: Any) -> None:
         [None, "山田", "not-an-address", "12345", "高松市", None, "宇宙人"],
         ["電話 誤り", "デンワ アヤマリ", None, "電話なし", "高松市", None, None],
         ["日付 入り", "ヒヅケ イリ", None, date(2024, 4, 1), "高松市", None, None],
+        ["ゼロ 並び", "ゼロ ナラビ", None, "000-0000-0000", "高松市", None, None],
     )
     report = import_trainees(db_session, actor=None, course=course, data=data, now=NOW)
     assert not report.ok
@@ -89,6 +90,7 @@ def test_every_error_of_a_row_is_reported(db_session: Any) -> None:
     assert by_row[3] == {"氏名", "フリガナ", "メールアドレス", "電話番号", "属性"}
     assert by_row[4] == {"電話番号"}  # a phone number that is not one is an error
     assert by_row[5] == {"電話番号"}  # a date cell is text, and not a phone number
+    assert by_row[6] == {"電話番号"}  # 0 then a 0: an international prefix, not a number
     assert 2 not in by_row
     assert _count(db_session, Person) == 0 and _count(db_session, Enrolment) == 0
 
