@@ -9,6 +9,7 @@ person row (always in that order), and checks after taking the locks."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -733,6 +734,19 @@ def open_places(
     ]
 
 
+def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:
+    """One line per event, in the given order: the place that is live or was used if there
+    is one, otherwise the latest cancelled or declined answer (signing up, cancelling and
+    signing up again leaves several rows behind). Assignments must come oldest first within
+    an event."""
+    by_event: dict[int, Assignment] = {}
+    for assignment in assignments:
+        shown = by_event.get(assignment.event_id)
+        if shown is None or shown.state in (AssignmentState.CANCELLED, AssignmentState.DECLINED):
+            by_event[assignment.event_id] = assignment
+    return list(by_event.values())
+
+
 def schedule(
     session: DbSession, person_id: int, *, now: datetime, past_limit: int = 20
 ) -> tuple[list[Assignment], list[Assignment]]:
@@ -750,14 +764,7 @@ def schedule(
         .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
         .limit(200)
     )
-    # One line per event: the live place if there is one, otherwise the latest answer
-    # (signing up, cancelling and signing up again leaves several rows behind).
-    by_event: dict[int, Assignment] = {}
-    for assignment in rows:
-        shown = by_event.get(assignment.event_id)
-        if shown is None or shown.state not in HOLDING:
-            by_event[assignment.event_id] = assignment
-    upcoming = list(by_event.values())[:50]
+    upcoming = one_per_event(rows)[:50]
     past = list(
         session.scalars(
             base.where(

@@ -142,6 +142,11 @@ def test_schedule_folds_cancelled_and_declined_into_one_line(db_session: Any) ->
     upcoming, _past = services.schedule(db_session, reg.person_id, now=NOW)
     assert [a.event_id for a in upcoming] == [event.id, other.id]
     assert upcoming[0].id == again.id
+    # The calendar feed folds them the same way.
+    from supporters.dispatch.calendar import feed_assignments
+
+    feed = feed_assignments(db_session, reg.person_id, now=NOW)
+    assert [(a.event_id, a.id) for a in feed] == [(event.id, again.id), (other.id, feed[1].id)]
 
 
 def _soon(days: int) -> datetime:
