@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+import re
+import unicodedata
+from datetime import date, time
 
 
 def add_months(day: date, months: int) -> date:
@@ -41,3 +43,32 @@ def japanese_era(day: date) -> str:
 def format_date(day: date) -> str:
     """The Japanese-era date followed by the western one: ``"令和5年11月30日 (2023-11-30)"``."""
     return f"{japanese_era(day)} ({day.isoformat()})"
+
+
+_TIME_FORMS = (
+    re.compile(r"^(?P<h>\d{1,2})[:.](?P<m>\d{2})$"),  # 13:30, 9:05, 13.30
+    re.compile(r"^(?P<h>\d{1,2})(?P<m>\d{2})$"),  # 1330, 930
+    re.compile(r"^(?P<h>\d{1,2})時(?:(?P<m>\d{1,2})分|半)?$"),  # 13時30分, 13時, 1時半
+)
+
+
+def parse_time(text: str | None) -> time:
+    """A time of day as people type it: 1330, 13:30, １３：３０, 13時30分, 13時, 午後1時半.
+    Raises ValueError for anything else (the message names the time)."""
+    raw = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
+    afternoon = raw.startswith("午後")
+    if raw.startswith(("午前", "午後")):
+        raw = raw[2:]
+    for pattern in _TIME_FORMS:
+        match = pattern.match(raw)
+        if match is None:
+            continue
+        hour = int(match.group("h"))
+        minute_text = match.groupdict().get("m")
+        minute = int(minute_text) if minute_text else (30 if raw.endswith("半") else 0)
+        if afternoon and hour < 12:
+            hour += 12
+        if hour <= 23 and minute <= 59:
+            return time(hour, minute)
+        break
+    raise ValueError(f"not a time of day: {text!r}")

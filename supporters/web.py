@@ -170,11 +170,7 @@ def init_web(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error: Exception) -> tuple[str, int]:
         db.session.rollback()
-        return render_error(
-            500,
-            _("Something went wrong"),
-            _("Nothing was saved. Please try again; if it happens again, tell your coordinator."),
-        )
+        return render_error(500, _("Something went wrong"), error_contact_line(current_user))
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
@@ -196,8 +192,48 @@ def init_web(app: Flask) -> None:
     from supporters.dates import format_date as wareki_date
 
     app.jinja_env.filters["wareki"] = lambda value: wareki_date(value) if value else ""
+    app.jinja_env.filters["hours"] = hours_text
+    from supporters.programs import fields as place_fields
+
+    app.jinja_env.globals["municipality_names"] = lambda prefecture: (
+        place_fields.municipality_names(db.session, prefecture)
+    )
+    app.jinja_env.globals["example_place"] = lambda program: place_fields.example_place(
+        db.session, program
+    )
     app.jinja_env.globals["is_local_url"] = is_local_url
     app.jinja_env.add_extension("jinja2.ext.do")
+
+
+def hours_text(value: Any) -> str:
+    """Hours as a person writes them: 3.5, 2, not 3.50 or 2.0 (the unit is the message's)."""
+    if value is None or value == "":
+        return ""
+    from decimal import Decimal
+
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def error_contact_line(user: Any) -> str:
+    """Whom to tell when something keeps failing: a coordinator for those who have one, the
+    system's administrator for coordinators and administrators themselves."""
+    from supporters.accounts.permissions import coordinated_program_ids, is_admin
+
+    try:
+        runs_things = getattr(user, "is_authenticated", False) and (
+            is_admin(user) or bool(coordinated_program_ids(user))
+        )
+    except Exception:  # the database may be what failed
+        runs_things = False
+    if runs_things:
+        return _(
+            "Nothing was saved. Please try again; if it happens again, tell the "
+            "administrator of the system."
+        )
+    return _("Nothing was saved. Please try again; if it happens again, tell your coordinator.")
 
 
 def unread_notifications(user: Any) -> int:

@@ -65,8 +65,11 @@ def user_for_feed(session: DbSession, token: str) -> User | None:
 
 
 def feed_assignments(session: DbSession, person_id: int, *, now: datetime) -> list[Assignment]:
-    """Five years back and everything ahead, in one query (events and places included)."""
-    return list(
+    """Five years back and everything ahead, in one query (events and places included); one
+    entry per event, as on the schedule page."""
+    from supporters.dispatch.services import one_per_event
+
+    return one_per_event(
         session.scalars(
             select(Assignment)
             .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
@@ -75,7 +78,7 @@ def feed_assignments(session: DbSession, person_id: int, *, now: datetime) -> li
                 Assignment.state != AssignmentState.DECLINED,
                 Assignment.starts_at >= now - timedelta(days=5 * 366),
             )
-            .order_by(Assignment.starts_at)
+            .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
         )
     )
 

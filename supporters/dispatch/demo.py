@@ -141,15 +141,16 @@ def _events(
         )
         if program.dispatch_mode == "municipal_request":
             staff = session.scalar(select(User).where(User.email == "staff.narashino@demo.example"))
+            asked = min(now, data.starts_at) - timedelta(days=14)  # requested ahead of time
             event = services.request_dispatch(
-                session, actor=staff or coordinator, program=program, data=data
+                session, actor=staff or coordinator, program=program, data=data, now=asked
             )
             if index == len(days) - 1:
                 continue  # the newest request waits for the coordinator
-            services.accept_request(session, actor=coordinator, event=event)
+            services.accept_request(session, actor=coordinator, event=event, now=asked)
         else:
             event = services.create_event(session, actor=coordinator, program=program, data=data)
-        past = event.starts_at < now
+        past = event.ends_at <= now
         # Staff the event; leave some future ones short.
         wanted = needed if past or index % 3 != 1 else needed - 1
         clock = min(now, event.starts_at) - timedelta(days=10)

@@ -11,12 +11,12 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from supporters.programs.fields import TimeOfDayField
 from supporters.registry.forms import ACTIVITY_LABELS
 
 REQUIRED = _l("This field is required.")
-TIME = Regexp(r"^\d{1,2}:\d{2}$", message=_l("Enter times like 13:30."))
 
 KIND_LABELS = {
     "outreach_day": _l("Outreach consultation day"),
@@ -58,18 +58,21 @@ class EventForm(FlaskForm):
     venue = StringField(
         _l("Venue"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
-        description=_l("A public place, e.g. 佐野市保健センター 2階 相談室. Never a private home."),
+        # The example is the program's own: see venue_hint().
+        description=_l(
+            "A public place, such as a health centre's consultation room. Never a private home."
+        ),
     )
     date = DateField(_l("Date"), validators=[DataRequired(REQUIRED)])
-    start = StringField(
+    start = TimeOfDayField(
         _l("Start time"),
-        validators=[DataRequired(REQUIRED), TIME],
-        render_kw={"placeholder": "13:30", "inputmode": "numeric"},
+        validators=[InputRequired(REQUIRED)],
+        render_kw={"placeholder": "13:30"},
     )
-    end = StringField(
+    end = TimeOfDayField(
         _l("End time"),
-        validators=[DataRequired(REQUIRED), TIME],
-        render_kw={"placeholder": "16:00", "inputmode": "numeric"},
+        validators=[InputRequired(REQUIRED)],
+        render_kw={"placeholder": "16:00"},
     )
     needed = IntegerField(
         _l("Supporters needed"),
@@ -84,6 +87,16 @@ class EventForm(FlaskForm):
         description=_l("Never the name, address or story of the person or family."),
     )
     submit = SubmitField(_l("Save"))
+
+
+def venue_hint(place: str) -> str:
+    """The venue's hint with an example from the program's own prefecture."""
+    return str(
+        _l(
+            "A public place, e.g. %(example)s. Never a private home.",
+            example=f"{place}保健センター 2階 相談室" if place else "保健センター 2階 相談室",
+        )
+    )
 
 
 class NeededForm(FlaskForm):

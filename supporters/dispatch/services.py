@@ -9,17 +9,19 @@ person row (always in that order), and checks after taking the locks."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.dates import parse_time
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch.models import (
     HOLDING,
@@ -47,6 +49,51 @@ KIND_FOR_MODE = {
 
 def local_date(moment: datetime) -> date:
     return moment.astimezone(TOKYO).date()
+
+
+# --- what the start pages count, and the lists their numbers lead to --------------------
+# One condition per counter, used by the count and by its list, so the two always agree.
+
+UNDERSTAFFED_DAYS = 14
+UNCONFIRMED_HOURS = 24
+
+
+def understaffed_condition(now: datetime) -> Any:
+    """Open events (places not all confirmed) starting within UNDERSTAFFED_DAYS."""
+    return and_(
+        DispatchEvent.state == EventState.OPEN,
+        DispatchEvent.starts_at >= now,
+        DispatchEvent.starts_at < now + timedelta(days=UNDERSTAFFED_DAYS),
+    )
+
+
+def pending_request_condition(now: datetime) -> Any:
+    """Municipal requests waiting for the coordinator's answer, whatever their month."""
+    return and_(DispatchEvent.state == EventState.REQUESTED, DispatchEvent.starts_at >= now)
+
+
+def upcoming_condition(now: datetime) -> Any:
+    """Coming events open or staffed."""
+    return and_(
+        DispatchEvent.state.in_((EventState.OPEN, EventState.STAFFED)),
+        DispatchEvent.starts_at >= now,
+    )
+
+
+def unconfirmed_condition(now: datetime) -> Any:
+    """Assignments asked more than UNCONFIRMED_HOURS ago, still unanswered, event to come."""
+    return and_(
+        Assignment.state == AssignmentState.ASSIGNED,
+        Assignment.created_at < now - timedelta(hours=UNCONFIRMED_HOURS),
+        Assignment.starts_at > now,
+    )
+
+
+EVENT_LISTS = {
+    "understaffed": understaffed_condition,
+    "requested": pending_request_condition,
+    "upcoming": upcoming_condition,
+}
 
 
 # --- events ---------------------------------------------------------------------------
@@ -116,10 +163,15 @@ def municipality_in_scheme(session: DbSession, program: Program, municipality_id
 
 
 def request_dispatch(
-    session: DbSession, *, actor: User, program: Program, data: EventInput
+    session: DbSession, *, actor: User, program: Program, data: EventInput, now: datetime
 ) -> DispatchEvent:
-    """A municipality asks for supporters (Chiba: only municipalities in the scheme)."""
+    """A municipality asks for supporters (Chiba: only municipalities in the scheme), for a
+    time still ahead."""
     _check_event(session, program, data)
+    if data.starts_at <= now:
+        raise ServiceError(
+            "date", str(_l("This date and time is in the past; ask for a day still ahead."))
+        )
     if program.dispatch_mode == DispatchMode.MUNICIPAL_REQUEST and not municipality_in_scheme(
         session, program, data.municipality_id
     ):
@@ -146,9 +198,13 @@ def request_dispatch(
     return event
 
 
-def accept_request(session: DbSession, *, actor: User, event: DispatchEvent) -> None:
+def accept_request(session: DbSession, *, actor: User, event: DispatchEvent, now: datetime) -> None:
     if event.state != EventState.REQUESTED:
         raise ServiceError(None, str(_l("Only a pending request can be accepted.")))
+    if event.starts_at <= now:
+        raise ServiceError(
+            None, str(_l("The requested time has passed; decline the request instead."))
+        )
     event.state = EventState.OPEN
     record_audit(session, actor, "dispatch.accept", event, program_id=event.program_id)
 
@@ -261,15 +317,67 @@ def clashes(
     return bool(session.scalar(query))
 
 
+def confirmed_count(session: DbSession, event: DispatchEvent) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Assignment)
+            .where(Assignment.event_id == event.id, Assignment.state == AssignmentState.CONFIRMED)
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class PlaceCount:
+    """What an event's places stand at: confirmed, asked and not yet answered, attended."""
+
+    confirmed: int = 0
+    waiting: int = 0
+    attended: int = 0
+
+    @property
+    def filled(self) -> int:
+        """The number shown over the places needed: those who came once attendance is
+        recorded, before that the supporters who confirmed (an unanswered request is not a
+        filled place)."""
+        return self.confirmed + self.attended
+
+
+def place_counts(session: DbSession, events: list[DispatchEvent]) -> dict[int, PlaceCount]:
+    """For each event, its places by state (one query); events without any are absent."""
+    wanted = {
+        AssignmentState.CONFIRMED: "confirmed",
+        AssignmentState.ASSIGNED: "waiting",
+        AssignmentState.ATTENDED: "attended",
+    }
+    found: dict[int, dict[str, int]] = {}
+    ids = [e.id for e in events]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Assignment.event_id, Assignment.state, func.count())
+        .where(Assignment.event_id.in_(ids), Assignment.state.in_(list(wanted)))
+        .group_by(Assignment.event_id, Assignment.state)
+    ).all()
+    for event_id, state, count in rows:
+        found.setdefault(event_id, {})[wanted[AssignmentState(state)]] = int(count)
+    return {event_id: PlaceCount(**values) for event_id, values in found.items()}
+
+
 def registration_valid_on(session: DbSession, registration: Registration, day: date) -> bool:
     status = status_on(registration, registration.program, events_for(session, registration), day)
     return status in VALID_STATUSES
 
 
 def _refresh_state(session: DbSession, event: DispatchEvent) -> None:
+    """充足 (staffed) only when every place is confirmed: a supporter who was asked and has
+    not answered yet holds the place against overbooking, but does not fill it."""
     if event.state in (EventState.OPEN, EventState.STAFFED):
         event.state = (
-            EventState.STAFFED if holding_count(session, event) >= event.needed else EventState.OPEN
+            EventState.STAFFED
+            if confirmed_count(session, event) >= event.needed
+            else EventState.OPEN
         )
 
 
@@ -450,9 +558,10 @@ def change_needed(session: DbSession, *, actor: User, event: DispatchEvent, need
 def record_attendance(
     session: DbSession, *, actor: User, event: DispatchEvent, attended_ids: set[int], now: datetime
 ) -> list[Assignment]:
-    """After the event: who came; the others are no-shows. Returns those who attended."""
-    if event.starts_at > now:
-        raise ServiceError(None, str(_l("Attendance can be recorded once the event has started.")))
+    """After the event: who came; the others are no-shows. Returns those who attended.
+    Only once the event has ended: it is 実施済み (held) from then on, not before."""
+    if now < event.ends_at:
+        raise ServiceError(None, str(_l("Attendance can be recorded once the event has ended.")))
     if event.state in (EventState.CANCELLED, EventState.DECLINED, EventState.REQUESTED):
         raise ServiceError(None, str(_l("This event did not take place.")))
     rows = list(
@@ -625,6 +734,19 @@ def open_places(
     ]
 
 
+def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:
+    """One line per event, in the given order: the place that is live or was used if there
+    is one, otherwise the latest cancelled or declined answer (signing up, cancelling and
+    signing up again leaves several rows behind). Assignments must come oldest first within
+    an event."""
+    by_event: dict[int, Assignment] = {}
+    for assignment in assignments:
+        shown = by_event.get(assignment.event_id)
+        if shown is None or shown.state in (AssignmentState.CANCELLED, AssignmentState.DECLINED):
+            by_event[assignment.event_id] = assignment
+    return list(by_event.values())
+
+
 def schedule(
     session: DbSession, person_id: int, *, now: datetime, past_limit: int = 20
 ) -> tuple[list[Assignment], list[Assignment]]:
@@ -634,16 +756,15 @@ def schedule(
         .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
         .where(Assignment.person_id == person_id)
     )
-    upcoming = list(
-        session.scalars(
-            base.where(
-                Assignment.ends_at >= now,
-                Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED)),
-            )
-            .order_by(Assignment.starts_at)
-            .limit(50)
+    rows = session.scalars(
+        base.where(
+            Assignment.ends_at >= now,
+            Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED, AssignmentState.DECLINED)),
         )
+        .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
+        .limit(200)
     )
+    upcoming = one_per_event(rows)[:50]
     past = list(
         session.scalars(
             base.where(
@@ -656,11 +777,12 @@ def schedule(
     return upcoming, past
 
 
-def validate_times(on: date, start: str, end: str) -> tuple[datetime, datetime]:
-    """Date and HH:MM in Japan to aware datetimes."""
+def validate_times(on: date, start: str | time, end: str | time) -> tuple[datetime, datetime]:
+    """A date and two times of day in Japan (typed any way parse_time reads, or as times) to
+    aware datetimes."""
     try:
-        starts = datetime.combine(on, datetime.strptime(start, "%H:%M").time(), TOKYO)
-        ends = datetime.combine(on, datetime.strptime(end, "%H:%M").time(), TOKYO)
+        start_time = start if isinstance(start, time) else parse_time(start)
+        end_time = end if isinstance(end, time) else parse_time(end)
     except ValueError as error:
         raise ServiceError("starts_at", str(_l("Enter times like 13:30."))) from error
-    return starts, ends
+    return datetime.combine(on, start_time, TOKYO), datetime.combine(on, end_time, TOKYO)

@@ -21,8 +21,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from supporters.accounts.forms import ConfirmForm
@@ -42,9 +43,9 @@ from supporters.dispatch.forms import (
     KIND_LABELS,
     EventForm,
     NeededForm,
+    venue_hint,
 )
 from supporters.dispatch.models import (
-    HOLDING,
     Assignment,
     DispatchEvent,
     EventState,
@@ -56,6 +57,7 @@ from supporters.dispatch.permissions import (
     visible_event_filter,
 )
 from supporters.extensions import db, limiter
+from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
@@ -147,6 +149,9 @@ def index() -> ResponseReturnValue:
         or is_admin(current_user)
     ):
         return redirect(url_for("dispatch.my_schedule"))
+    show = request.args.get("show") or ""
+    if show in services.EVENT_LISTS or show == "unconfirmed":
+        return _filtered_list(show)
     first = _month()
     last_day = month_calendar.monthrange(first.year, first.month)[1]
     start = datetime.combine(first, time(0), services.TOKYO)
@@ -168,13 +173,7 @@ def index() -> ResponseReturnValue:
         except ServiceError as error:
             flash(error.message, "error")
     events = list(db.session.scalars(query.order_by(DispatchEvent.starts_at).limit(500)))
-    taken = dict(
-        db.session.execute(
-            select(Assignment.event_id, func.count())
-            .where(Assignment.event_id.in_([e.id for e in events]), Assignment.state.in_(HOLDING))
-            .group_by(Assignment.event_id)
-        ).all()
-    )
+    taken = services.place_counts(db.session, events)
     by_day: dict[date, list[DispatchEvent]] = {}
     for event in events:
         by_day.setdefault(services.local_date(event.starts_at), []).append(event)
@@ -206,14 +205,75 @@ def index() -> ResponseReturnValue:
     )
 
 
+LIST_TITLES = {
+    "understaffed": _l("Events in the next %(n)d days still short of supporters"),
+    "requested": _l("Dispatch requests waiting for the coordinator's answer"),
+    "upcoming": _l("Coming events"),
+    "unconfirmed": _l("Requests to supporters unanswered for more than %(n)d hours"),
+}
+
+
+def _filtered_list(show: str) -> ResponseReturnValue:
+    """The list a start page's number leads to: exactly the items it counts, any month."""
+    if show == "unconfirmed":  # names of supporters: for those who staff the events
+        require(bool(coordinated_program_ids(current_user)) or is_admin(current_user))
+    now = now_utc()
+    program = None
+    code = (request.args.get("program") or "").strip()
+    if code:
+        program = db.session.scalar(select(Program).where(Program.code == code))
+        if program is None:
+            abort(404)
+    scope = [visible_event_filter(current_user)]
+    if program is not None:
+        scope.append(DispatchEvent.program_id == program.id)
+    assignments: list[tuple[Assignment, DispatchEvent, Registration]] = []
+    events: list[DispatchEvent] = []
+    if show == "unconfirmed":
+        assignments = [
+            (a, e, r)
+            for a, e, r in db.session.execute(
+                select(Assignment, DispatchEvent, Registration)
+                .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
+                .join(Registration, Registration.id == Assignment.registration_id)
+                .options(joinedload(Registration.person))
+                .where(*scope, services.unconfirmed_condition(now))
+                .order_by(Assignment.starts_at, Assignment.id)
+                .limit(1000)
+            )
+        ]
+    else:
+        events = list(
+            db.session.scalars(
+                select(DispatchEvent)
+                .options(joinedload(DispatchEvent.municipality))
+                .where(*scope, services.EVENT_LISTS[show](now))
+                .order_by(DispatchEvent.starts_at, DispatchEvent.id)
+                .limit(1000)
+            )
+        )
+    number = {"understaffed": services.UNDERSTAFFED_DAYS}.get(show, services.UNCONFIRMED_HOURS)
+    return render_template(
+        "dispatch/list.html",
+        show=show,
+        title=LIST_TITLES[show] % {"n": number},
+        program=program,
+        events=events,
+        assignments=assignments,
+        taken=services.place_counts(db.session, events),
+        when=_when,
+        **_labels(),
+    )
+
+
 # --- creating and requesting ----------------------------------------------------------
 
 
 def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
     assert form.date.data is not None
-    starts, ends = services.validate_times(
-        form.date.data, form.start.data or "", form.end.data or ""
-    )
+    if form.start.data is None or form.end.data is None:
+        raise ServiceError("start", _("Enter a time like 13:30 (1330 and 13時30分 work too)."))
+    starts, ends = services.validate_times(form.date.data, form.start.data, form.end.data)
     return services.EventInput(
         title=form.title.data or "",
         municipality_id=place.id,
@@ -226,6 +286,12 @@ def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
         notes=(form.notes.data or "").strip(),
         bring=(form.bring.data or "").strip(),
     )
+
+
+def _for_program(form: EventForm, program: Program, place: str | None = None) -> None:
+    """Examples from the program's own prefecture (the municipality field's suggestions
+    come with the template's municipality_field)."""
+    form.venue.description = venue_hint(place or example_place(db.session, program))
 
 
 def _holiday_note(form: EventForm) -> str | None:
@@ -247,6 +313,7 @@ def new() -> ResponseReturnValue:
     )
     program = next((p for p in programs if p.code == request.values.get("program")), programs[0])
     form = EventForm()
+    _for_program(form, program)
     if form.validate_on_submit():
         try:
             place = find_municipality(
@@ -284,6 +351,7 @@ def request_form() -> ResponseReturnValue:
     program = db.session.get(Program, program_id)
     assert municipality is not None and program is not None
     form = EventForm()
+    _for_program(form, program, place=municipality.name)
     if request.method == "GET":
         form.municipality.data = municipality.name
     if form.validate_on_submit():
@@ -293,6 +361,7 @@ def request_form() -> ResponseReturnValue:
                 actor=current_user,
                 program=program,
                 data=_event_input(form, municipality),
+                now=now_utc(),
             )
         except ServiceError as error:
             db.session.rollback()
@@ -337,11 +406,12 @@ def detail(event_id: int) -> str:
         people=people,
         manage=manage,
         suggestions=suggestions,
-        holding=services.holding_count(db.session, event),
+        counts=services.place_counts(db.session, [event]).get(event.id),
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
         needed_form=NeededForm(needed=event.needed),
         started=event.starts_at <= now,
+        ended=event.ends_at <= now,
         when=_when(event),
         holiday=jpholiday.is_holiday_name(services.local_date(event.starts_at)),
         **_labels(),
@@ -393,7 +463,7 @@ def accept(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
     _confirmed_post()
     commit_or_flash(
-        lambda: services.accept_request(db.session, actor=current_user, event=event),
+        lambda: services.accept_request(db.session, actor=current_user, event=event, now=now_utc()),
         _("The request was accepted; supporters can now take the places."),
     )
     return _back(event)

@@ -85,9 +85,11 @@ def normalise_phone(raw: str | None) -> str | None:
     text = re.sub(r"-+", "-", text)
     digits = re.sub(r"\D", "", text)
     international = text.startswith("+")  # +81-3-1234-5678
-    domestic_ok = 10 <= len(digits) <= 11 and digits.startswith("0")
+    # Japanese numbers: 0, then an area or service code that does not start with 0 (00... is
+    # the international call prefix), 10 or 11 digits in all.
+    domestic_ok = 10 <= len(digits) <= 11 and digits.startswith("0") and digits[1] != "0"
     if not _PHONE_ALLOWED.match(text) or not (
-        domestic_ok or (international and 10 <= len(digits) <= 13)
+        domestic_ok or (international and 10 <= len(digits) <= 13 and digits[0] != "0")
     ):
         raise ServiceError(
             "phone", str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678."))

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import csv
+import functools
+import re
 import unicodedata
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+import jaconv
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +29,51 @@ def normalise_place_name(raw: str) -> str:
     return "".join(unicodedata.normalize("NFKC", raw or "").split())
 
 
+@functools.cache
+def _reading_index() -> dict[str, list[str]]:
+    """Katakana reading (サノシ), its stem (サノ) and the other way to read a town or village
+    suffix (マチ/チョウ, ムラ/ソン) → municipality codes. From data/municipality_readings.csv
+    (built from Japan Post's postal data, see build_readings.py)."""
+    text = resources.files("supporters.programs").joinpath("data/municipality_readings.csv")
+    index: dict[str, list[str]] = {}
+    with text.open("r", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            reading = row["reading"]
+            keys = {reading}
+            for suffix, other in (
+                ("シ", None),
+                ("ク", None),
+                ("マチ", "チョウ"),
+                ("チョウ", "マチ"),
+                ("ムラ", "ソン"),
+                ("ソン", "ムラ"),
+            ):
+                if reading.endswith(suffix) and len(reading) > len(suffix):
+                    stem = reading[: -len(suffix)]
+                    keys.add(stem)
+                    if other:
+                        keys.add(stem + other)
+                    break
+            for key in keys:
+                index.setdefault(key, []).append(row["code"])
+    return index
+
+
+_KATAKANA = re.compile(r"^[\u30A1-\u30F6\u30FC]+$")
+
+
+def codes_for_reading(raw: str) -> list[str]:
+    """Municipality codes whose reading is what was typed (さのし, サノシ, ｻﾉｼ, さの);
+    an exact reading is preferred to a stem. Empty when the text is not kana."""
+    text = jaconv.hira2kata(normalise_place_name(raw))
+    if not _KATAKANA.match(text):
+        return []
+    return list(_reading_index().get(text, []))
+
+
+_WARD = re.compile(r"^(?P<city>.+?市)(?P<ward>.+区)$")
+
+
 def find_municipality(
     session: DbSession, raw: str, *, prefecture: str | None = None
 ) -> Municipality:
@@ -39,6 +87,24 @@ def find_municipality(
     if prefecture:
         query = query.where(Municipality.prefecture == prefecture)
     candidates = session.scalars(query.where(Municipality.name == name)).all()
+    ward = _WARD.match(name)
+    if not candidates and ward:  # 千葉市中央区: the designated city is the municipality
+        city = ward.group("city")
+        if prefecture and city.startswith(prefecture):
+            city = city[len(prefecture) :]
+        candidates = session.scalars(query.where(Municipality.name == city)).all()
+        if not candidates and not prefecture:
+            name = city
+    if not candidates:  # the reading: さのし, サノシ
+        codes = codes_for_reading(name)
+        if codes:
+            candidates = session.scalars(query.where(Municipality.code.in_(codes))).all()
+            if len(candidates) > 1:
+                names = "、".join(sorted(m.full_name for m in candidates))
+                raise ServiceError(
+                    "municipality",
+                    str(_l("%(n)s could be %(c)s: enter the name.", n=raw, c=names)),
+                )
     if not candidates and not prefecture:
         for length in (3, 4):  # 東京都, 神奈川県 ...
             head, tail = name[:length], name[length:]

@@ -81,11 +81,20 @@ def list_command(program_code: str, status: str | None, as_of: str | None, outpu
     if output == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    # For people (Excel): the web export's Japanese headers and status labels; JSON keeps
+    # the English keys and codes.
+    from flask_babel import force_locale
+
+    from supporters.registry.forms import STATUS_LABELS
+
+    with force_locale("ja"):
+        labels = {code: str(label) for code, label in STATUS_LABELS.items()}
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(
-        ["number", "name", "reading", "status", "registered_on", "valid_until", "municipality"]
+        ["登録番号", "氏名", "フリガナ", "状態", "登録日", "有効期限", "主な活動市町村"]
     )
     for row in rows:
+        row = {**row, "status": labels.get(str(row["status"]), str(row["status"]))}
         writer.writerow([safe_cell(str(value)) for value in row.values()])
 
 

@@ -45,7 +45,7 @@ from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
 from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
-from supporters.web import commit_or_flash, posted_reason, show_service_error
+from supporters.web import commit_or_flash, hours_text, posted_reason, show_service_error
 
 bp = Blueprint("registry", __name__)
 
@@ -293,7 +293,11 @@ def _timeline(events: Any, enrolments: Any, reports: Any) -> list[tuple[date, st
         rows.append((day, "training", f"{course.title}: {STATE_LABELS[enrolment.state]}"))
     for report in reports:
         rows.append(
-            (report.activity_on, "report", f"{ACTIVITY_LABELS[report.kind]} {report.hours}h")
+            (
+                report.activity_on,
+                "report",
+                f"{ACTIVITY_LABELS[report.kind]} " + _("%(h)s hours", h=hours_text(report.hours)),
+            )
         )
     return sorted(rows, key=lambda row: row[0], reverse=True)
 

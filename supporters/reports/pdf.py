@@ -28,7 +28,6 @@ from supporters.certificates.pdf import (
     load_font,
     new_canvas,
 )
-from supporters.people.services import ATTRIBUTE_LABELS_JA
 
 __all__ = ["render_report"]
 
@@ -38,35 +37,6 @@ GRID = HexColor("#cccccc")
 HEAD_BG = HexColor("#e8eef4")
 PALETTE = (HexColor("#0031d8"), HexColor("#197a4b"))
 MARGIN = 18 * mm
-
-COURSE_KINDS = {
-    "initial": "養成研修",
-    "follow_up": "フォローアップ研修",
-    "meeting": "サポーター例会",
-    "total": "合計",
-}
-STATUSES = {
-    "active": "有効",
-    "follow_up_due": "有効（フォローアップ期限前）",
-    "lapsed": "失効",
-    "suspended": "一時停止",
-    "withdrawn": "登録取消",
-}
-ATTRIBUTES = {**{a.value: label for a, label in ATTRIBUTE_LABELS_JA.items()}, "unknown": "未記入"}
-EVENT_KINDS = {
-    "outreach_day": "出張相談会",
-    "dispatch_request": "派遣依頼",
-    "group_activity": "グループ活動",
-}
-ACTIVITIES = {
-    "sitting_in": "相談会への同席",
-    "phone": "電話",
-    "home_visit": "訪問",
-    "drop_in": "居場所",
-    "family_meeting": "家族会",
-    "supporter_meeting": "サポーター例会",
-    "other": "その他",
-}
 
 
 def _cell(value: Any) -> str:
@@ -88,9 +58,9 @@ def _value(cell: Any) -> float | None:
     return float(cell) if isinstance(cell, int | float) else None
 
 
-def _dispatch_kind(key: str) -> str:
+def _dispatch_kind(key: str, terms: Mapping[str, str]) -> str:
     kind, _, activity = key.partition("/")
-    return f"{EVENT_KINDS.get(kind, kind)}・{ACTIVITIES.get(activity, activity)}"
+    return f"{terms.get(f'event_kind.{kind}', kind)}・{terms.get(f'activity.{activity}', activity)}"
 
 
 class _Writer:
@@ -273,8 +243,18 @@ def report_title(figures: Mapping[str, Any]) -> str:
     return f"{figures['label']} {figures['program']['name_ja']} 年度報告"
 
 
-def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = None) -> bytes:
-    """The report's pages as PDF bytes."""
+def render_report(
+    figures: Mapping[str, Any],
+    *,
+    font_path: FontPath | None = None,
+    terms: Mapping[str, str] | None = None,
+) -> bytes:
+    """The report's pages as PDF bytes, in the words of supporters.reports.terms (Japanese;
+    without `terms`, they are looked up, which needs an application context)."""
+    if terms is None:
+        from supporters.reports.terms import terms as report_terms
+
+        terms = report_terms("ja")
     font = load_font(font_path)
     title = report_title(figures)
     check_text(title, "事業名", font)
@@ -296,13 +276,25 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
     if figures["empty"]:
         w.note("この年度の記録はありません。", size=11)
 
-    w.heading("研修")
+    T = terms
+
+    def label(group: str, code: str) -> str:
+        return T.get(f"{group}.{code}", code)
+
+    w.heading(T["courses"])
     courses = [*figures["courses"], figures["courses_total"]] if figures["courses"] else []
     w.table(
-        ["種別", "回数", "定員", "申込者", "受講者", "修了者"],
+        [
+            T["courses.kind"],
+            T["courses.courses"],
+            T["courses.capacity"],
+            T["courses.applicants"],
+            T["courses.attendees"],
+            T["courses.completions"],
+        ],
         [
             [
-                COURSE_KINDS.get(row["kind"], row["kind"]),
+                T["total"] if row["kind"] == "total" else label("course_kind", row["kind"]),
                 _cell(row["courses"]),
                 _cell(row["capacity"]),
                 _cell(row["applicants"]),
@@ -311,21 +303,21 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
             ]
             for row in courses
         ]
-        or [["この年度に実施した研修はありません", "", "", "", "", ""]],
+        or [[T["courses.none"], "", "", "", "", ""]],
         [5, 2, 2, 2, 2, 2],
     )
 
     attributes = figures.get("attributes")
     if attributes is not None and not attributes["attendees"]:
-        w.heading("養成研修の受講者の属性", keep=20)
-        w.note("この年度の養成研修の受講者はいません。")
+        w.heading(T["attributes"], keep=20)
+        w.note(T["attributes.none"])
     elif attributes is not None:
         rows = attributes["rows"]
-        w.heading("養成研修の受講者の属性", keep=14.0 * len(rows) + 20)
+        w.heading(T["attributes"], keep=14.0 * len(rows) + 20)
         w.bar_chart(
             [
                 (
-                    ATTRIBUTES.get(r["attribute"], r["attribute"]),
+                    label("attribute", r["attribute"]),
                     _value(r["count"]),
                     _cell(r["count"]) + (f"（{_percent(r['percent'])}）" if r["percent"] else ""),
                 )
@@ -333,73 +325,73 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
             ]
         )
         w.table(
-            ["属性", "人数", "割合"],
+            [T["attributes.attribute"], T["attributes.people"], T["attributes.share"]],
             [
-                [
-                    ATTRIBUTES.get(r["attribute"], r["attribute"]),
-                    _cell(r["count"]),
-                    _percent(r["percent"]),
-                ]
+                [label("attribute", r["attribute"]), _cell(r["count"]), _percent(r["percent"])]
                 for r in rows
             ]
-            + [["合計", _cell(attributes["total"]), ""]],
+            + [[T["total"], _cell(attributes["total"]), ""]],
             [6, 2, 2],
         )
 
-    w.heading("登録")
+    w.heading(T["register"])
     reg = figures["registrations"]
     w.table(
-        ["項目", "人数"],
+        ["", T["attributes.people"]],
         [
-            ["新規登録", _cell(reg["new"])],
-            ["フォローアップ研修による更新", _cell(reg["renewed"])],
-            ["フォローアップ研修の受講（更新なし）", _cell(reg["follow_up_attended"])],
-            ["失効（有効期限の経過）", _cell(reg["lapsed"])],
-            ["登録取消", _cell(reg["withdrawn"])],
+            [T[f"registrations.{key}"], _cell(reg[key])]
+            for key in ("new", "renewed", "follow_up_attended", "lapsed", "withdrawn")
         ],
         [8, 2],
     )
-    for key, caption in (("register_at_year_end", "年度末"), ("register_as_of", "指定日")):
+    for key, caption in (
+        (
+            "register_at_year_end",
+            T["register.today" if figures["running"] else "register.year_end"],
+        ),
+        ("register_as_of", T["register.as_of"]),
+    ):
         block = figures.get(key)
         if block is None:
             continue
         day = japanese_era(date.fromisoformat(block["on"]))
-        w.note(f"{caption}（{day}）に登録が有効なサポーター: {_cell(block['valid'])}人")
+        w.note(f"{caption}: {day}　{T['register.valid']} {_cell(block['valid'])}")
         w.table(
-            ["状態", "人数"],
-            [[STATUSES.get(s, s), _cell(v)] for s, v in block["statuses"].items()],
+            [T["register.status"], T["attributes.people"]],
+            [[label("status", s), _cell(v)] for s, v in block["statuses"].items()],
             [8, 2],
         )
 
     follow_up = figures.get("follow_up")
     if follow_up is not None:
-        w.heading("フォローアップ研修（受講が登録継続の条件）")
+        w.heading(T["follow_up"])
         w.table(
-            ["項目", "人数"],
+            ["", T["attributes.people"]],
             [
-                ["この年度に期限を迎えた", _cell(follow_up["due"])],
-                ["期限までに受講", _cell(follow_up["done"])],
-                ["期限を過ぎて未受講", _cell(follow_up["overdue"])],
-                ["期限前", _cell(follow_up["pending"])],
+                [T[f"follow_up.{key}"], _cell(follow_up[key])]
+                for key in ("due", "done", "overdue", "pending")
             ],
             [8, 2],
         )
 
     dispatch = figures["dispatch"]
-    w.heading("派遣", keep=48 * mm + 30 if dispatch["events"] else 40)
+    columns = [T["dispatch.events"], T["dispatch.supporters"], T["dispatch.hours"]]
+    w.heading(T["dispatch"], keep=48 * mm + 30 if dispatch["events"] else 40)
     w.note(
-        f"派遣 {_cell(dispatch['events'])}件、"
-        f"参加サポーター延べ {_cell(dispatch['supporters'])}人、"
-        f"活動時間 延べ {_cell(dispatch['hours'])}時間"
+        "、".join(
+            f"{name} {_cell(dispatch[key])}"
+            for name, key in zip(columns, ("events", "supporters", "hours"), strict=True)
+        )
     )
     months = dispatch["by_month"]
     if dispatch["events"]:
         w.column_chart(
             [f"{int(m['key'][5:])}月" for m in months],
-            [("派遣件数", [(float(m["events"]), _cell(m["events"])) for m in months])],
+            [(T["dispatch.events"], [(float(m["events"]), _cell(m["events"])) for m in months])],
         )
+    w.note(T["dispatch.by_municipality"])
     w.table(
-        ["市町村", "件数", "延べ人数", "時間"],
+        [T["dispatch.municipality"], *columns],
         [
             [
                 w.text(r["key"], "市町村名"),
@@ -409,36 +401,43 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
             ]
             for r in dispatch["by_municipality"]
         ]
-        or [["派遣はありません", "", "", ""]],
-        [6, 2, 2, 2],
+        or [[T["dispatch.none"], "", "", ""]],
+        [5, 2, 3, 3],
     )
     if dispatch["by_kind"]:
+        w.note(T["dispatch.by_kind"])
         w.table(
-            ["種類", "件数", "延べ人数", "時間"],
+            [T["dispatch.kind"], *columns],
             [
                 [
-                    _dispatch_kind(r["key"]),
+                    _dispatch_kind(r["key"], T),
                     _cell(r["events"]),
                     _cell(r["supporters"]),
                     _cell(r["hours"]),
                 ]
                 for r in dispatch["by_kind"]
             ],
-            [6, 2, 2, 2],
+            [5, 2, 3, 3],
         )
 
     activity = figures["activity_reports"]
-    w.heading("活動報告")
+    w.heading(T["activity_reports"])
     w.note(
-        f"報告 {_cell(activity['reports'])}件、"
-        f"報告したサポーター {_cell(activity['supporters'])}人、"
-        f"活動時間 延べ {_cell(activity['hours'])}時間"
+        "、".join(
+            f"{T[f'activity_reports.{key}']} {_cell(activity[key])}"
+            for key in ("reports", "supporters", "hours")
+        )
     )
     if activity["by_kind"]:
+        w.note(T["activity_reports.by_kind"])
         w.table(
-            ["活動の種類", "件数", "時間"],
             [
-                [ACTIVITIES.get(r["kind"], r["kind"]), _cell(r["reports"]), _cell(r["hours"])]
+                T["activity_reports.kind"],
+                T["activity_reports.reports"],
+                T["activity_reports.hours"],
+            ],
+            [
+                [label("activity", r["kind"]), _cell(r["reports"]), _cell(r["hours"])]
                 for r in activity["by_kind"]
             ],
             [6, 2, 2],
@@ -446,13 +445,13 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
 
     history = figures["history"]
     if history:
-        w.heading("登録者数の推移", keep=48 * mm + 10)
+        w.heading(T["history"], keep=48 * mm + 10)
         w.column_chart(
             [row["label"].replace("年度", "") for row in history],
             [
-                ("新規登録", [(_value(r["new"]), _cell(r["new"])) for r in history]),
+                (T["history.new"], [(_value(r["new"]), _cell(r["new"])) for r in history]),
                 (
-                    "年度末に有効",
+                    T["history.valid_at_year_end"],
                     [
                         (_value(r["valid_at_year_end"]), _cell(r["valid_at_year_end"]))
                         for r in history
@@ -461,7 +460,7 @@ def render_report(figures: Mapping[str, Any], *, font_path: FontPath | None = No
             ],
         )
         w.table(
-            ["年度", "新規登録", "年度末に有効"],
+            [T["history.year"], T["history.new"], T["history.valid_at_year_end"]],
             [
                 [
                     f"{r['label']}（{r['fiscal_year']}）",

@@ -47,6 +47,7 @@ from sqlalchemy.orm import aliased
 
 from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
+from supporters.dispatch import services as dispatch_services
 from supporters.dispatch.models import (
     HOLDING,
     Assignment,
@@ -892,6 +893,59 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
 # --- start pages ----------------------------------------------------------------------
 
 
+def missing_report_condition(year: int) -> Any:
+    """Registrations that ran during fiscal year `year` and have no activity report in it
+    (the start page's count and the list it links to)."""
+    start, end = fiscal_year_bounds(year)
+    filed = exists().where(
+        ActivityReport.registration_id == Registration.id,
+        ActivityReport.activity_on.between(start, end),
+    )
+    return and_(
+        Registration.registered_on <= end,
+        or_(Registration.withdrawn_on.is_(None), Registration.withdrawn_on > end),
+        ~filed,
+    )
+
+
+def supporters_without_report(
+    session: DbSession, program: Program, year: int
+) -> list[tuple[Registration, Person]]:
+    """The supporters counted by `missing_report_condition`, by reading."""
+    return [
+        (registration, person)
+        for registration, person in session.execute(
+            select(Registration, Person)
+            .join(Person, Person.id == Registration.person_id)
+            .where(Registration.program_id == program.id, missing_report_condition(year))
+            .order_by(Person.name_reading, Person.id)
+        )
+    ]
+
+
+def waiting_list_condition(today: date) -> Any:
+    """Enrolments on the waiting list of a course with a session still to come (joined to
+    Course): the start page's count and the list it links to."""
+    upcoming = select(CourseSession.course_id).where(CourseSession.date >= today)
+    return and_(Enrolment.state == EnrolmentState.WAITLISTED, Course.id.in_(upcoming))
+
+
+def waiting_enrolments(
+    session: DbSession, program: Program, today: date
+) -> list[tuple[Enrolment, Course, Person]]:
+    """The trainees counted by `waiting_list_condition`, course by course, in order."""
+    return [
+        (enrolment, course, person)
+        for enrolment, course, person in session.execute(
+            select(Enrolment, Course, Person)
+            .join(Course, Course.id == Enrolment.course_id)
+            .join(Person, Person.id == Enrolment.person_id)
+            .where(Course.program_id == program.id, waiting_list_condition(today))
+            .order_by(Course.id, Enrolment.id)
+        )
+    ]
+
+
 @dataclass
 class CoordinatorActions:
     """What needs action in one program, each a count."""
@@ -906,9 +960,9 @@ class CoordinatorActions:
     pending_requests: int = 0
 
 
-UNDERSTAFFED_DAYS = 14
+UNDERSTAFFED_DAYS = dispatch_services.UNDERSTAFFED_DAYS
 LAPSING_DAYS = 60
-UNCONFIRMED_HOURS = 24
+UNCONFIRMED_HOURS = dispatch_services.UNCONFIRMED_HOURS
 
 
 def coordinator_actions(
@@ -920,17 +974,11 @@ def coordinator_actions(
     ids = [p.id for p in programs]
     result = {p.id: CoordinatorActions(program=p) for p in programs}
 
-    soon = now + timedelta(days=UNDERSTAFFED_DAYS)
     for program_id, understaffed, pending in session.execute(
         select(
             DispatchEvent.program_id,
-            _sum_if(
-                and_(
-                    DispatchEvent.state == EventState.OPEN,
-                    DispatchEvent.starts_at < soon,
-                )
-            ),
-            _sum_if(DispatchEvent.state == EventState.REQUESTED),
+            _sum_if(dispatch_services.understaffed_condition(now)),
+            _sum_if(dispatch_services.pending_request_condition(now)),
         )
         .where(
             DispatchEvent.program_id.in_(ids),
@@ -945,12 +993,7 @@ def coordinator_actions(
     for program_id, count in session.execute(
         select(DispatchEvent.program_id, func.count(Assignment.id))
         .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
-        .where(
-            DispatchEvent.program_id.in_(ids),
-            Assignment.state == AssignmentState.ASSIGNED,
-            Assignment.created_at < now - timedelta(hours=UNCONFIRMED_HOURS),
-            Assignment.starts_at > now,
-        )
+        .where(DispatchEvent.program_id.in_(ids), dispatch_services.unconfirmed_condition(now))
         .group_by(DispatchEvent.program_id)
     ):
         result[program_id].unconfirmed = int(count)
@@ -984,32 +1027,20 @@ def coordinator_actions(
 
     required = [p.id for p in programs if p.activity_reports_required]
     if required:
-        last_start, last_end = fiscal_year_bounds(fiscal_year(today) - 1)
-        filed = exists().where(
-            ActivityReport.registration_id == Registration.id,
-            ActivityReport.activity_on.between(last_start, last_end),
-        )
         for program_id, count in session.execute(
             select(Registration.program_id, func.count(Registration.id))
             .where(
                 Registration.program_id.in_(required),
-                Registration.registered_on <= last_end,
-                or_(Registration.withdrawn_on.is_(None), Registration.withdrawn_on > last_end),
-                ~filed,
+                missing_report_condition(fiscal_year(today) - 1),
             )
             .group_by(Registration.program_id)
         ):
             result[program_id].missing_reports = int(count)
 
-    upcoming = select(CourseSession.course_id).where(CourseSession.date >= today)
     for program_id, count in session.execute(
         select(Course.program_id, func.count(Enrolment.id))
         .join(Course, Course.id == Enrolment.course_id)
-        .where(
-            Course.program_id.in_(ids),
-            Enrolment.state == EnrolmentState.WAITLISTED,
-            Course.id.in_(upcoming),
-        )
+        .where(Course.program_id.in_(ids), waiting_list_condition(today))
         .group_by(Course.program_id)
     ):
         result[program_id].waiting_list = int(count)
@@ -1037,9 +1068,10 @@ def staff_overview(
         return StaffOverview([], Counter(), {})
     ids = list(places)
     shown = (EventState.REQUESTED, EventState.OPEN, EventState.STAFFED)
+    # Places filled: confirmed (or attended), not merely asked, as the dispatch pages count.
     taken = (
         select(Assignment.event_id, func.count().label("taken"))
-        .where(Assignment.state.in_(HOLDING))
+        .where(Assignment.state.in_((AssignmentState.CONFIRMED, AssignmentState.ATTENDED)))
         .group_by(Assignment.event_id)
         .subquery()
     )
@@ -1159,15 +1191,99 @@ def supporter_overview(
 # --- exports --------------------------------------------------------------------------
 
 
-def figures_csv(figures: dict[str, Any]) -> str:
-    """UTF-8 CSV with a byte order mark (for Excel); cells that a spreadsheet would run as a
-    formula are neutralised."""
+def figures_csv(figures: dict[str, Any], terms: dict[str, str] | None = None) -> str:
+    """UTF-8 CSV with a byte order mark (for Excel), for people: Japanese headers, sections,
+    items and values in the words of the web report and its PDF (reports.terms); cells that
+    a spreadsheet would run as a formula are neutralised. JSON keeps the English keys."""
+    if terms is None:
+        from supporters.reports.terms import terms as report_terms
+
+        terms = report_terms("ja")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["section", "item", "value", "percent"])
-    for row in figure_rows(figures):
+    writer.writerow([terms[k] for k in ("csv.section", "csv.item", "csv.value", "csv.percent")])
+    for row in labelled_figure_rows(figures, terms):
         writer.writerow([safe_cell(v) if isinstance(v, str) else v for v in row])
     return "\ufeff" + buffer.getvalue()
+
+
+def labelled_figure_rows(
+    figures: dict[str, Any], terms: dict[str, str]
+) -> list[tuple[str, str, Any, Any]]:
+    """The figures as (section, item, value, percent) rows in the report's own words."""
+    T = terms
+
+    def label(group: str, code: str) -> str:
+        return T.get(f"{group}.{code}", code)
+
+    def yes_no(value: Any) -> str:
+        return T["yes"] if value else T["no"]
+
+    report = T["report"]
+    rows: list[tuple[str, str, Any, Any]] = [
+        (report, T["report.program"], figures["program"]["name_ja"], ""),
+        (report, T["report.fiscal_year"], figures["label"], ""),
+        (report, T["report.start"], figures["start"], ""),
+        (report, T["report.end"], figures["end"], ""),
+        (report, T["report.figures_until"], figures["figures_until"], ""),
+        (report, T["report.publish"], yes_no(figures["publish"]), ""),
+    ]
+    if figures["suppress_below"] is not None:
+        rows.append((report, T["report.suppress_below"], figures["suppress_below"], ""))
+    for row in [*figures["courses"], figures["courses_total"]]:
+        kind = T["total"] if row["kind"] == "total" else label("course_kind", row["kind"])
+        for item in ("courses", "capacity", "applicants", "attendees", "completions"):
+            rows.append((f"{T['courses']}・{kind}", T[f"courses.{item}"], row[item], ""))
+    if figures["attributes"] is not None:
+        section = T["attributes"]
+        for row in figures["attributes"]["rows"]:
+            rows.append(
+                (section, label("attribute", row["attribute"]), row["count"], row["percent"])
+            )
+        rows.append((section, T["total"], figures["attributes"]["total"], ""))
+    for item, value in figures["registrations"].items():
+        rows.append((T["register"], T.get(f"registrations.{item}", item), value, ""))
+    for section_key, caption in (
+        (
+            "register_at_year_end",
+            T["register.today" if figures["running"] else "register.year_end"],
+        ),
+        ("register_as_of", T["register.as_of"]),
+    ):
+        block = figures[section_key]
+        if block is None:
+            continue
+        section = f"{T['register']}・{caption} {block['on']}"
+        rows.append((section, T["register.valid"], block["valid"], ""))
+        for status, value in block["statuses"].items():
+            rows.append((section, label("status", status), value, ""))
+    if figures["follow_up"] is not None:
+        for item, value in figures["follow_up"].items():
+            rows.append((T["follow_up"], T.get(f"follow_up.{item}", item), value, ""))
+    dispatch = figures["dispatch"]
+    for item in ("events", "supporters", "hours"):
+        rows.append((T["dispatch"], T[f"dispatch.{item}"], dispatch[item], ""))
+    for group in ("by_month", "by_municipality", "by_kind"):
+        for row in dispatch[group]:
+            key = row["key"]
+            if group == "by_kind":
+                kind, _, activity = key.partition("/")
+                key = f"{label('event_kind', kind)}・{label('activity', activity)}"
+            section = f"{T['dispatch']}・{T[f'dispatch.{group}']}: {key}"
+            for item in ("events", "supporters", "hours"):
+                rows.append((section, T[f"dispatch.{item}"], row[item], ""))
+    activity = figures["activity_reports"]
+    for item in ("reports", "supporters", "hours"):
+        rows.append((T["activity_reports"], T[f"activity_reports.{item}"], activity[item], ""))
+    for row in activity["by_kind"]:
+        section = f"{T['activity_reports.by_kind']}: {label('activity', row['kind'])}"
+        rows.append((section, T["activity_reports.reports"], row["reports"], ""))
+        rows.append((section, T["activity_reports.hours"], row["hours"], ""))
+    for row in figures["history"]:
+        section = f"{T['history']}: {row['label']}"
+        rows.append((section, T["history.new"], row["new"], ""))
+        rows.append((section, T["history.valid_at_year_end"], row["valid_at_year_end"], ""))
+    return [(s, i, "" if v is None else v, "" if p is None else p) for s, i, v, p in rows]
 
 
 def _display_width(text: str) -> int:

@@ -24,7 +24,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from supporters.accounts.permissions import require
+from supporters.accounts.permissions import is_coordinator_of, require
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import PdfInputError
 from supporters.dates import fiscal_year
@@ -51,7 +51,10 @@ from supporters.reports.services import (
     fiscal_year_label,
     parse_as_of,
     report_figures,
+    supporters_without_report,
+    waiting_enrolments,
 )
+from supporters.reports.terms import terms as report_terms
 from supporters.training.forms import ATTRIBUTE_LABELS
 from supporters.training.forms import KIND_LABELS as COURSE_KIND_LABELS
 
@@ -114,6 +117,38 @@ def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
         db.session, program, year, today=today, as_of=as_of, include_attributes=attributes
     )
     return _Loaded(program, report_figures(report, _rule()), attributes)
+
+
+@bp.get("/<code>/<int:year>/missing-reports")
+def missing_reports(code: str, year: int) -> ResponseReturnValue:
+    """The supporters a coordinator's start page counts as without a report for the year."""
+    program = get_program_by_code(db.session, code)
+    if program is None:
+        abort(404)
+    require(is_coordinator_of(current_user, program.id))  # names: as the register
+    try:
+        check_year(year, _today())
+    except ServiceError as error:
+        return _problem(program, year, error)
+    rows = supporters_without_report(db.session, program, year)
+    return render_template(
+        "reports/missing_reports.html",
+        program=program,
+        year=year,
+        year_label=fiscal_year_label(year),
+        rows=rows,
+    )
+
+
+@bp.get("/<code>/waiting-list")
+def waiting_list(code: str) -> ResponseReturnValue:
+    """The trainees a coordinator's start page counts as waiting for a place."""
+    program = get_program_by_code(db.session, code)
+    if program is None:
+        abort(404)
+    require(is_coordinator_of(current_user, program.id))
+    rows = waiting_enrolments(db.session, program, _today())
+    return render_template("reports/waiting_list.html", program=program, rows=rows)
 
 
 @bp.get("/")
@@ -205,6 +240,7 @@ def _labels() -> dict[str, Any]:
         "event_kind_labels": EVENT_KIND_LABELS,
         "activity_labels": ACTIVITY_LABELS,
         "status_labels": STATUS_LABELS,
+        "t": report_terms(),  # the same words as the PDF and the CSV
     }
 
 

@@ -38,7 +38,8 @@ def _course(course_id: int) -> Course:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--course", "course_id", type=int, required=True)
 def import_command(file: Path, course_id: int) -> None:
-    """Import a trainee CSV (UTF-8, UTF-8 with BOM or cp932): all rows or none."""
+    """Import trainees from an Excel .xlsx or a CSV (UTF-8, UTF-8 with BOM or cp932): all
+    rows or none."""
     course = _course(course_id)
     report = import_trainees(
         db.session, actor=None, course=course, data=file.read_bytes(), now=now_utc()

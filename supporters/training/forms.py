@@ -13,11 +13,11 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from supporters.people.services import ATTRIBUTE_LABELS_JA
+from supporters.programs.fields import TimeOfDayField
 
 REQUIRED = _l("This field is required.")
 
@@ -75,8 +75,12 @@ class CourseForm(FlaskForm):
 
 class SessionForm(FlaskForm):
     date = DateField(_l("Date"), validators=[DataRequired(REQUIRED)])
-    start_time = TimeField(_l("Start time"), validators=[Optional()])
-    end_time = TimeField(_l("End time"), validators=[Optional()])
+    start_time = TimeOfDayField(
+        _l("Start time"), validators=[Optional()], render_kw={"placeholder": "13:30"}
+    )
+    end_time = TimeOfDayField(
+        _l("End time"), validators=[Optional()], render_kw={"placeholder": "16:00"}
+    )
     topic = StringField(_l("Topic"), validators=[DataRequired(REQUIRED), Length(max=200)])
     required = BooleanField(_l("Required for completion"), default=True)
     submit = SubmitField(_l("Save"))
@@ -118,7 +122,11 @@ class EnrolForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV file"), validators=[FileRequired(REQUIRED)])
+    file = FileField(
+        _l("Excel (.xlsx) or CSV file"),
+        validators=[FileRequired(REQUIRED)],
+        render_kw={"accept": ".xlsx,.csv,text/csv"},
+    )
     submit = SubmitField(_l("Import"))
 
 

@@ -1,7 +1,10 @@
-"""Trainee CSV import: all rows or none, with a report naming row and column.
+"""Trainee import: all rows or none, with a report naming row and column.
 
-Accepts what Excel writes in Japan (cp932), UTF-8 and UTF-8 with BOM; Japanese or English
-headers; full-width digits, hiragana readings and stray spaces are normalised, not refused.
+Accepts an Excel workbook (.xlsx, its first sheet) and CSV as Excel writes it in Japan
+(cp932), UTF-8 and UTF-8 with BOM; Japanese or English headers; full-width digits, hiragana
+readings and stray spaces are normalised, not refused. Cells Excel turned into numbers or
+dates come back as the text the coordinator typed (a phone number that lost its leading 0
+gets it back).
 """
 
 from __future__ import annotations
@@ -9,9 +12,17 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -24,9 +35,14 @@ from supporters.people.services import (
     create_person,
     find_duplicates,
     name_key,
+    normalise_name,
+    normalise_optional_email,
+    normalise_phone,
+    normalise_reading,
+    parse_attribute,
 )
-from supporters.programs.models import Municipality
-from supporters.programs.services import normalise_place_name
+from supporters.programs.models import Municipality, Program
+from supporters.programs.services import codes_for_reading, normalise_place_name
 from supporters.training.models import Course, Enrolment, EnrolmentState
 from supporters.training.services import eligibility_problem, enrol_person, lock_course
 
@@ -84,38 +100,180 @@ class ImportReport:
         return not self.errors
 
 
-def template_csv() -> bytes:
-    """The downloadable template: UTF-8 with BOM so that Excel opens it correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADERS_JA)
-    writer.writerow(
+def template_rows(session: DbSession, program: Program) -> list[list[str]]:
+    """Two example rows whose municipalities are the program's own: where its organisations
+    sit first, then the prefecture's first municipalities (by code)."""
+    places: list[str] = []
+    for organisation in program.organisations:
+        place = organisation.municipality
+        if place is not None and place.prefecture == program.prefecture:
+            places.append(place.name)
+    places.extend(
+        session.scalars(
+            select(Municipality.name)
+            .where(Municipality.prefecture == program.prefecture)
+            .order_by(Municipality.code)
+            .limit(3)
+        )
+    )
+    places = list(dict.fromkeys(places)) or [""]
+    second = places[1] if len(places) > 1 else places[0]
+    return [
         [
             "山田 花子",
             "ヤマダ ハナコ",
             "hanako@example.jp",
             "090-1234-5678",
-            "高松市",
-            "丸亀市",
+            places[0],
+            second,
             "家族",
-        ]
-    )
+        ],
+        ["佐藤 一郎", "サトウ イチロウ", "", "", second, "", "福祉専門職"],
+    ]
+
+
+def template_csv(session: DbSession, program: Program) -> bytes:
+    """The downloadable template: UTF-8 with BOM so that Excel opens it correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADERS_JA)
+    writer.writerows(template_rows(session, program))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def template_xlsx(session: DbSession, program: Program) -> bytes:
+    """The same template as an Excel workbook; every column is text, so that Excel keeps
+    the leading 0 of a phone number."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "受講者"
+    sheet.append(HEADERS_JA)
+    for row in template_rows(session, program):
+        sheet.append(row)
+    for index, width in enumerate((16, 18, 26, 16, 14, 14, 14), start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = width
+        sheet.column_dimensions[letter].number_format = "@"
+        for row_number in range(1, 200):
+            sheet.cell(row=row_number, column=index).number_format = "@"
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a person typed: 9011112222.0 is 9011112222, a date is
+    2024-04-01 and a time 13:30."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        number = Decimal(str(value))
+        if number == number.to_integral_value():
+            return str(int(number))
+        return format(number.normalize(), "f")
+    return str(value)
+
+
+_NUMBER_CELL = re.compile(r"^(\d+)(?:\.0+)?$")
+
+
+def phone_cell(raw: str) -> str:
+    """A phone number that went through Excel as a number: 9011112222 (or 9011112222.0) was
+    090-1111-2222 and 878123456 was 087-812-3456. Japanese numbers start with 0 and have 10 or
+    11 digits, so 9 or 10 digits without the 0 get it back; anything else is left as it is
+    for the phone check to judge."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    match = _NUMBER_CELL.match(text)
+    if match is None:
+        return raw
+    digits = match.group(1)
+    if len(digits) in (9, 10) and not digits.startswith("0"):
+        return "0" + digits
+    return digits
+
+
+def read_xlsx(data: bytes) -> list[list[str]]:
+    """The first sheet of a workbook as rows of text cells (values, not formulas)."""
+    from openpyxl import load_workbook
+
+    unreadable = ServiceError(
+        "file",
+        str(
+            _l(
+                "This Excel workbook cannot be read. Save it again in Excel as "
+                "“Excel Workbook (.xlsx)” or as “CSV (comma delimited)”."
+            )
+        ),
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's notes on styles it does not know
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                sheet = book.worksheets[0]
+                rows: list[list[str]] = []
+                for values in sheet.iter_rows(values_only=True):
+                    rows.append([cell_text(v) for v in values])
+                    if len(rows) > MAX_ROWS + 1:
+                        break
+            finally:
+                book.close()
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, IndexError) as error:
+        raise unreadable from error
+    except Exception as error:  # openpyxl raises its own InvalidFileException and others
+        if type(error).__module__.startswith(("openpyxl", "xml", "zipfile")):
+            raise unreadable from error
+        raise
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def read_table(data: bytes) -> list[list[str]]:
+    """The file's rows as text cells: an .xlsx workbook or a CSV text file."""
+    if len(data) > MAX_BYTES:
+        raise ServiceError("file", str(_l("The file is larger than 5 MB.")))
+    if data.startswith(b"PK\x03\x04"):
+        return read_xlsx(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ServiceError(
+            "file",
+            str(
+                _l(
+                    "This is an old Excel workbook (.xls). In Excel, choose “Save as” and "
+                    "the type “Excel Workbook (.xlsx)” or “CSV (comma delimited)”."
+                )
+            ),
+        )
+    text = decode_csv(data)
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[str]] = []
+    try:
+        rows.extend(reader)
+    except csv.Error as error:
+        raise ServiceError("file", str(_l("Not a CSV file: %(e)s", e=str(error)))) from error
+    return rows
 
 
 def decode_csv(data: bytes) -> str:
     if len(data) > MAX_BYTES:
         raise ServiceError("file", str(_l("The file is larger than 5 MB.")))
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ServiceError(
-            "file",
-            str(
-                _l(
-                    "This is an Excel workbook. In Excel, choose "
-                    "“Save as” and the type “CSV (comma delimited)”."
-                )
-            ),
-        )
     if b"\x00" in data:
         raise ServiceError(
             "file",
@@ -184,6 +342,12 @@ class _Places:
         if name in self.by_full:
             return self.by_full[name]
         candidates = self.by_name.get(name, [])
+        if not candidates:  # the reading (さのし) or a ward of a designated city (千葉市中央区)
+            ward = re.match(r"^(?:.+?[都道府県])?(?P<city>.+?市).+区$", name)
+            codes = set(codes_for_reading(name))
+            candidates = [m for m in self.rows if m.code in codes] if codes else []
+            if ward and not candidates:
+                candidates = self.by_name.get(ward.group("city"), [])
         local = [m for m in candidates if m.prefecture == self.prefecture]
         if len(local) == 1:
             return local[0]
@@ -213,16 +377,13 @@ class _Row:
     work: Municipality | None
 
 
-def parse_rows(session: DbSession, course: Course, text: str, report: ImportReport) -> list[_Row]:
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
+def parse_rows(
+    session: DbSession, course: Course, table: list[list[str]], report: ImportReport
+) -> list[_Row]:
+    if not table:
         report.errors.append(RowError(1, "", str(_l("The file is empty."))))
         return []
-    except csv.Error as error:
-        report.errors.append(RowError(1, "", str(_l("Not a CSV file: %(e)s", e=str(error)))))
-        return []
+    header, body = table[0], table[1:]
     mapping = _header_map(header, report)
     if report.errors:
         return []
@@ -230,41 +391,36 @@ def parse_rows(session: DbSession, course: Course, text: str, report: ImportRepo
     labels = {c: HEADERS_JA[i] for i, c in enumerate(COLUMNS)}
     rows: list[_Row] = []
     seen: dict[tuple[str, str, str], int] = {}
-    try:
-        for number, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                report.errors.append(
-                    RowError(
-                        number,
-                        "",
-                        str(_l("At most %(n)d rows can be imported at once.", n=MAX_ROWS)),
-                    )
+    for number, cells in enumerate(body, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            report.errors.append(
+                RowError(
+                    number,
+                    "",
+                    str(_l("At most %(n)d rows can be imported at once.", n=MAX_ROWS)),
                 )
-                break
-            values = {column: (cells[i] if i < len(cells) else "") for i, column in mapping.items()}
-            row = _parse_row(number, values, places, labels, report)
-            if row is None:
-                continue
-            for contact in (row.data.email, row.data.phone):
-                if contact:
-                    key = (name_key(row.data.name), row.data.name_reading, contact)
-                    if key in seen:
-                        report.errors.append(
-                            RowError(
-                                number,
-                                labels["name"],
-                                str(_l("The same person as in row %(r)d.", r=seen[key])),
-                            )
+            )
+            break
+        values = {column: (cells[i] if i < len(cells) else "") for i, column in mapping.items()}
+        row = _parse_row(number, values, places, labels, report)
+        if row is None:
+            continue
+        for contact in (row.data.email, row.data.phone):
+            if contact:
+                key = (name_key(row.data.name), row.data.name_reading, contact)
+                if key in seen:
+                    report.errors.append(
+                        RowError(
+                            number,
+                            labels["name"],
+                            str(_l("The same person as in row %(r)d.", r=seen[key])),
                         )
-                        break
-                    seen[key] = number
-            rows.append(row)
-    except csv.Error as error:
-        report.errors.append(
-            RowError(reader.line_num, "", str(_l("Not a CSV file: %(e)s", e=str(error))))
-        )
+                    )
+                    break
+                seen[key] = number
+        rows.append(row)
     if not rows and not report.errors:
         report.errors.append(RowError(2, "", str(_l("The file has no trainees."))))
     return rows
@@ -278,7 +434,21 @@ def _parse_row(
     report: ImportReport,
 ) -> _Row | None:
     found: dict[str, Municipality | None] = {"residence": None, "workplace": None}
+    values = {**values, "phone": phone_cell(values.get("phone", ""))}
     failed = False
+    # Every problem of the row, one per column, not only the first.
+    checks: list[tuple[str, Callable[[str | None], object]]] = [
+        ("name", _check_name),
+        ("name_reading", normalise_reading),
+        ("email", normalise_optional_email),
+        ("phone", normalise_phone),
+    ]
+    for column, check in checks:
+        try:
+            check(values.get(column))
+        except ServiceError as error:
+            report.errors.append(RowError(number, labels[column], error.message))
+            failed = True
     for column in ("residence", "workplace"):
         if values.get(column, "").strip():
             try:
@@ -286,6 +456,13 @@ def _parse_row(
             except ServiceError as error:
                 report.errors.append(RowError(number, labels[column], error.message))
                 failed = True
+    try:
+        parse_attribute(values.get("attribute"))
+    except ServiceError as error:
+        report.errors.append(RowError(number, labels["attribute"], error.message))
+        failed = True
+    if failed:
+        return None
     try:
         data = clean_person_input(
             name=values.get("name"),
@@ -306,9 +483,15 @@ def _parse_row(
         }.get(error.field or "", "name")
         report.errors.append(RowError(number, labels[column], error.message))
         return None
-    if failed:
-        return None
     return _Row(number, data, found["residence"], found["workplace"])
+
+
+def _check_name(raw: str | None) -> None:
+    name = normalise_name(raw)
+    if not name:
+        raise ServiceError("name", str(_l("Enter the name.")))
+    if len(name) > 100:
+        raise ServiceError("name", str(_l("Use at most %(n)d characters.", n=100)))
 
 
 def import_trainees(
@@ -317,11 +500,11 @@ def import_trainees(
     """Check every row first; write only if all are good. The caller commits or rolls back."""
     report = ImportReport()
     try:
-        text = decode_csv(data)
+        table = read_table(data)
     except ServiceError as error:
         report.errors.append(RowError(0, "", error.message))
         return report
-    rows = parse_rows(session, course, text, report)
+    rows = parse_rows(session, course, table, report)
     if report.errors:
         return report
     lock_course(session, course)
@@ -370,10 +553,15 @@ def import_trainees(
 
 
 def enrolments_csv(session: DbSession, course: Course) -> str:
-    """`trainees list`: the course's enrolments with normalised fields and state."""
+    """`trainees list`: the course's enrolments with normalised fields and state, for people:
+    Japanese headers and values (the id is the one `certificates completion` takes)."""
+    from supporters.training.forms import STATE_LABELS
+
+    with force_locale("ja"):
+        states = {state: str(label) for state, label in STATE_LABELS.items()}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["enrolment_id", *HEADERS_JA[:6], "状態", "修了番号"])
+    writer.writerow(["受講ID", *HEADERS_JA[:6], "状態", "修了番号"])
     query = (
         select(Enrolment, Person)
         .join(Person, Person.id == Enrolment.person_id)
@@ -394,7 +582,7 @@ def enrolments_csv(session: DbSession, course: Course) -> str:
                 safe_cell(person.phone or ""),
                 names.get(person.residence_municipality_id, ""),
                 names.get(person.work_municipality_id, ""),
-                enrolment.state,
+                states.get(enrolment.state, enrolment.state),
                 enrolment.completion_number or "",
             ]
         )

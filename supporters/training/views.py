@@ -48,7 +48,12 @@ from supporters.training.forms import (
     SessionForm,
     attribute_choices,
 )
-from supporters.training.importer import enrolments_csv, import_trainees, template_csv
+from supporters.training.importer import (
+    enrolments_csv,
+    import_trainees,
+    template_csv,
+    template_xlsx,
+)
 from supporters.training.models import Course, CourseSession, Enrolment, EnrolmentState
 from supporters.training.permissions import (
     can_apply,
@@ -521,11 +526,21 @@ def import_csv(course_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:course_id>/template.csv")
 def csv_template(course_id: int) -> ResponseReturnValue:
-    _course(course_id, manage=True)
+    course = _course(course_id, manage=True)
     return Response(
-        template_csv(),
+        template_csv(db.session, course.program),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=trainees-template.csv"},
+    )
+
+
+@bp.get("/<int:course_id>/template.xlsx")
+def xlsx_template(course_id: int) -> ResponseReturnValue:
+    course = _course(course_id, manage=True)
+    return Response(
+        template_xlsx(db.session, course.program),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=trainees-template.xlsx"},
     )
 
 

@@ -70,7 +70,9 @@ def test_assignment_confirm_decline_and_cancel_reopen_the_place(db_session: Any)
     event = factories.dispatch_event(db_session, needed=1)
     a, b = (factories.valid_registration(db_session, n=i) for i in range(2))
     asked = services.assign(db_session, actor=admin, event=event, registration=a, now=NOW)
-    assert asked.state == "assigned" and event.state == "staffed"  # the place is held
+    # The place is held against overbooking, but not 充足 until the supporter confirms.
+    assert asked.state == "assigned" and event.state == "open"
+    assert services.holding_count(db_session, event) == 1
     services.answer_assignment(db_session, actor=admin, assignment=asked, accept=False, now=NOW)
     assert event.state == "open"
     taken = services.sign_up(db_session, actor=admin, event=event, registration=b, now=NOW)
@@ -176,16 +178,16 @@ def test_requests_only_from_municipalities_in_the_scheme(db_session: Any) -> Non
         activity="family_meeting",
     )
     with pytest.raises(ServiceError):
-        services.request_dispatch(db_session, actor=staff, program=chiba, data=data)
+        services.request_dispatch(db_session, actor=staff, program=chiba, data=data, now=NOW)
     db_session.add(
         ProgramMunicipality(
             program_id=chiba.id, municipality_id=narashino.id, joined_on=date(2024, 4, 1)
         )
     )
     db_session.flush()
-    event = services.request_dispatch(db_session, actor=staff, program=chiba, data=data)
+    event = services.request_dispatch(db_session, actor=staff, program=chiba, data=data, now=NOW)
     assert event.state == "requested"
     with pytest.raises(ServiceError):
         services.decline_request(db_session, actor=staff, event=event, reason=" ")
-    services.accept_request(db_session, actor=staff, event=event)
+    services.accept_request(db_session, actor=staff, event=event, now=NOW)
     assert event.state == "open"

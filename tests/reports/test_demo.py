@@ -184,9 +184,9 @@ def test_command_formats_and_errors(demo_app: Flask) -> None:
     as_csv = runner.invoke(
         args=["report", "fiscal-year", "2023", "--program", "kagawa", "--format", "csv"]
     )
-    assert as_csv.exit_code == 0 and as_csv.output.startswith("\ufeffsection,item,value,percent")
-    assert "courses.initial,capacity,50," in as_csv.output
-    assert "attributes,family,12,40.0" in as_csv.output
+    assert as_csv.exit_code == 0 and as_csv.output.startswith("\ufeff区分,項目,値,割合（%）")
+    assert "研修・養成研修,定員,50," in as_csv.output
+    assert "養成研修の受講者の属性,家族,12,40.0" in as_csv.output
     text = runner.invoke(args=["report", "fiscal-year", "2023", "--program", "kagawa"])
     assert text.exit_code == 0 and "令和5年度" in text.output
     unknown = runner.invoke(args=["report", "fiscal-year", "2023", "--program", "osaka"])

@@ -184,7 +184,7 @@ def test_csv_has_a_bom_and_no_formulas(db_session: Any) -> None:
     program = factories.program(db_session, "tochigi")
     program.name_ja = '=HYPERLINK("http://evil.example")'
     text = figures_csv(report_figures(_report(db_session), Suppression()))
-    assert text.startswith("\ufeffsection,item,value,percent\r\n")
+    assert text.startswith("\ufeff区分,項目,値,割合（%）\r\n")
     assert "'=HYPERLINK" in text
     for line in text.splitlines()[1:]:
         for cell in line.split(","):

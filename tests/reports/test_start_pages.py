@@ -54,6 +54,7 @@ def _needs_action(session: Any) -> None:
             ends_at=now + timedelta(days=30, hours=2),
             needed=1,
         ),
+        now=now,
     )
     # Validity ending in about a month: follow-up due, and lapsing within 60 days.
     factories.registration(
@@ -216,3 +217,88 @@ def test_no_role_yet(client: Any, db_session: Any, login_as: Any) -> None:
     login_as(factories.user(db_session))
     response = client.get("/")
     assert response.status_code == 200 and 'id="start-' not in response.get_data(as_text=True)
+
+
+def _links(page: str, scope: str) -> dict[str, tuple[int, str]]:
+    """data-action → (count, href) inside the card that `scope` opens."""
+    import html
+
+    start = page.index(scope)
+    end = page.find("</section>", start)
+    found = re.findall(
+        r'data-action="(\w+)" data-count="(\d+)">\s*<a href="([^"]+)"', page[start:end]
+    )
+    return {key: (int(count), html.unescape(href)) for key, count, href in found}
+
+
+def _rows(client: Any, href: str) -> int:
+    """Rows of the list's table body."""
+    response = client.get(href)
+    assert response.status_code == 200, href
+    page = response.get_data(as_text=True)
+    body = page[page.index("<tbody>") : page.index("</tbody>")]
+    return len(re.findall(r"<tr[ >]", body)) - len(re.findall(r"<td colspan=", body))
+
+
+def test_every_coordinator_count_leads_to_a_list_of_exactly_those_items(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    _needs_action(db_session)
+    _needs_action(db_session)
+    now = datetime.now(UTC)
+    admin = factories.admin_user(db_session)
+    # A request for a day months ahead still counts, and is listed, whatever its month.
+    dispatch.request_dispatch(
+        db_session,
+        actor=admin,
+        program=factories.program(db_session, "tochigi"),
+        data=dispatch.EventInput(
+            title="半年先の依頼",
+            municipality_id=factories.municipality(db_session, "那須町", "栃木県").id,
+            venue="那須町保健センター",
+            starts_at=now + timedelta(days=170),
+            ends_at=now + timedelta(days=170, hours=2),
+            needed=1,
+        ),
+        now=now,
+    )
+    # Asked 23 hours ago: not yet counted as unanswered for 24 hours.
+    fresh = factories.dispatch_event(db_session, place="佐野市", starts_at=now + timedelta(days=50))
+    dispatch.assign(
+        db_session,
+        actor=admin,
+        event=fresh,
+        registration=factories.valid_registration(db_session, n=next(_serial)),
+        now=now - timedelta(hours=23),
+    ).created_at = now - timedelta(hours=23)
+    db_session.commit()
+    login_as(factories.coordinator(db_session, "tochigi"))
+    page = client.get("/").get_data(as_text=True)
+    links = _links(page, 'data-program="tochigi"')
+    for key in (
+        "understaffed",
+        "unconfirmed",
+        "pending_requests",
+        "missing_reports",
+        "waiting_list",
+        "follow_up_due",
+        "lapsing",
+    ):
+        count, href = links[key]
+        assert count > 0, key
+        assert _rows(client, href) == count, (key, href)
+    assert links["pending_requests"][0] == 3
+    assert links["unconfirmed"][0] == 2
+
+
+def test_municipal_staff_counts_lead_to_their_lists(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    _needs_action(db_session)
+    db_session.commit()
+    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    page = client.get("/").get_data(as_text=True)
+    links = _links(page + "</section>", 'class="start-actions start-actions--below"')
+    for key in ("requested", "upcoming"):
+        count, href = links[key]
+        assert _rows(client, href) == count, (key, href)

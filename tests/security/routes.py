@@ -111,6 +111,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "training.import_csv"):         MANAGE,
     ("POST", "training.import_csv"):        MANAGE,
     ("GET", "training.csv_template"):       MANAGE,
+    ("GET", "training.xlsx_template"):      MANAGE,
     ("GET", "training.export_csv"):         MANAGE,
     ("GET", "training.enrolment_detail"): {
         # staff see the trainees who live or work in their municipality; supporters none
@@ -223,6 +224,14 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "reports.export"): {
         "own":     "L    ok    ok    403    ok    ok     403  403",
         "foreign": "L    ok    403   ok     403   403    403  403",
+    },
+    ("GET", "reports.waiting_list"): {  # names of trainees: the program's coordinators
+        "own":     "L    403   ok    403    403   403    403  403",
+        "foreign": "L    403   403   ok     403   403    403  403",
+    },
+    ("GET", "reports.missing_reports"): {  # names, as the register: coordinators only
+        "own":     "L    403   ok    403    403   403    403  403",
+        "foreign": "L    403   403   ok     403   403    403  403",
     },
 }
 
