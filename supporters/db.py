@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -60,12 +61,43 @@ class ServiceError(Exception):
         self.message = message
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Writes:
+    """Mark a view that writes although it answers GET (an audited export, a PDF that
+    issues a number, a page that logs who saw sensitive data): its transaction takes the
+    write lock at once, like a POST's. On SQLite a read transaction cannot become a write
+    one after another writer has committed ("database is locked").
+
+    `@writes` always; `@writes.when(lambda args: ...)` only for some query arguments.
+    Put it right below the route decorator."""
+
+    def __call__(self, view: F) -> F:
+        view.writes_on_get = True  # type: ignore[attr-defined]
+        return view
+
+    def when(self, predicate: Callable[[Any], bool]) -> Callable[[F], F]:
+        def mark(view: F) -> F:
+            view.writes_on_get = predicate  # type: ignore[attr-defined]
+            return view
+
+        return mark
+
+
+writes = _Writes()
+
+
 def _may_write() -> bool:
-    from flask import has_request_context, request
+    from flask import current_app, has_request_context, request
 
     if not has_request_context():
         return True  # commands, jobs and tests
-    return request.method not in ("GET", "HEAD", "OPTIONS")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    marked = getattr(view, "writes_on_get", False)
+    return bool(marked(request.args) if callable(marked) else marked)
 
 
 def configure_sqlite(engine: Engine) -> None:

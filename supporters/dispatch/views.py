@@ -33,7 +33,7 @@ from supporters.accounts.permissions import (
     require,
     supporter_program_ids,
 )
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services
 from supporters.dispatch.forms import (
@@ -466,6 +466,7 @@ def attendance(event_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/assignments/<int:assignment_id>/notice.pdf")
+@writes
 def notice(assignment_id: int) -> ResponseReturnValue:
     """派遣依頼書: a printed notice for a supporter without a smartphone."""
     from supporters.certificates.pdf import (

@@ -24,6 +24,7 @@ from supporters.registry.models import (
     ActivityKind,
     ActivityReport,
     EventKind,
+    NoActivityDeclaration,
     Registration,
     RegistrationEvent,
     Status,
@@ -478,11 +479,21 @@ def file_report(
     return report
 
 
+def no_activity_declared_filter(year: int) -> list[ColumnElement[bool]]:
+    """Conditions on Registration: no declaration of no activity for this fiscal year."""
+    return [
+        ~exists().where(
+            NoActivityDeclaration.registration_id == Registration.id,
+            NoActivityDeclaration.fiscal_year == year,
+        )
+    ]
+
+
 def reports_due(
     session: DbSession, registration: Registration, program: Program, today: date
 ) -> list[int]:
-    """Fiscal years (from the registration's to this one) without a report, where the
-    program requires reports."""
+    """Fiscal years (from the registration's to this one) without a report or a declaration
+    of no activity, where the program requires reports."""
     if not program.activity_reports_required or registration.withdrawn_on is not None:
         return []
     filed = {
@@ -492,9 +503,19 @@ def reports_due(
                 ActivityReport.registration_id == registration.id
             )
         )
-    }
+    } | declared_years(session, registration)
     years = range(fiscal_year(registration.registered_on), fiscal_year(today) + 1)
     return [year for year in years if year not in filed]
+
+
+def declared_years(session: DbSession, registration: Registration) -> set[int]:
+    return set(
+        session.scalars(
+            select(NoActivityDeclaration.fiscal_year).where(
+                NoActivityDeclaration.registration_id == registration.id
+            )
+        )
+    )
 
 
 def report_totals(session: DbSession, registration: Registration) -> tuple[int, Decimal]:

@@ -19,7 +19,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
 from supporters.audit.services import record_audit
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import record_attribute_view
@@ -120,6 +120,7 @@ def _register_filter(program: Program) -> services.RegisterFilter:
 
 
 @bp.get("/register/")
+@writes.when(lambda args: bool(args.get("attribute")))
 def register() -> str:
     program = _managed_program()
     flt = _register_filter(program)
@@ -170,6 +171,7 @@ def register() -> str:
 
 
 @bp.get("/register/export.csv")
+@writes
 def export() -> Response:
     program = _managed_program()
     flt = _register_filter(program)
@@ -231,6 +233,7 @@ def _registration(registration_id: int) -> Registration:
 
 
 @bp.get("/register/<int:registration_id>")
+@writes
 def person_page(registration_id: int) -> str:
     registration = _registration(registration_id)
     manage = can_manage_register(current_user, registration.program_id)

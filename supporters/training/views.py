@@ -24,7 +24,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require
 from supporters.audit.services import record_audit
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import (
@@ -530,6 +530,7 @@ def csv_template(course_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:course_id>/enrolments.csv")
+@writes
 def export_csv(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
     record_audit(
@@ -550,6 +551,7 @@ def export_csv(course_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:course_id>/enrolments/<int:enrolment_id>")
+@writes
 def enrolment_detail(course_id: int, enrolment_id: int) -> str:
     course = _course(course_id)
     enrolment = _enrolment(course, enrolment_id)
@@ -744,6 +746,7 @@ def withdraw_mine(course_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:course_id>/sessions/<int:session_id>/sign-in.pdf")
+@writes
 def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
     from supporters.certificates.pdf import (
         SignInSheetData,
