@@ -45,6 +45,7 @@ from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
 from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
+from supporters.training.services import follow_up_courses_open
 from supporters.web import commit_or_flash, posted_reason, show_service_error
 
 bp = Blueprint("registry", __name__)
@@ -535,19 +536,7 @@ def me() -> ResponseReturnValue:
         status = services.status_on(registration, program, events, today)
         follow_ups: list[Course] = []
         if status in ("follow_up_due", "lapsed") or not program.follow_up_mandatory:
-            follow_ups = list(
-                db.session.scalars(
-                    select(Course)
-                    .where(
-                        Course.program_id == program.id,
-                        Course.kind == CourseKind.FOLLOW_UP,
-                        (Course.application_closes_on.is_(None))
-                        | (Course.application_closes_on >= today),
-                    )
-                    .order_by(Course.id.desc())
-                    .limit(3)
-                )
-            )
+            follow_ups = follow_up_courses_open(db.session, program, today, limit=3)
         reports = db.session.scalars(
             select(ActivityReport)
             .where(ActivityReport.registration_id == registration.id)

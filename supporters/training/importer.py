@@ -316,6 +316,9 @@ def import_trainees(
 ) -> ImportReport:
     """Check every row first; write only if all are good. The caller commits or rolls back."""
     report = ImportReport()
+    if course.closed_at is not None:
+        report.errors.append(RowError(0, "", str(_l("This course is closed."))))
+        return report
     try:
         text = decode_csv(data)
     except ServiceError as error:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     Response,
@@ -265,6 +263,9 @@ def detail(course_id: int) -> str:
         can_manage=can_manage_course(current_user, course),
         show_attributes=can_view_attribute_figures(current_user, course.program_id),
         can_apply=can_apply(current_user, course),
+        application_problem=services.application_problem(course, services.japan_date(now_utc())),
+        course_over=services.course_is_over(course, now_utc()),
+        today=services.japan_date(now_utc()),
         mine=mine,
         confirm=ConfirmForm(),
         fiscal_year_label=services.reiwa_label,
@@ -272,15 +273,38 @@ def detail(course_id: int) -> str:
     )
 
 
-@bp.post("/<int:course_id>/close")
+@bp.route("/<int:course_id>/close", methods=["GET", "POST"])
 def close(course_id: int) -> ResponseReturnValue:
+    """Closing asks first: the page says who will be marked as not completed."""
     course = _course(course_id, manage=True)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    count = services.close_course(db.session, actor=current_user, course=course)
-    db.session.commit()
-    flash(_("The course is closed: %(n)d trainees did not complete.", n=count), "success")
-    return redirect(url_for("training.detail", course_id=course.id))
+    form = ConfirmForm()
+    now = now_utc()
+    if course.closed_at is not None:
+        flash(_("This course is already closed."), "info")
+        return redirect(url_for("training.detail", course_id=course.id))
+    if not services.course_is_over(course, now):
+        flash(_("The course can be closed once its last session is over."), "error")
+        return redirect(url_for("training.detail", course_id=course.id))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            count = services.close_course(db.session, actor=current_user, course=course, now=now)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The course is closed: %(n)d trainees did not complete.", n=count), "success")
+        return redirect(url_for("training.detail", course_id=course.id))
+    figures = services.course_figures(db.session, course)
+    return render_template(
+        "training/close.html",
+        course=course,
+        form=form,
+        not_completing=figures.by_state.get(EnrolmentState.CONFIRMED, 0),
+        completed=figures.completed,
+    )
 
 
 # --- sessions -------------------------------------------------------------------------
@@ -423,6 +447,9 @@ def _find_place(course: Course, raw: str | None, field: str) -> Municipality | N
 @bp.route("/<int:course_id>/enrol", methods=["GET", "POST"])
 def enrol(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
+    if course.closed_at is not None:
+        flash(_("This course is closed."), "error")
+        return redirect(url_for("training.detail", course_id=course.id))
     form = EnrolForm()
     form.attribute.choices = attribute_choices()
     duplicates: list[Person] = []
@@ -485,6 +512,9 @@ def enrol(course_id: int) -> ResponseReturnValue:
 @bp.route("/<int:course_id>/import", methods=["GET", "POST"])
 def import_csv(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
+    if course.closed_at is not None:
+        flash(_("This course is closed."), "error")
+        return redirect(url_for("training.detail", course_id=course.id))
     form = ImportForm()
     report = None
     if form.validate_on_submit():
@@ -653,7 +683,11 @@ def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseRe
     def decide() -> None:
         if complete:
             services.complete_by_hand(
-                db.session, actor=current_user, enrolment=enrolment, reason=reason, on=date.today()
+                db.session,
+                actor=current_user,
+                enrolment=enrolment,
+                reason=reason,
+                on=services.japan_date(now_utc()),
             )
         else:
             services.uncomplete_by_hand(
@@ -709,7 +743,7 @@ def apply(course_id: int) -> ResponseReturnValue:
             actor=current_user,
             course=course,
             person=person,
-            today=date.today(),
+            today=services.japan_date(now_utc()),
             now=now_utc(),
         )
     except ServiceError as error:
