@@ -60,6 +60,7 @@ from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
+from supporters.registry.services import filed_reports_for_assignments
 from supporters.reminders.mail import deliver_after_commit, queue_user_mail
 from supporters.reminders.rules import coordinators_of
 from supporters.training.forms import ReasonForm
@@ -581,6 +582,7 @@ def my_schedule() -> ResponseReturnValue:
         now=now,
         when=_when,
         deadline=services.self_cancel_deadline,
+        filed=filed_reports_for_assignments(db.session, {a.id for a in past}),
         has_feed=feeds.has_feed(db.session, current_user),
         **_labels(),
     )

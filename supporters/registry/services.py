@@ -421,6 +421,55 @@ class ReportInput:
     topics: list[str]
     note: str = ""
     meeting_course_id: int | None = None
+    assignment_id: int | None = None  # the dispatch reported on
+
+
+class ReportAlreadyFiled(ServiceError):
+    """A report for this dispatch exists: one report per dispatch."""
+
+    def __init__(self, report: ActivityReport) -> None:
+        super().__init__(
+            None,
+            str(
+                _l(
+                    "The report for this dispatch was already filed on %(d)s.",
+                    d=report.created_at.date().isoformat(),
+                )
+            ),
+        )
+        self.report = report
+
+
+def report_for_assignment(session: DbSession, assignment_id: int) -> ActivityReport | None:
+    return session.scalar(
+        select(ActivityReport).where(ActivityReport.assignment_id == assignment_id)
+    )
+
+
+def filed_reports_for_assignments(session: DbSession, assignment_ids: set[int]) -> dict[int, int]:
+    """assignment id -> its report's id, for the dispatches that have one."""
+    if not assignment_ids:
+        return {}
+    return {
+        assignment_id: report_id
+        for assignment_id, report_id in session.execute(
+            select(ActivityReport.assignment_id, ActivityReport.id).where(
+                ActivityReport.assignment_id.in_(assignment_ids)
+            )
+        )
+        if assignment_id is not None
+    }
+
+
+def _check_assignment(session: DbSession, registration: Registration, assignment_id: int) -> None:
+    from supporters.dispatch.models import Assignment  # dispatch registers with the register
+
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.registration_id != registration.id:
+        raise ServiceError(None, str(_l("This dispatch is not one of this supporter's.")))
+    existing = report_for_assignment(session, assignment_id)
+    if existing is not None:
+        raise ReportAlreadyFiled(existing)
 
 
 def file_report(
@@ -434,6 +483,8 @@ def file_report(
 ) -> ActivityReport:
     if registration.withdrawn_on is not None:
         raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+    if data.assignment_id is not None:
+        _check_assignment(session, registration, data.assignment_id)
     if data.activity_on is None:
         raise ServiceError("activity_on", str(_l("Enter the date.")))
     if data.activity_on > today:
@@ -463,6 +514,7 @@ def file_report(
         topics=topics,
         note=note,
         meeting_course_id=data.meeting_course_id,
+        assignment_id=data.assignment_id,
         filed_by_id=actor.id,
         filed_on_behalf=on_behalf,
     )
@@ -506,6 +558,61 @@ def reports_due(
     } | declared_years(session, registration)
     years = range(fiscal_year(registration.registered_on), fiscal_year(today) + 1)
     return [year for year in years if year not in filed]
+
+
+def declare_no_activity(
+    session: DbSession,
+    *,
+    actor: User,
+    registration: Registration,
+    year: int,
+    today: date,
+    on_behalf: bool,
+) -> NoActivityDeclaration:
+    """活動なし: where the program requires a yearly report, a supporter with no activity in
+    a fiscal year says so instead of inventing hours; it counts as that year's report."""
+    program = registration.program
+    if not program.activity_reports_required:
+        raise ServiceError(None, str(_l("This program does not ask for a yearly report.")))
+    if registration.withdrawn_on is not None:
+        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+    if year > fiscal_year(today):
+        raise ServiceError("year", str(_l("This fiscal year has not started yet.")))
+    if year < fiscal_year(registration.registered_on):
+        raise ServiceError("year", str(_l("The registration began after this fiscal year.")))
+    start, end = fiscal_year_bounds(year)
+    reported = session.scalar(
+        select(func.count())
+        .select_from(ActivityReport)
+        .where(
+            ActivityReport.registration_id == registration.id,
+            ActivityReport.activity_on.between(start, end),
+        )
+    )
+    if reported:
+        raise ServiceError(
+            None, str(_l("An activity report was filed for this fiscal year: there was activity."))
+        )
+    if year in declared_years(session, registration):
+        raise ServiceError(None, str(_l("No activity was already declared for this fiscal year.")))
+    declaration = NoActivityDeclaration(
+        registration_id=registration.id,
+        fiscal_year=year,
+        declared_on=today,
+        filed_by_id=actor.id,
+        filed_on_behalf=on_behalf,
+    )
+    session.add(declaration)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "report.no_activity",
+        registration,
+        program_id=registration.program_id,
+        detail={"fiscal_year": year, "on_behalf": on_behalf},
+    )
+    return declaration
 
 
 def declared_years(session: DbSession, registration: Registration) -> set[int]:

@@ -473,11 +473,31 @@ def _prefill_report(form: ReportForm, registration: Registration) -> None:
     form.municipality.data = event.municipality.name
 
 
+def _report_link(registration: Registration, report_id: int, on_behalf: bool) -> str:
+    if on_behalf:
+        page = url_for("registry.person_page", registration_id=registration.id)
+    else:
+        page = url_for("registry.me")
+    return f"{page}#report-{report_id}"
+
+
+def _already_filed(
+    registration: Registration, error: services.ReportAlreadyFiled, on_behalf: bool
+) -> ResponseReturnValue:
+    flash(error.message, "info")
+    return redirect(_report_link(registration, error.report.id, on_behalf))
+
+
 @bp.route("/register/<int:registration_id>/reports/new", methods=["GET", "POST"])
 def new_report(registration_id: int) -> ResponseReturnValue:
     registration = _registration(registration_id)
     require(can_file_report_for(current_user, registration))
     on_behalf = registration.person_id != current_user.person_id
+    assignment_id = request.args.get("assignment", type=int)
+    if assignment_id is not None:
+        filed = services.report_for_assignment(db.session, assignment_id)
+        if filed is not None and filed.registration_id == registration.id:
+            return _already_filed(registration, services.ReportAlreadyFiled(filed), on_behalf)
     form = _report_form(registration)
     if request.method == "GET":
         _prefill_report(form, registration)
@@ -500,8 +520,12 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                     meeting_course_id=int(form.meeting_course_id.data)
                     if form.meeting_course_id.data
                     else None,
+                    assignment_id=assignment_id,
                 ),
             )
+        except services.ReportAlreadyFiled as error:
+            db.session.rollback()
+            return _already_filed(registration, error, on_behalf)
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
@@ -514,6 +538,36 @@ def new_report(registration_id: int) -> ResponseReturnValue:
     return render_template(
         "registry/report_form.html", form=form, registration=registration, on_behalf=on_behalf
     )
+
+
+@bp.post("/register/<int:registration_id>/no-activity")
+def declare_no_activity(registration_id: int) -> ResponseReturnValue:
+    """活動なし for a fiscal year, in place of that year's report."""
+    registration = _registration(registration_id)
+    require(can_file_report_for(current_user, registration))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    on_behalf = registration.person_id != current_user.person_id
+    year = request.form.get("year", type=int)
+    back = (
+        url_for("registry.person_page", registration_id=registration.id)
+        if on_behalf
+        else url_for("registry.me")
+    )
+    if year is None:
+        abort(400)
+    commit_or_flash(
+        lambda: services.declare_no_activity(
+            db.session,
+            actor=current_user,
+            registration=registration,
+            year=year,
+            today=_today(),
+            on_behalf=on_behalf,
+        ),
+        _("Recorded: no activity in fiscal year %(y)d.", y=year),
+    )
+    return redirect(back)
 
 
 # --- a supporter's own page -----------------------------------------------------------
@@ -554,7 +608,9 @@ def me() -> ResponseReturnValue:
                 "reports": reports,
             }
         )
-    return render_template("registry/me.html", cards=cards, today=today, **_labels())
+    return render_template(
+        "registry/me.html", cards=cards, today=today, confirm=ConfirmForm(), **_labels()
+    )
 
 
 # --- municipal staff ------------------------------------------------------------------

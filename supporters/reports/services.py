@@ -66,6 +66,7 @@ from supporters.registry.models import (
 )
 from supporters.registry.services import (
     fiscal_year_follow_up_counts,
+    no_activity_declared_filter,
     status_sql,
     validity_end_sql,
 )
@@ -996,6 +997,7 @@ def coordinator_actions(
                 Registration.registered_on <= last_end,
                 or_(Registration.withdrawn_on.is_(None), Registration.withdrawn_on > last_end),
                 ~filed,
+                *no_activity_declared_filter(fiscal_year(today) - 1),
             )
             .group_by(Registration.program_id)
         ):

@@ -17,6 +17,7 @@ from supporters.audit.services import record_audit
 from supporters.dates import fiscal_year
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
+from supporters.people.services import PersonInput, name_key
 from supporters.programs.models import EligibilityRule, Municipality, Organisation, Program
 from supporters.programs.services import next_number
 from supporters.training.models import (
@@ -339,6 +340,33 @@ def eligibility_problem(
             "The course is for people who can act in %(p)s; neither the residence nor the "
             "workplace is in %(p)s. If they can act there, record why.",
             p=program.prefecture,
+        )
+    )
+
+
+def same_name_in_program(session: DbSession, program: Program, data: PersonInput) -> list[Person]:
+    """People of this program (enrolled in one of its courses, or registered in it) with the
+    same name and reading: without an e-mail or phone to compare, possibly the same person."""
+    from supporters.registry.models import Registration
+
+    in_program = or_(
+        Person.id.in_(
+            select(Enrolment.person_id)
+            .join(Course, Course.id == Enrolment.course_id)
+            .where(Course.program_id == program.id)
+        ),
+        Person.id.in_(select(Registration.person_id).where(Registration.program_id == program.id)),
+    )
+    return list(
+        session.scalars(
+            select(Person)
+            .where(
+                Person.name_key == name_key(data.name),
+                Person.name_reading == data.name_reading,
+                in_program,
+            )
+            .order_by(Person.id)
+            .limit(20)
         )
     )
 

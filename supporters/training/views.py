@@ -467,12 +467,20 @@ def enrol(course_id: int) -> ResponseReturnValue:
                 attribute=form.attribute.data or None,
             )
             duplicates = find_duplicates(db.session, data)
+            same_contact = bool(duplicates)
+            if not duplicates:
+                duplicates = services.same_name_in_program(db.session, course.program, data)
             choice = form.duplicate.data
             if duplicates and not choice:
                 flash(
                     _(
                         "A person with the same name, reading and contact already exists. "
                         "Choose below."
+                    )
+                    if same_contact
+                    else _(
+                        "A person with the same name and reading is already in this program. "
+                        "If it is the same person, choose their record below."
                     ),
                     "info",
                 )
