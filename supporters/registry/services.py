@@ -4,7 +4,7 @@ and withdrawals, status on any date, activity reports. Plain functions; they nev
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -328,6 +328,58 @@ def require_registration_for_follow_up(session: DbSession, course: Course, perso
                 )
             ),
         )
+
+
+@dataclass
+class FollowUpEnrolment:
+    enrolled: list[Enrolment] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # one message per person not enrolled
+
+
+def enrol_in_follow_up(
+    session: DbSession,
+    *,
+    actor: User,
+    course: Course,
+    registrations: list[Registration],
+    now: datetime,
+) -> FollowUpEnrolment:
+    """Enrol registered supporters into a follow-up course (from the register or a person
+    page): those who cannot be (already enrolled, withdrawn) are listed, the others enrolled."""
+    from supporters.training.services import enrol_person, lock_course
+
+    if course.kind != CourseKind.FOLLOW_UP:
+        raise ServiceError("course_id", str(_l("Choose a follow-up course.")))
+    if course.closed_at is not None:
+        raise ServiceError("course_id", str(_l("This course is closed.")))
+    lock_course(session, course)
+    result = FollowUpEnrolment()
+    for registration in registrations:
+        if registration.program_id != course.program_id:
+            raise ServiceError(None, str(_l("Choose supporters of the course's program.")))
+        try:
+            with session.begin_nested():
+                result.enrolled.append(
+                    enrol_person(
+                        session,
+                        actor=actor,
+                        course=course,
+                        person=registration.person,
+                        now=now,
+                        lock=False,
+                    )
+                )
+        except ServiceError as error:
+            result.refused.append(error.message)
+    return result
+
+
+def follow_up_due_from(program: Program, end: date | None) -> date | None:
+    """The day the follow-up window opens before the validity end, where follow-up is
+    mandatory."""
+    if end is None or not program.follow_up_mandatory:
+        return None
+    return end - timedelta(days=program.follow_up_window_days)
 
 
 def suspend(

@@ -45,7 +45,7 @@ from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
 from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
-from supporters.training.services import follow_up_courses_open
+from supporters.training.services import follow_up_courses_open, follow_up_courses_to_enrol
 from supporters.web import commit_or_flash, posted_reason, show_service_error
 
 bp = Blueprint("registry", __name__)
@@ -167,8 +167,54 @@ def register() -> str:
         page_size=PAGE_SIZE,
         counts=counts,
         args={k: v for k, v in request.args.items() if k != "page"},
+        follow_up_courses=follow_up_courses_to_enrol(db.session, program, _today()),
+        confirm=ConfirmForm(),
         **_labels(),
     )
+
+
+@bp.post("/register/enrol")
+def enrol_follow_up() -> ResponseReturnValue:
+    """Enrol the chosen registered supporters into a follow-up course."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    course = db.session.get(Course, request.form.get("course_id", type=int) or 0)
+    if course is None:
+        flash(_("Choose a follow-up course."), "error")
+        return redirect(request.referrer or url_for("registry.register"))
+    require(can_manage_course(current_user, course))
+    require(can_manage_register(current_user, course.program_id))
+    ids = {int(v) for v in request.form.getlist("registration_id") if v.isdigit()}
+    registrations = list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.id.in_(ids), Registration.program_id == course.program_id)
+            .order_by(Registration.id)
+        )
+    )
+    if not registrations:
+        flash(_("Choose the supporters to enrol."), "error")
+        return redirect(request.referrer or url_for("registry.register"))
+    try:
+        result = services.enrol_in_follow_up(
+            db.session,
+            actor=current_user,
+            course=course,
+            registrations=registrations,
+            now=now_utc(),
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(request.referrer or url_for("registry.register"))
+    db.session.commit()
+    flash(
+        _("%(n)d supporters were enrolled in %(t)s.", n=len(result.enrolled), t=course.title),
+        "success",
+    )
+    for message in result.refused:
+        flash(message, "info")
+    return redirect(url_for("training.detail", course_id=course.id))
 
 
 @bp.get("/register/export.csv")
@@ -265,11 +311,17 @@ def person_page(registration_id: int) -> str:
             program_id=registration.program_id,
         )
         db.session.commit()
+    valid_until = services.validity_end_on(registration, events, today)
     return render_template(
         "registry/person.html",
         registration=registration,
         person=registration.person,
         status=status,
+        follow_up_due_from=services.follow_up_due_from(registration.program, valid_until),
+        follow_up_valid_until=valid_until,
+        follow_up_courses=follow_up_courses_to_enrol(db.session, registration.program, today)
+        if manage and registration.withdrawn_on is None
+        else [],
         timeline=timeline,
         manage=manage,
         reports=reports,

@@ -129,6 +129,31 @@ def follow_up_courses_open(
     )
 
 
+def follow_up_courses_to_enrol(
+    session: DbSession, program: Program, today: date, *, limit: int = 20
+) -> list[Course]:
+    """Follow-up courses a coordinator can still enrol supporters into: not closed, first
+    session ahead (applications may have closed: the coordinator decides)."""
+    first = (
+        select(func.min(CourseSession.date))
+        .where(CourseSession.course_id == Course.id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(Course)
+            .where(
+                Course.program_id == program.id,
+                Course.kind == CourseKind.FOLLOW_UP,
+                Course.closed_at.is_(None),
+                first > today,
+            )
+            .order_by(first, Course.id)
+            .limit(limit)
+        )
+    )
+
+
 # --- courses and sessions -------------------------------------------------------------
 
 
@@ -182,7 +207,7 @@ def create_course(
     )
     session.add(course)
     session.flush()
-    if use_curriculum and first_session_on and program.curriculum_template:
+    if use_curriculum and first_session_on:
         add_curriculum_sessions(session, course=course, program=program, on=first_session_on)
     record_audit(session, actor, "course.create", course, program_id=program.id)
     return course
@@ -208,13 +233,34 @@ def update_course(session: DbSession, *, actor: User, course: Course, data: Cour
     promote_from_waitlist(session, actor=actor, course=course)
 
 
+# A follow-up course where the program's curriculum names none: one session.
+DEFAULT_FOLLOW_UP_CURRICULUM: list[dict[str, Any]] = [
+    {"topic": "フォローアップ研修", "minutes": 120, "required": True}
+]
+
+
+def curriculum_for(program: Program, kind: str) -> list[dict[str, Any]]:
+    """The program's curriculum for a kind of course. Items of the curriculum template may
+    name their kind ("course_kind": "follow_up"); those without are the initial training's.
+    A follow-up course without items of its own gets one follow-up session; a supporter
+    meeting none."""
+    items = program.curriculum_template or []
+    if kind == CourseKind.INITIAL:
+        return [i for i in items if i.get("course_kind", CourseKind.INITIAL) == kind]
+    own = [i for i in items if i.get("course_kind") == kind]
+    if own or kind != CourseKind.FOLLOW_UP:
+        return own
+    return DEFAULT_FOLLOW_UP_CURRICULUM
+
+
 def add_curriculum_sessions(
     session: DbSession, *, course: Course, program: Program, on: date
 ) -> list[CourseSession]:
-    """Pre-fill the program's curriculum on one day, one topic after another."""
+    """Pre-fill the program's curriculum for the course's kind on one day, one topic after
+    another."""
     start = datetime.combine(on, DEFAULT_SESSION_START)
     created = []
-    for item in program.curriculum_template or []:
+    for item in curriculum_for(program, course.kind):
         end = start + timedelta(minutes=int(item.get("minutes", 60)))
         row = CourseSession(
             course=course,
@@ -397,9 +443,11 @@ def enrol_person(
         from supporters.registry.services import require_registration_for_follow_up
 
         require_registration_for_follow_up(session, course, person)
-    problem = eligibility_problem(
-        course.program, person.residence_municipality, person.work_municipality
-    )
+        problem = None  # a registered supporter was found eligible on registering
+    else:
+        problem = eligibility_problem(
+            course.program, person.residence_municipality, person.work_municipality
+        )
     override_reason = (override_reason or "").strip() or None
     if problem and not override_reason:
         raise ServiceError("override_reason", problem)

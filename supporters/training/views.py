@@ -551,6 +551,14 @@ def import_csv(course_id: int) -> ResponseReturnValue:
                 ),
                 "success",
             )
+            if report.ignored_columns:
+                flash(
+                    _(
+                        "These columns were not read: %(c)s",
+                        c="、".join(report.ignored_columns),
+                    ),
+                    "info",
+                )
             return redirect(url_for("training.detail", course_id=course.id))
         db.session.rollback()
         flash(_("Nothing was imported. Correct the rows below and try again."), "error")
@@ -615,10 +623,17 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
             SelectChoice(str(s.id), f"{s.date.isoformat()} {s.topic} ({s.course.title})")
             for s in services.make_up_sessions(db.session, enrolment)
         ]
+    registration = None
+    if manage and enrolment.person_id:
+        # The register reacts to training; asked here only to offer what can succeed.
+        from supporters.registry.services import current_registration
+
+        registration = current_registration(db.session, course.program_id, enrolment.person_id)
     return render_template(
         "training/enrolment.html",
         course=course,
         enrolment=enrolment,
+        registration=registration,
         person=enrolment.person,
         show_attribute=show_attribute,
         can_manage=manage,
