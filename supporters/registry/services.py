@@ -56,8 +56,11 @@ def register_enrolment(
     main_municipality: Municipality | None = None,
     consent_share_contact: bool = False,
     form_received: bool = False,
+    today: date | None = None,
 ) -> Registration:
-    """Register a trainee who completed initial training (one step for the coordinator)."""
+    """Register a trainee who completed initial training (one step for the coordinator).
+    With `today`, a registration dated after it is refused: it would be missing from
+    today's register."""
     course = enrolment.course
     program = course.program
     if enrolment.state != EnrolmentState.COMPLETED or course.kind != CourseKind.INITIAL:
@@ -78,6 +81,8 @@ def register_enrolment(
         )
     if enrolment.completed_on and on < enrolment.completed_on:
         raise ServiceError("on", str(_l("The registration date is before the completion.")))
+    if today is not None and on > today:
+        raise ServiceError("on", str(_l("The registration date is in the future.")))
     number = program.format_registration_number(
         on.year, next_number(session, program, "registration", on.year)
     )

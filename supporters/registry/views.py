@@ -439,6 +439,7 @@ def register_enrolment(enrolment_id: int) -> ResponseReturnValue:
                 main_municipality=_place(program, form.main_municipality.data, "main_municipality"),
                 consent_share_contact=bool(form.consent_share_contact.data),
                 form_received=bool(form.form_received.data),
+                today=_today(),
             )
         except ServiceError as error:
             db.session.rollback()

@@ -500,6 +500,7 @@ def apply_for_course(
 def confirm_application(
     session: DbSession, *, actor: User, enrolment: Enrolment, now: datetime
 ) -> None:
+    require_open(enrolment.course)
     if enrolment.state != EnrolmentState.APPLIED:
         raise ServiceError(None, str(_l("Only an application can be confirmed.")))
     enrolment.state = EnrolmentState.CONFIRMED
@@ -514,6 +515,7 @@ def withdraw_enrolment(
 ) -> Enrolment | None:
     """Withdraw; the first trainee on the waiting list moves up. Returns who moved up."""
     course = enrolment.course
+    require_open(course)
     lock_course(session, course)
     if enrolment.state in (EnrolmentState.WITHDRAWN, EnrolmentState.COMPLETED):
         raise ServiceError(None, str(_l("This enrolment cannot be withdrawn.")))
@@ -679,7 +681,7 @@ def record_make_up(
     completed the enrolment."""
     if course_session not in make_up_sessions(session, enrolment):
         raise ServiceError("session_id", str(_l("Choose a session with a topic of this course.")))
-    require_open(enrolment.course)
+    # A make-up usually comes after the course has closed: it may still complete the trainee.
     _require_held(course_session, now)
     if enrolment.state not in ON_ROLL:
         raise ServiceError(None, str(_l("Only enrolled trainees can attend.")))

@@ -349,3 +349,48 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
     assert db_session.scalar(select(Enrolment).where(Enrolment.id == enrolment.id)).state == (
         "not_completed"
     )
+
+
+def test_a_closed_course_refuses_withdrawal_but_takes_a_make_up(db_session: Any) -> None:
+    """Closing marks the absent as not completed; a make-up at a later course with the same
+    topic can still complete them, on that session's day."""
+    day = date(2026, 10, 3)
+    course, enrolment = _course_with_trainee(db_session, day)
+    later = factories.course(db_session, topics=("基礎",), on=date(2026, 12, 5))
+    admin = factories.admin_user(db_session)
+    services.close_course(db_session, actor=admin, course=course, now=_at(day, 18))
+    with pytest.raises(ServiceError, match="終了して"):
+        services.withdraw_enrolment(db_session, actor=admin, enrolment=enrolment, now=_at(day, 19))
+    with pytest.raises(ServiceError, match="まだ開催されていません"):
+        services.record_make_up(
+            db_session,
+            actor=admin,
+            enrolment=enrolment,
+            course_session=later.sessions[0],
+            now=_at(date(2026, 12, 4)),
+        )
+    assert services.record_make_up(
+        db_session,
+        actor=admin,
+        enrolment=enrolment,
+        course_session=later.sessions[0],
+        now=_at(date(2026, 12, 5), 13),
+    )
+    assert enrolment.state == "completed" and enrolment.completed_on == date(2026, 12, 5)
+
+
+def test_a_registration_dated_after_today_is_refused(db_session: Any) -> None:
+    from supporters.registry import services as registry
+
+    enrolment = factories.completed_enrolment(
+        db_session, program_code="tochigi", on=date(2026, 10, 3)
+    )
+    today = date(2026, 11, 30)
+    with pytest.raises(ServiceError, match="未来"):
+        registry.register_enrolment(
+            db_session, actor=None, enrolment=enrolment, on=today + timedelta(days=1), today=today
+        )
+    registration = registry.register_enrolment(
+        db_session, actor=None, enrolment=enrolment, on=today, today=today
+    )
+    assert registration.registered_on == today
