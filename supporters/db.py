@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -46,6 +47,10 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+_log = logging.getLogger(__name__)
+_WRITES = {"INSERT", "UPDATE", "DELETE"}
 
 
 def now_utc() -> datetime:
@@ -123,7 +128,21 @@ def configure_sqlite(engine: Engine) -> None:
         # A transaction that may write takes the write lock at once (IMMEDIATE): one that
         # read first and then wrote could not wait for another writer and would fail with
         # "database is locked". Pages that only read (GET) keep reading concurrently.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+        immediate = _may_write()
+        conn.info["read_only_begin"] = not immediate
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        # A GET view that writes without @writes: say so, naming the view, so it gets marked.
+        if conn.info.get("read_only_begin") and statement.lstrip()[:6].upper() in _WRITES:
+            from flask import has_request_context, request
+
+            where = request.endpoint if has_request_context() else None
+            _log.warning("a write in a read transaction (GET %s): mark the view @writes", where)
+            conn.info["read_only_begin"] = False  # once per transaction
 
 
 # Services accept a plain Session or Flask-SQLAlchemy's scoped `db.session`.

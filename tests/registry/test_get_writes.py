@@ -68,3 +68,22 @@ def test_a_writing_get_holds_the_sqlite_write_lock_from_its_first_read(app: Flas
             finally:
                 other.close()
             connection.rollback()
+
+
+@pytest.mark.parametrize(("path", "warned"), [("/courses/", True), ("/register/1", False)])
+def test_a_write_in_an_unmarked_get_is_logged(
+    app: Flask, caplog: pytest.LogCaptureFixture, path: str, warned: bool
+) -> None:
+    """A view that forgets @writes is named in the log, so it gets marked."""
+    with app.test_request_context(path, method="GET"):
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's transaction modes")
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+            with caplog.at_level("WARNING", logger="supporters.db"):
+                connection.exec_driver_sql("UPDATE program SET code = code WHERE 1 = 0")
+            connection.rollback()
+    logged = [r.getMessage() for r in caplog.records if r.name == "supporters.db"]
+    assert bool(logged) is warned
+    if warned:
+        assert "training.index" in logged[0]
