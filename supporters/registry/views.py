@@ -176,6 +176,7 @@ def register() -> str:
 @bp.post("/register/enrol")
 def enrol_follow_up() -> ResponseReturnValue:
     """Enrol the chosen registered supporters into a follow-up course."""
+    require(bool(coordinated_program_ids(current_user)))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     course = db.session.get(Course, request.form.get("course_id", type=int) or 0)
@@ -608,7 +609,8 @@ def declare_no_activity(registration_id: int) -> ResponseReturnValue:
         else url_for("registry.me")
     )
     if year is None:
-        abort(400)
+        flash(_("Choose the fiscal year."), "error")
+        return redirect(back)
     commit_or_flash(
         lambda: services.declare_no_activity(
             db.session,

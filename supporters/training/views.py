@@ -279,12 +279,6 @@ def close(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
     form = ConfirmForm()
     now = now_utc()
-    if course.closed_at is not None:
-        flash(_("This course is already closed."), "info")
-        return redirect(url_for("training.detail", course_id=course.id))
-    if not services.course_is_over(course, now):
-        flash(_("The course can be closed once its last session is over."), "error")
-        return redirect(url_for("training.detail", course_id=course.id))
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -297,11 +291,17 @@ def close(course_id: int) -> ResponseReturnValue:
             db.session.commit()
             flash(_("The course is closed: %(n)d trainees did not complete.", n=count), "success")
         return redirect(url_for("training.detail", course_id=course.id))
+    problem = None
+    if course.closed_at is not None:
+        problem = _("This course is already closed.")
+    elif not services.course_is_over(course, now):
+        problem = _("The course can be closed once its last session is over.")
     figures = services.course_figures(db.session, course)
     return render_template(
         "training/close.html",
         course=course,
         form=form,
+        problem=problem,
         not_completing=figures.by_state.get(EnrolmentState.CONFIRMED, 0),
         completed=figures.completed,
     )

@@ -53,6 +53,9 @@ def test_a_course_still_ahead_cannot_be_closed(client: Any, db_session: Any, log
     detail = client.get(f"/courses/{course.id}").get_data(as_text=True)
     assert f"/courses/{course.id}/close" not in detail
     assert f"/courses/{course.id}/sessions/{course.sessions[0].id}/roll" not in detail
+    page = client.get(f"/courses/{course.id}/close")
+    assert page.status_code == 200
+    assert f'action="/courses/{course.id}/close"' not in page.get_data(as_text=True)
     response = post_form(
         client, f"/courses/{course.id}/close", {}, form_url=f"/courses/{course.id}"
     )
