@@ -62,3 +62,23 @@ def test_a_course_still_ahead_cannot_be_closed(client: Any, db_session: Any, log
     assert response.status_code == 302
     db_session.refresh(course)
     assert course.closed_at is None
+
+
+def test_my_page_lists_only_follow_up_courses_that_can_be_taken(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    registration = factories.registration(db_session, program_code="kagawa", on=date(2024, 7, 1))
+    user = factories.supporter(db_session, "kagawa")
+    user.person_id = registration.person_id
+    held = factories.course(
+        db_session, program_code="kagawa", kind="follow_up", title="過去の研修", on=date(2022, 9, 1)
+    )
+    ahead = factories.course(
+        db_session, program_code="kagawa", kind="follow_up", title="次の研修", on=date(2099, 9, 1)
+    )
+    db_session.commit()
+    login_as(user)
+    page = client.get("/me").get_data(as_text=True)
+    assert ahead.title in page and held.title not in page
+    course_page = client.get(f"/courses/{held.id}").get_data(as_text=True)
+    assert f'action="/courses/{held.id}/apply"' not in course_page
