@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -47,6 +49,10 @@ class Base(DeclarativeBase):
     )
 
 
+_log = logging.getLogger(__name__)
+_WRITES = {"INSERT", "UPDATE", "DELETE"}
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -60,12 +66,43 @@ class ServiceError(Exception):
         self.message = message
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Writes:
+    """Mark a view that writes although it answers GET (an audited export, a PDF that
+    issues a number, a page that logs who saw sensitive data): its transaction takes the
+    write lock at once, like a POST's. On SQLite a read transaction cannot become a write
+    one after another writer has committed ("database is locked").
+
+    `@writes` always; `@writes.when(lambda args: ...)` only for some query arguments.
+    Put it right below the route decorator."""
+
+    def __call__(self, view: F) -> F:
+        view.writes_on_get = True  # type: ignore[attr-defined]
+        return view
+
+    def when(self, predicate: Callable[[Any], bool]) -> Callable[[F], F]:
+        def mark(view: F) -> F:
+            view.writes_on_get = predicate  # type: ignore[attr-defined]
+            return view
+
+        return mark
+
+
+writes = _Writes()
+
+
 def _may_write() -> bool:
-    from flask import has_request_context, request
+    from flask import current_app, has_request_context, request
 
     if not has_request_context():
         return True  # commands, jobs and tests
-    return request.method not in ("GET", "HEAD", "OPTIONS")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    marked = getattr(view, "writes_on_get", False)
+    return bool(marked(request.args) if callable(marked) else marked)
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -91,7 +128,21 @@ def configure_sqlite(engine: Engine) -> None:
         # A transaction that may write takes the write lock at once (IMMEDIATE): one that
         # read first and then wrote could not wait for another writer and would fail with
         # "database is locked". Pages that only read (GET) keep reading concurrently.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+        immediate = _may_write()
+        conn.info["read_only_begin"] = not immediate
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        # A GET view that writes without @writes: say so, naming the view, so it gets marked.
+        if conn.info.get("read_only_begin") and statement.lstrip()[:6].upper() in _WRITES:
+            from flask import has_request_context, request
+
+            where = request.endpoint if has_request_context() else None
+            _log.warning("a write in a read transaction (GET %s): mark the view @writes", where)
+            conn.info["read_only_begin"] = False  # once per transaction
 
 
 # Services accept a plain Session or Flask-SQLAlchemy's scoped `db.session`.

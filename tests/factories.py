@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -15,6 +16,8 @@ from supporters.db import now_utc
 from supporters.programs.models import Municipality, Program
 
 PASSWORD = "correct horse battery"
+# The day valid_registration() registers on: before every fixed clock the tests use.
+REGISTERED_ON = date(2024, 2, 1)
 _counter = itertools.count(1)
 
 
@@ -266,13 +269,14 @@ def dispatch_event(
 def valid_registration(
     session: Session, *, program_code: str = "tochigi", n: int = 0, place: str | None = None
 ) -> Any:
-    """A registration valid from two months ago until 2035, with a distinct person."""
-    from datetime import date, timedelta
+    """A registration valid from REGISTERED_ON until 2035, with a distinct person. A fixed
+    date, not today's: tests fix the clock, and the machine's date must not change them."""
+    from datetime import date
 
     reg = registration(
         session,
         program_code=program_code,
-        on=date.today() - timedelta(days=60),
+        on=REGISTERED_ON,
         name=f"派遣 {n}",
         reading="ハケン "
         + "アイウエオカキクケコサシスセソタチツテト"[n % 20]

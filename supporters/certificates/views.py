@@ -43,7 +43,7 @@ from supporters.certificates.permissions import (
     can_print_certificate,
     is_own_registration,
 )
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db, limiter
 from supporters.programs.models import Program
 from supporters.registry import services as registry
@@ -124,6 +124,7 @@ def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
 
 
 @bp.get("/me/card/<int:registration_id>.pdf")
+@writes
 def my_card(registration_id: int) -> ResponseReturnValue:
     """A supporter's own card (coordinators of the program may use it too)."""
     registration = _registration(registration_id)
@@ -137,6 +138,7 @@ def my_card(registration_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/register/<int:registration_id>/card.pdf")
+@writes
 def card_pdf(registration_id: int) -> ResponseReturnValue:
     registration = _registration(registration_id)
     require(can_manage_cards(current_user, registration.program_id))
@@ -235,6 +237,7 @@ def revoke(registration_id: int, card_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/enrolments/<int:enrolment_id>/certificate.pdf")
+@writes
 def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
     enrolment = db.session.get(Enrolment, enrolment_id)
     if enrolment is None:
@@ -392,6 +395,7 @@ def _verify_page(status_code: int, **context: object) -> Response:
 
 
 @verify_bp.get("/verify/<code>")
+@writes
 @public
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])
 def verify(code: str) -> ResponseReturnValue:

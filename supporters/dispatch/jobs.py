@@ -117,16 +117,15 @@ def report_after_dispatch(session: DbSession, now: datetime) -> int:
                 Assignment.state == AssignmentState.ATTENDED,
                 Assignment.ends_at <= now - timedelta(days=7),
                 Assignment.ends_at > now - timedelta(days=21),
-                ~exists().where(
-                    ActivityReport.registration_id == Assignment.registration_id,
-                    ActivityReport.activity_on == func.date(Assignment.starts_at),
-                ),
+                # A report filed for this dispatch; the date check is below, in Japan time.
+                ~exists().where(ActivityReport.assignment_id == Assignment.id),
             )
         )
     )
     users = users_by_person(session, {a.person_id for a in rows})
     decided = 0
     for assignment in rows:
+        # The day the supporter thinks in: a dispatch at 00:30 JST is the day before in UTC.
         day = local_date(assignment.starts_at)
         filed = session.scalar(
             select(ActivityReport.id).where(

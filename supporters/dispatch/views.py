@@ -34,7 +34,7 @@ from supporters.accounts.permissions import (
     require,
     supporter_program_ids,
 )
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services
 from supporters.dispatch.forms import (
@@ -62,6 +62,7 @@ from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
+from supporters.registry.services import filed_reports_for_assignments
 from supporters.reminders.mail import deliver_after_commit, queue_user_mail
 from supporters.reminders.rules import coordinators_of
 from supporters.training.forms import ReasonForm
@@ -536,6 +537,7 @@ def attendance(event_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/assignments/<int:assignment_id>/notice.pdf")
+@writes
 def notice(assignment_id: int) -> ResponseReturnValue:
     """派遣依頼書: a printed notice for a supporter without a smartphone."""
     from supporters.certificates.pdf import (
@@ -650,6 +652,7 @@ def my_schedule() -> ResponseReturnValue:
         now=now,
         when=_when,
         deadline=services.self_cancel_deadline,
+        filed=filed_reports_for_assignments(db.session, {a.id for a in past}),
         has_feed=feeds.has_feed(db.session, current_user),
         **_labels(),
     )

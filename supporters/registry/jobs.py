@@ -10,16 +10,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from supporters.dates import fiscal_year, format_date
+from supporters.dates import fiscal_year, fiscal_year_bounds, format_date
 from supporters.db import DbSession
 from supporters.dispatch.services import local_date
 from supporters.programs.models import Program
 from supporters.registry.models import ActivityReport, Registration
-from supporters.registry.services import erase_withdrawn
+from supporters.registry.services import erase_withdrawn, no_activity_declared_filter
+from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import Message, coordinators_of, decide, users_by_person
 
 LEAD_DAYS = (90, 30, 7)  # before the validity end, after the window opens
 LAPSE_CATCH_UP_DAYS = 7
+REPORT_MISSING_BATCH = 1000  # registrations loaded at a time
 
 
 def _occurrence(days_left: int, window: int) -> str | None:
@@ -128,55 +130,73 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
 
 def report_missing(session: DbSession, now: datetime) -> int:
     """The yearly activity report where the program requires one: in February and March,
-    to valid supporters with no report in this fiscal year."""
+    to valid supporters with no report (nor a declaration of no activity) in this fiscal
+    year. Those the ledger already has for the year are left out in the query, and the rest
+    are taken in batches, so every supporter is told once however many there are."""
     today = local_date(now)
     if today.month not in (2, 3):
         return 0
     year = fiscal_year(today)
+    start, _end = fiscal_year_bounds(year)
+    occurrence = f"fy{year}"
     programs = list(
         session.scalars(select(Program).where(Program.activity_reports_required.is_(True)))
     )
     decided = 0
     for program in programs:
-        start = today.replace(year=year, month=4, day=1)
         filed = exists().where(
             ActivityReport.registration_id == Registration.id, ActivityReport.activity_on >= start
         )
-        rows = list(
-            session.scalars(
-                select(Registration)
-                .options(selectinload(Registration.person))
-                .where(
-                    Registration.program_id == program.id,
-                    Registration.withdrawn_on.is_(None),
-                    Registration.registered_on < start,
-                    ~filed,
-                )
-                .limit(5000)
-            )
+        told = exists().where(
+            ReminderLedger.rule == "report_missing",
+            ReminderLedger.subject_type == "registration",
+            ReminderLedger.subject_id == Registration.id,
+            ReminderLedger.occurrence == occurrence,
         )
-        users = users_by_person(session, {r.person_id for r in rows})
-        for registration in rows:
-            if decide(
-                session,
-                rule="report_missing",
-                subject=("registration", registration.id),
-                occurrence=f"fy{year}",
-                now=now,
-                user=users.get(registration.person_id),
-                person=registration.person,
-                message=Message(
-                    _l("Your activity report for this fiscal year"),
-                    [
-                        _l(
-                            "The program asks for at least one activity report "
-                            "each fiscal year. Please file yours by 31 March."
-                        )
-                    ],
-                    "/me",
-                ),
-            ):
-                decided += 1
+        conditions = [
+            Registration.program_id == program.id,
+            Registration.withdrawn_on.is_(None),
+            Registration.registered_on < start,
+            ~filed,
+            ~told,
+            *no_activity_declared_filter(year),
+        ]
+        last_id = 0
+        while True:
+            rows = list(
+                session.scalars(
+                    select(Registration)
+                    .options(selectinload(Registration.person))
+                    .where(*conditions, Registration.id > last_id)
+                    .order_by(Registration.id)
+                    .limit(REPORT_MISSING_BATCH)
+                )
+            )
+            if not rows:
+                break
+            last_id = rows[-1].id
+            users = users_by_person(session, {r.person_id for r in rows})
+            for registration in rows:
+                if decide(
+                    session,
+                    rule="report_missing",
+                    subject=("registration", registration.id),
+                    occurrence=occurrence,
+                    now=now,
+                    user=users.get(registration.person_id),
+                    person=registration.person,
+                    message=Message(
+                        _l("Your activity report for this fiscal year"),
+                        [
+                            _l(
+                                "The program asks for at least one activity report "
+                                "each fiscal year. Please file yours by 31 March."
+                            )
+                        ],
+                        "/me",
+                    ),
+                ):
+                    decided += 1
     return decided
 
 

@@ -7,7 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supporters.db import Base, now_utc
@@ -136,6 +145,8 @@ class ActivityReport(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     # A report presented at a supporter meeting (例会), which is a course of kind "meeting".
     meeting_course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"))
+    # The dispatch this report is about: one report per dispatch.
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"), unique=True)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     filed_on_behalf: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -151,3 +162,20 @@ class ActivityReport(Base):
             name="kind",
         ),
     )
+
+
+class NoActivityDeclaration(Base):
+    """活動なし: a supporter declares no activity in a fiscal year, instead of a report.
+    Where the program requires a yearly report, it counts as that year's report."""
+
+    __tablename__ = "no_activity_declaration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"))
+    fiscal_year: Mapped[int]
+    declared_on: Mapped[date]
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    filed_on_behalf: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    __table_args__ = (UniqueConstraint("registration_id", "fiscal_year"),)

@@ -4,7 +4,7 @@ and withdrawals, status on any date, activity reports. Plain functions; they nev
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,6 +24,7 @@ from supporters.registry.models import (
     ActivityKind,
     ActivityReport,
     EventKind,
+    NoActivityDeclaration,
     Registration,
     RegistrationEvent,
     Status,
@@ -55,8 +56,11 @@ def register_enrolment(
     main_municipality: Municipality | None = None,
     consent_share_contact: bool = False,
     form_received: bool = False,
+    today: date | None = None,
 ) -> Registration:
-    """Register a trainee who completed initial training (one step for the coordinator)."""
+    """Register a trainee who completed initial training (one step for the coordinator).
+    With `today`, a registration dated after it is refused: it would be missing from
+    today's register."""
     course = enrolment.course
     program = course.program
     if enrolment.state != EnrolmentState.COMPLETED or course.kind != CourseKind.INITIAL:
@@ -77,6 +81,8 @@ def register_enrolment(
         )
     if enrolment.completed_on and on < enrolment.completed_on:
         raise ServiceError("on", str(_l("The registration date is before the completion.")))
+    if today is not None and on > today:
+        raise ServiceError("on", str(_l("The registration date is in the future.")))
     number = program.format_registration_number(
         on.year, next_number(session, program, "registration", on.year)
     )
@@ -329,6 +335,58 @@ def require_registration_for_follow_up(session: DbSession, course: Course, perso
         )
 
 
+@dataclass
+class FollowUpEnrolment:
+    enrolled: list[Enrolment] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # one message per person not enrolled
+
+
+def enrol_in_follow_up(
+    session: DbSession,
+    *,
+    actor: User,
+    course: Course,
+    registrations: list[Registration],
+    now: datetime,
+) -> FollowUpEnrolment:
+    """Enrol registered supporters into a follow-up course (from the register or a person
+    page): those who cannot be (already enrolled, withdrawn) are listed, the others enrolled."""
+    from supporters.training.services import enrol_person, lock_course
+
+    if course.kind != CourseKind.FOLLOW_UP:
+        raise ServiceError("course_id", str(_l("Choose a follow-up course.")))
+    if course.closed_at is not None:
+        raise ServiceError("course_id", str(_l("This course is closed.")))
+    lock_course(session, course)
+    result = FollowUpEnrolment()
+    for registration in registrations:
+        if registration.program_id != course.program_id:
+            raise ServiceError(None, str(_l("Choose supporters of the course's program.")))
+        try:
+            with session.begin_nested():
+                result.enrolled.append(
+                    enrol_person(
+                        session,
+                        actor=actor,
+                        course=course,
+                        person=registration.person,
+                        now=now,
+                        lock=False,
+                    )
+                )
+        except ServiceError as error:
+            result.refused.append(error.message)
+    return result
+
+
+def follow_up_due_from(program: Program, end: date | None) -> date | None:
+    """The day the follow-up window opens before the validity end, where follow-up is
+    mandatory."""
+    if end is None or not program.follow_up_mandatory:
+        return None
+    return end - timedelta(days=program.follow_up_window_days)
+
+
 def suspend(
     session: DbSession, *, actor: User, registration: Registration, on: date, reason: str
 ) -> None:
@@ -420,6 +478,55 @@ class ReportInput:
     topics: list[str]
     note: str = ""
     meeting_course_id: int | None = None
+    assignment_id: int | None = None  # the dispatch reported on
+
+
+class ReportAlreadyFiled(ServiceError):
+    """A report for this dispatch exists: one report per dispatch."""
+
+    def __init__(self, report: ActivityReport) -> None:
+        super().__init__(
+            None,
+            str(
+                _l(
+                    "The report for this dispatch was already filed on %(d)s.",
+                    d=report.created_at.date().isoformat(),
+                )
+            ),
+        )
+        self.report = report
+
+
+def report_for_assignment(session: DbSession, assignment_id: int) -> ActivityReport | None:
+    return session.scalar(
+        select(ActivityReport).where(ActivityReport.assignment_id == assignment_id)
+    )
+
+
+def filed_reports_for_assignments(session: DbSession, assignment_ids: set[int]) -> dict[int, int]:
+    """assignment id -> its report's id, for the dispatches that have one."""
+    if not assignment_ids:
+        return {}
+    return {
+        assignment_id: report_id
+        for assignment_id, report_id in session.execute(
+            select(ActivityReport.assignment_id, ActivityReport.id).where(
+                ActivityReport.assignment_id.in_(assignment_ids)
+            )
+        )
+        if assignment_id is not None
+    }
+
+
+def _check_assignment(session: DbSession, registration: Registration, assignment_id: int) -> None:
+    from supporters.dispatch.models import Assignment  # dispatch registers with the register
+
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.registration_id != registration.id:
+        raise ServiceError(None, str(_l("This dispatch is not one of this supporter's.")))
+    existing = report_for_assignment(session, assignment_id)
+    if existing is not None:
+        raise ReportAlreadyFiled(existing)
 
 
 def file_report(
@@ -433,6 +540,8 @@ def file_report(
 ) -> ActivityReport:
     if registration.withdrawn_on is not None:
         raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+    if data.assignment_id is not None:
+        _check_assignment(session, registration, data.assignment_id)
     if data.activity_on is None:
         raise ServiceError("activity_on", str(_l("Enter the date.")))
     if data.activity_on > today:
@@ -462,6 +571,7 @@ def file_report(
         topics=topics,
         note=note,
         meeting_course_id=data.meeting_course_id,
+        assignment_id=data.assignment_id,
         filed_by_id=actor.id,
         filed_on_behalf=on_behalf,
     )
@@ -478,11 +588,21 @@ def file_report(
     return report
 
 
+def no_activity_declared_filter(year: int) -> list[ColumnElement[bool]]:
+    """Conditions on Registration: no declaration of no activity for this fiscal year."""
+    return [
+        ~exists().where(
+            NoActivityDeclaration.registration_id == Registration.id,
+            NoActivityDeclaration.fiscal_year == year,
+        )
+    ]
+
+
 def reports_due(
     session: DbSession, registration: Registration, program: Program, today: date
 ) -> list[int]:
-    """Fiscal years (from the registration's to this one) without a report, where the
-    program requires reports."""
+    """Fiscal years (from the registration's to this one) without a report or a declaration
+    of no activity, where the program requires reports."""
     if not program.activity_reports_required or registration.withdrawn_on is not None:
         return []
     filed = {
@@ -492,9 +612,74 @@ def reports_due(
                 ActivityReport.registration_id == registration.id
             )
         )
-    }
+    } | declared_years(session, registration)
     years = range(fiscal_year(registration.registered_on), fiscal_year(today) + 1)
     return [year for year in years if year not in filed]
+
+
+def declare_no_activity(
+    session: DbSession,
+    *,
+    actor: User,
+    registration: Registration,
+    year: int,
+    today: date,
+    on_behalf: bool,
+) -> NoActivityDeclaration:
+    """活動なし: where the program requires a yearly report, a supporter with no activity in
+    a fiscal year says so instead of inventing hours; it counts as that year's report."""
+    program = registration.program
+    if not program.activity_reports_required:
+        raise ServiceError(None, str(_l("This program does not ask for a yearly report.")))
+    if registration.withdrawn_on is not None:
+        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+    if year > fiscal_year(today):
+        raise ServiceError("year", str(_l("This fiscal year has not started yet.")))
+    if year < fiscal_year(registration.registered_on):
+        raise ServiceError("year", str(_l("The registration began after this fiscal year.")))
+    start, end = fiscal_year_bounds(year)
+    reported = session.scalar(
+        select(func.count())
+        .select_from(ActivityReport)
+        .where(
+            ActivityReport.registration_id == registration.id,
+            ActivityReport.activity_on.between(start, end),
+        )
+    )
+    if reported:
+        raise ServiceError(
+            None, str(_l("An activity report was filed for this fiscal year: there was activity."))
+        )
+    if year in declared_years(session, registration):
+        raise ServiceError(None, str(_l("No activity was already declared for this fiscal year.")))
+    declaration = NoActivityDeclaration(
+        registration_id=registration.id,
+        fiscal_year=year,
+        declared_on=today,
+        filed_by_id=actor.id,
+        filed_on_behalf=on_behalf,
+    )
+    session.add(declaration)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        "report.no_activity",
+        registration,
+        program_id=registration.program_id,
+        detail={"fiscal_year": year, "on_behalf": on_behalf},
+    )
+    return declaration
+
+
+def declared_years(session: DbSession, registration: Registration) -> set[int]:
+    return set(
+        session.scalars(
+            select(NoActivityDeclaration.fiscal_year).where(
+                NoActivityDeclaration.registration_id == registration.id
+            )
+        )
+    )
 
 
 def report_totals(session: DbSession, registration: Registration) -> tuple[int, Decimal]:

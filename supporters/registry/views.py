@@ -19,7 +19,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
 from supporters.audit.services import record_audit
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import record_attribute_view
@@ -45,6 +45,7 @@ from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
 from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
+from supporters.training.services import follow_up_courses_open, follow_up_courses_to_enrol
 from supporters.web import commit_or_flash, hours_text, posted_reason, show_service_error
 
 bp = Blueprint("registry", __name__)
@@ -120,6 +121,7 @@ def _register_filter(program: Program) -> services.RegisterFilter:
 
 
 @bp.get("/register/")
+@writes.when(lambda args: bool(args.get("attribute")))
 def register() -> str:
     program = _managed_program()
     flt = _register_filter(program)
@@ -165,11 +167,59 @@ def register() -> str:
         page_size=PAGE_SIZE,
         counts=counts,
         args={k: v for k, v in request.args.items() if k != "page"},
+        follow_up_courses=follow_up_courses_to_enrol(db.session, program, _today()),
+        confirm=ConfirmForm(),
         **_labels(),
     )
 
 
+@bp.post("/register/enrol")
+def enrol_follow_up() -> ResponseReturnValue:
+    """Enrol the chosen registered supporters into a follow-up course."""
+    require(bool(coordinated_program_ids(current_user)))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    course = db.session.get(Course, request.form.get("course_id", type=int) or 0)
+    if course is None:
+        flash(_("Choose a follow-up course."), "error")
+        return redirect(request.referrer or url_for("registry.register"))
+    require(can_manage_course(current_user, course))
+    require(can_manage_register(current_user, course.program_id))
+    ids = {int(v) for v in request.form.getlist("registration_id") if v.isdigit()}
+    registrations = list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.id.in_(ids), Registration.program_id == course.program_id)
+            .order_by(Registration.id)
+        )
+    )
+    if not registrations:
+        flash(_("Choose the supporters to enrol."), "error")
+        return redirect(request.referrer or url_for("registry.register"))
+    try:
+        result = services.enrol_in_follow_up(
+            db.session,
+            actor=current_user,
+            course=course,
+            registrations=registrations,
+            now=now_utc(),
+        )
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(request.referrer or url_for("registry.register"))
+    db.session.commit()
+    flash(
+        _("%(n)d supporters were enrolled in %(t)s.", n=len(result.enrolled), t=course.title),
+        "success",
+    )
+    for message in result.refused:
+        flash(message, "info")
+    return redirect(url_for("training.detail", course_id=course.id))
+
+
 @bp.get("/register/export.csv")
+@writes
 def export() -> Response:
     program = _managed_program()
     flt = _register_filter(program)
@@ -231,6 +281,7 @@ def _registration(registration_id: int) -> Registration:
 
 
 @bp.get("/register/<int:registration_id>")
+@writes
 def person_page(registration_id: int) -> str:
     registration = _registration(registration_id)
     manage = can_manage_register(current_user, registration.program_id)
@@ -261,11 +312,17 @@ def person_page(registration_id: int) -> str:
             program_id=registration.program_id,
         )
         db.session.commit()
+    valid_until = services.validity_end_on(registration, events, today)
     return render_template(
         "registry/person.html",
         registration=registration,
         person=registration.person,
         status=status,
+        follow_up_due_from=services.follow_up_due_from(registration.program, valid_until),
+        follow_up_valid_until=valid_until,
+        follow_up_courses=follow_up_courses_to_enrol(db.session, registration.program, today)
+        if manage and registration.withdrawn_on is None
+        else [],
         timeline=timeline,
         manage=manage,
         reports=reports,
@@ -387,6 +444,7 @@ def register_enrolment(enrolment_id: int) -> ResponseReturnValue:
                 main_municipality=_place(program, form.main_municipality.data, "main_municipality"),
                 consent_share_contact=bool(form.consent_share_contact.data),
                 form_received=bool(form.form_received.data),
+                today=_today(),
             )
         except ServiceError as error:
             db.session.rollback()
@@ -473,11 +531,31 @@ def _prefill_report(form: ReportForm, registration: Registration) -> None:
     form.municipality.data = event.municipality.name
 
 
+def _report_link(registration: Registration, report_id: int, on_behalf: bool) -> str:
+    if on_behalf:
+        page = url_for("registry.person_page", registration_id=registration.id)
+    else:
+        page = url_for("registry.me")
+    return f"{page}#report-{report_id}"
+
+
+def _already_filed(
+    registration: Registration, error: services.ReportAlreadyFiled, on_behalf: bool
+) -> ResponseReturnValue:
+    flash(error.message, "info")
+    return redirect(_report_link(registration, error.report.id, on_behalf))
+
+
 @bp.route("/register/<int:registration_id>/reports/new", methods=["GET", "POST"])
 def new_report(registration_id: int) -> ResponseReturnValue:
     registration = _registration(registration_id)
     require(can_file_report_for(current_user, registration))
     on_behalf = registration.person_id != current_user.person_id
+    assignment_id = request.args.get("assignment", type=int)
+    if assignment_id is not None:
+        filed = services.report_for_assignment(db.session, assignment_id)
+        if filed is not None and filed.registration_id == registration.id:
+            return _already_filed(registration, services.ReportAlreadyFiled(filed), on_behalf)
     form = _report_form(registration)
     if request.method == "GET":
         _prefill_report(form, registration)
@@ -500,8 +578,12 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                     meeting_course_id=int(form.meeting_course_id.data)
                     if form.meeting_course_id.data
                     else None,
+                    assignment_id=assignment_id,
                 ),
             )
+        except services.ReportAlreadyFiled as error:
+            db.session.rollback()
+            return _already_filed(registration, error, on_behalf)
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
@@ -514,6 +596,37 @@ def new_report(registration_id: int) -> ResponseReturnValue:
     return render_template(
         "registry/report_form.html", form=form, registration=registration, on_behalf=on_behalf
     )
+
+
+@bp.post("/register/<int:registration_id>/no-activity")
+def declare_no_activity(registration_id: int) -> ResponseReturnValue:
+    """活動なし for a fiscal year, in place of that year's report."""
+    registration = _registration(registration_id)
+    require(can_file_report_for(current_user, registration))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    on_behalf = registration.person_id != current_user.person_id
+    year = request.form.get("year", type=int)
+    back = (
+        url_for("registry.person_page", registration_id=registration.id)
+        if on_behalf
+        else url_for("registry.me")
+    )
+    if year is None:
+        flash(_("Choose the fiscal year."), "error")
+        return redirect(back)
+    commit_or_flash(
+        lambda: services.declare_no_activity(
+            db.session,
+            actor=current_user,
+            registration=registration,
+            year=year,
+            today=_today(),
+            on_behalf=on_behalf,
+        ),
+        _("Recorded: no activity in fiscal year %(y)d.", y=year),
+    )
+    return redirect(back)
 
 
 # --- a supporter's own page -----------------------------------------------------------
@@ -536,19 +649,7 @@ def me() -> ResponseReturnValue:
         status = services.status_on(registration, program, events, today)
         follow_ups: list[Course] = []
         if status in ("follow_up_due", "lapsed") or not program.follow_up_mandatory:
-            follow_ups = list(
-                db.session.scalars(
-                    select(Course)
-                    .where(
-                        Course.program_id == program.id,
-                        Course.kind == CourseKind.FOLLOW_UP,
-                        (Course.application_closes_on.is_(None))
-                        | (Course.application_closes_on >= today),
-                    )
-                    .order_by(Course.id.desc())
-                    .limit(3)
-                )
-            )
+            follow_ups = follow_up_courses_open(db.session, program, today, limit=3)
         reports = db.session.scalars(
             select(ActivityReport)
             .where(ActivityReport.registration_id == registration.id)
@@ -566,7 +667,9 @@ def me() -> ResponseReturnValue:
                 "reports": reports,
             }
         )
-    return render_template("registry/me.html", cards=cards, today=today, **_labels())
+    return render_template(
+        "registry/me.html", cards=cards, today=today, confirm=ConfirmForm(), **_labels()
+    )
 
 
 # --- municipal staff ------------------------------------------------------------------

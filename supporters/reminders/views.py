@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import can_view_outbox, require
 from supporters.audit.services import record_audit
-from supporters.db import now_utc
+from supporters.db import now_utc, writes
 from supporters.extensions import db
 from supporters.reminders.models import OutboxMessage
 
@@ -45,6 +45,7 @@ def outbox() -> str:
 
 
 @bp.get("/<int:message_id>")
+@writes
 def message(message_id: int) -> str:
     row = db.session.get(OutboxMessage, message_id)
     if row is None:

@@ -67,6 +67,7 @@ from supporters.registry.models import (
 )
 from supporters.registry.services import (
     fiscal_year_follow_up_counts,
+    no_activity_declared_filter,
     status_sql,
     validity_end_sql,
 )
@@ -905,6 +906,7 @@ def missing_report_condition(year: int) -> Any:
         Registration.registered_on <= end,
         or_(Registration.withdrawn_on.is_(None), Registration.withdrawn_on > end),
         ~filed,
+        *no_activity_declared_filter(year),  # "no activity this year" counts as the report
     )
 
 

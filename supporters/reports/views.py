@@ -28,7 +28,7 @@ from supporters.accounts.permissions import is_coordinator_of, require
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import PdfInputError
 from supporters.dates import fiscal_year
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db
 from supporters.programs.models import Program
@@ -280,6 +280,7 @@ def fiscal_year_report(code: str, year: int) -> ResponseReturnValue:
 
 
 @bp.get("/<code>/<int:year>/report.<fmt>")
+@writes
 def export(code: str, year: int, fmt: str) -> ResponseReturnValue:
     if fmt not in FORMATS:
         abort(404)

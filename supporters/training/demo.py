@@ -7,7 +7,7 @@ demo supporter). Follow-up courses need registered supporters: supporters/regist
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -182,7 +182,10 @@ def _run_course(
             present_ids=present,
             now=_at(course_session.date),
         )
-    services.close_course(session, actor=actor, course=course)
+    last_day = max(s.date for s in course.sessions)
+    services.close_course(
+        session, actor=actor, course=course, now=_at(last_day + timedelta(days=1))
+    )
     return course
 
 

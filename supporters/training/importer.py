@@ -43,7 +43,7 @@ from supporters.people.services import (
 )
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
-from supporters.training.models import Course, Enrolment, EnrolmentState
+from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.services import eligibility_problem, enrol_person, lock_course
 
 COLUMNS = ["name", "name_reading", "email", "phone", "residence", "workplace", "attribute"]
@@ -75,6 +75,11 @@ _HEADER_ALIASES = {
     "お名前": "name",
     "名前": "name",
 }
+# Read when present, not part of the template: a register export imported back.
+_OPTIONAL_ALIASES = {
+    "登録番号": "registration_number",
+    "registration number": "registration_number",
+}
 REQUIRED = ("name", "name_reading")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
@@ -90,6 +95,7 @@ class RowError:
 @dataclass
 class ImportReport:
     errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)  # not read: not ours
     created: int = 0
     reused: int = 0
     enrolled: int = 0
@@ -306,16 +312,26 @@ def _header_map(header: list[str], report: ImportReport) -> dict[int, str]:
         key = normalise_place_name(raw).lower()
         if not key:
             continue
-        column = _HEADER_ALIASES.get(key)
+        column = _HEADER_ALIASES.get(key) or _OPTIONAL_ALIASES.get(key)
         if column is None:
-            report.errors.append(
-                RowError(
-                    1,
-                    raw,
-                    str(_l("Unknown column. The columns are: %(c)s", c="、".join(HEADERS_JA))),
+            # Other columns (a register export's 状態, 登録日, a 備考 ...) are left out; one
+            # that looks like a misspelt known column is refused, lest its data be lost.
+            report.ignored_columns.append(raw.strip())
+            if difflib.get_close_matches(key, _HEADER_ALIASES, n=1, cutoff=0.75):
+                report.errors.append(
+                    RowError(
+                        1,
+                        raw,
+                        str(
+                            _l(
+                                "Unknown column. The columns are: %(c)s",
+                                c="、".join(HEADERS_JA),
+                            )
+                        ),
+                    )
                 )
-            )
-        elif column in mapping.values():
+            continue
+        if column in mapping.values():
             report.errors.append(RowError(1, raw, str(_l("This column appears twice."))))
         else:
             mapping[index] = column
@@ -375,6 +391,7 @@ class _Row:
     data: PersonInput
     residence: Municipality | None
     work: Municipality | None
+    registration_number: str = ""
 
 
 def parse_rows(
@@ -407,6 +424,7 @@ def parse_rows(
         row = _parse_row(number, values, places, labels, report)
         if row is None:
             continue
+        row.registration_number = values.get("registration_number", "").strip()
         for contact in (row.data.email, row.data.phone):
             if contact:
                 key = (name_key(row.data.name), row.data.name_reading, contact)
@@ -499,6 +517,9 @@ def import_trainees(
 ) -> ImportReport:
     """Check every row first; write only if all are good. The caller commits or rolls back."""
     report = ImportReport()
+    if course.closed_at is not None:
+        report.errors.append(RowError(0, "", str(_l("This course is closed."))))
+        return report
     try:
         table = read_table(data)
     except ServiceError as error:
@@ -517,13 +538,33 @@ def import_trainees(
     )
     people: list[tuple[_Row, Person | None]] = []
     labels = dict(zip(COLUMNS, HEADERS_JA, strict=True))
+    follow_up = course.kind == CourseKind.FOLLOW_UP
     for row in rows:
-        problem = eligibility_problem(course.program, row.residence, row.work)
-        if problem:
-            report.errors.append(RowError(row.number, labels["residence"], problem))
-            continue
-        existing = find_duplicates(session, row.data)
-        person = existing[0] if existing else None
+        if follow_up:
+            # Registered supporters only; they were found eligible when they registered.
+            person = _registered_person(session, course, row)
+            if person is None:
+                report.errors.append(
+                    RowError(
+                        row.number,
+                        labels["name"],
+                        str(
+                            _l(
+                                "%(name)s is not a registered supporter of this program; "
+                                "follow-up training is for registered supporters.",
+                                name=row.data.name,
+                            )
+                        ),
+                    )
+                )
+                continue
+        else:
+            problem = eligibility_problem(course.program, row.residence, row.work)
+            if problem:
+                report.errors.append(RowError(row.number, labels["residence"], problem))
+                continue
+            existing = find_duplicates(session, row.data)
+            person = existing[0] if existing else None
         if person is not None and person.id in enrolled_people:
             report.errors.append(
                 RowError(
@@ -550,6 +591,34 @@ def import_trainees(
         else:
             report.enrolled += 1
     return report
+
+
+def _registered_person(session: DbSession, course: Course, row: _Row) -> Person | None:
+    """The registered supporter of the course's program a row names: by registration number
+    when the file has one (a register export), else by name and reading with the same
+    contact, else by name and reading alone if exactly one supporter has them."""
+    from supporters.registry.models import Registration
+
+    current = select(Registration).where(
+        Registration.program_id == course.program_id, Registration.withdrawn_on.is_(None)
+    )
+    if row.registration_number:
+        found = session.scalar(current.where(Registration.number == row.registration_number))
+        return found.person if found is not None else None
+    registered = set(session.scalars(current.with_only_columns(Registration.person_id)))
+    matches = [p for p in find_duplicates(session, row.data) if p.id in registered]
+    if not matches:
+        matches = [
+            p
+            for p in session.scalars(
+                select(Person).where(
+                    Person.name_key == name_key(row.data.name),
+                    Person.name_reading == row.data.name_reading,
+                )
+            )
+            if p.id in registered
+        ]
+    return matches[0] if len(matches) == 1 else None
 
 
 def enrolments_csv(session: DbSession, course: Course) -> str:

@@ -15,6 +15,7 @@ from supporters.registry.models import VALID_STATUSES, Registration
 from supporters.registry.services import status_sql
 from supporters.reminders.rules import Message, decide, users_by_person
 from supporters.training.models import ON_ROLL, Course, CourseKind, CourseSession, Enrolment
+from supporters.training.services import open_for_applications_filter
 
 
 def training_session(session: DbSession, now: datetime) -> int:
@@ -62,20 +63,20 @@ def training_session(session: DbSession, now: datetime) -> int:
 
 
 def follow_up_course(session: DbSession, now: datetime) -> int:
-    """A new follow-up course: tell the program's registered supporters (who have an
-    account) once, within two weeks of its creation."""
+    """A follow-up course that can be taken: tell the program's registered supporters (who
+    have an account) once, when its applications are open and its first session is still
+    ahead. Courses already held, started, closed or not yet open are not announced, however
+    recently their records were entered."""
+    today = local_date(now)
     courses = list(
         session.scalars(
-            select(Course).where(
-                Course.kind == CourseKind.FOLLOW_UP, Course.created_at >= now - timedelta(days=14)
-            )
+            select(Course)
+            .where(Course.kind == CourseKind.FOLLOW_UP, *open_for_applications_filter(today))
+            .order_by(Course.id)
         )
     )
     decided = 0
-    today = local_date(now)
     for course in courses:
-        if course.application_closes_on and course.application_closes_on < today:
-            continue
         status = status_sql(course.program, today)
         person_ids = set(
             session.scalars(

@@ -52,6 +52,8 @@ class Course(Base):
     application_opens_on: Mapped[date | None]
     application_closes_on: Mapped[date | None]
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Closed after the last session: no more enrolments, imports or roll calls.
+    closed_at: Mapped[datetime | None]
     # Bumped by every change of enrolments, so concurrent enrolments serialise on the row.
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)

@@ -7,15 +7,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.dates import fiscal_year
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
+from supporters.people.services import PersonInput, name_key
 from supporters.programs.models import EligibilityRule, Municipality, Organisation, Program
 from supporters.programs.services import next_number
 from supporters.training.models import (
@@ -37,6 +39,118 @@ def reiwa_label(year: int) -> str:
         f"令和{'元' if year == 2019 else year - 2018}年度"
         if year >= 2019
         else f"平成{year - 1988}年度"
+    )
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def japan_date(now: datetime) -> date:
+    """The date in Japan, where the courses are held, at this aware moment."""
+    return now.astimezone(TOKYO).date()
+
+
+# --- dates and states of a course -------------------------------------------------------
+
+
+def first_session_on(course: Course) -> date | None:
+    return min((s.date for s in course.sessions), default=None)
+
+
+def course_is_over(course: Course, now: datetime) -> bool:
+    """True once the last session has ended (its end time, or the end of its day)."""
+    if not course.sessions:
+        return False
+    last = max(course.sessions, key=lambda s: (s.date, s.end_time or time.max))
+    if last.end_time is None:
+        return japan_date(now) > last.date
+    return now >= datetime.combine(last.date, last.end_time, TOKYO)
+
+
+def require_open(course: Course) -> None:
+    if course.closed_at is not None:
+        raise ServiceError(
+            None, str(_l("This course is closed: enrolments and attendance can no longer change."))
+        )
+
+
+def open_for_applications_filter(today: date) -> list[ColumnElement[bool]]:
+    """Conditions on Course: not closed, first session still ahead, applications open."""
+    first = (
+        select(func.min(CourseSession.date))
+        .where(CourseSession.course_id == Course.id)
+        .scalar_subquery()
+    )
+    return [
+        Course.closed_at.is_(None),
+        first > today,
+        or_(Course.application_opens_on.is_(None), Course.application_opens_on <= today),
+        or_(Course.application_closes_on.is_(None), Course.application_closes_on >= today),
+    ]
+
+
+def application_problem(course: Course, today: date) -> str | None:
+    """Why a supporter cannot apply to this course today, or None."""
+    if course.closed_at is not None:
+        return str(_l("This course is closed."))
+    first = first_session_on(course)
+    if first is None:
+        return str(_l("The course has no sessions yet; applications are not open."))
+    if first <= today:
+        return str(_l("This course has already started; applications are no longer taken."))
+    if course.application_opens_on and today < course.application_opens_on:
+        return str(_l("Applications open on %(d)s.", d=course.application_opens_on.isoformat()))
+    if course.application_closes_on and today > course.application_closes_on:
+        return str(_l("Applications for this course have closed."))
+    return None
+
+
+def follow_up_courses_open(
+    session: DbSession, program: Program, today: date, *, limit: int = 5
+) -> list[Course]:
+    """The program's follow-up courses a registered supporter can still apply to, soonest
+    first."""
+    first = (
+        select(func.min(CourseSession.date))
+        .where(CourseSession.course_id == Course.id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(Course)
+            .where(
+                Course.program_id == program.id,
+                Course.kind == CourseKind.FOLLOW_UP,
+                *open_for_applications_filter(today),
+            )
+            .order_by(first, Course.id)
+            .limit(limit)
+        )
+    )
+
+
+def follow_up_courses_to_enrol(
+    session: DbSession, program: Program, today: date, *, limit: int = 20
+) -> list[Course]:
+    """Follow-up courses a coordinator can still enrol supporters into: not closed, first
+    session ahead (applications may have closed: the coordinator decides)."""
+    first = (
+        select(func.min(CourseSession.date))
+        .where(CourseSession.course_id == Course.id)
+        .scalar_subquery()
+    )
+    return list(
+        session.scalars(
+            select(Course)
+            .where(
+                Course.program_id == program.id,
+                Course.kind == CourseKind.FOLLOW_UP,
+                Course.closed_at.is_(None),
+                first > today,
+            )
+            .order_by(first, Course.id)
+            .limit(limit)
+        )
     )
 
 
@@ -93,7 +207,7 @@ def create_course(
     )
     session.add(course)
     session.flush()
-    if use_curriculum and first_session_on and program.curriculum_template:
+    if use_curriculum and first_session_on:
         add_curriculum_sessions(session, course=course, program=program, on=first_session_on)
     record_audit(session, actor, "course.create", course, program_id=program.id)
     return course
@@ -119,13 +233,34 @@ def update_course(session: DbSession, *, actor: User, course: Course, data: Cour
     promote_from_waitlist(session, actor=actor, course=course)
 
 
+# A follow-up course where the program's curriculum names none: one session.
+DEFAULT_FOLLOW_UP_CURRICULUM: list[dict[str, Any]] = [
+    {"topic": "フォローアップ研修", "minutes": 120, "required": True}
+]
+
+
+def curriculum_for(program: Program, kind: str) -> list[dict[str, Any]]:
+    """The program's curriculum for a kind of course. Items of the curriculum template may
+    name their kind ("course_kind": "follow_up"); those without are the initial training's.
+    A follow-up course without items of its own gets one follow-up session; a supporter
+    meeting none."""
+    items = program.curriculum_template or []
+    if kind == CourseKind.INITIAL:
+        return [i for i in items if i.get("course_kind", CourseKind.INITIAL) == kind]
+    own = [i for i in items if i.get("course_kind") == kind]
+    if own or kind != CourseKind.FOLLOW_UP:
+        return own
+    return DEFAULT_FOLLOW_UP_CURRICULUM
+
+
 def add_curriculum_sessions(
     session: DbSession, *, course: Course, program: Program, on: date
 ) -> list[CourseSession]:
-    """Pre-fill the program's curriculum on one day, one topic after another."""
+    """Pre-fill the program's curriculum for the course's kind on one day, one topic after
+    another."""
     start = datetime.combine(on, DEFAULT_SESSION_START)
     created = []
-    for item in program.curriculum_template or []:
+    for item in curriculum_for(program, course.kind):
         end = start + timedelta(minutes=int(item.get("minutes", 60)))
         row = CourseSession(
             course=course,
@@ -255,6 +390,33 @@ def eligibility_problem(
     )
 
 
+def same_name_in_program(session: DbSession, program: Program, data: PersonInput) -> list[Person]:
+    """People of this program (enrolled in one of its courses, or registered in it) with the
+    same name and reading: without an e-mail or phone to compare, possibly the same person."""
+    from supporters.registry.models import Registration
+
+    in_program = or_(
+        Person.id.in_(
+            select(Enrolment.person_id)
+            .join(Course, Course.id == Enrolment.course_id)
+            .where(Course.program_id == program.id)
+        ),
+        Person.id.in_(select(Registration.person_id).where(Registration.program_id == program.id)),
+    )
+    return list(
+        session.scalars(
+            select(Person)
+            .where(
+                Person.name_key == name_key(data.name),
+                Person.name_reading == data.name_reading,
+                in_program,
+            )
+            .order_by(Person.id)
+            .limit(20)
+        )
+    )
+
+
 def enrol_person(
     session: DbSession,
     *,
@@ -267,6 +429,7 @@ def enrol_person(
     lock: bool = True,
 ) -> Enrolment:
     """Enrol a trainee: confirmed while there is room, otherwise on the waiting list."""
+    require_open(course)
     if lock:
         lock_course(session, course)
     existing = session.scalar(
@@ -280,9 +443,11 @@ def enrol_person(
         from supporters.registry.services import require_registration_for_follow_up
 
         require_registration_for_follow_up(session, course, person)
-    problem = eligibility_problem(
-        course.program, person.residence_municipality, person.work_municipality
-    )
+        problem = None  # a registered supporter was found eligible on registering
+    else:
+        problem = eligibility_problem(
+            course.program, person.residence_municipality, person.work_municipality
+        )
     override_reason = (override_reason or "").strip() or None
     if problem and not override_reason:
         raise ServiceError("override_reason", problem)
@@ -322,21 +487,20 @@ def enrol_person(
 def apply_for_course(
     session: DbSession, *, actor: User, course: Course, person: Person, today: date, now: datetime
 ) -> Enrolment:
-    """A registered supporter applies to a follow-up course or a supporter meeting."""
+    """A registered supporter applies to a follow-up course or a supporter meeting, while
+    the course is ahead, open and taking applications."""
     if course.kind == CourseKind.INITIAL:
         raise ServiceError(None, str(_l("Initial training is arranged by the coordinator.")))
-    if course.application_opens_on and today < course.application_opens_on:
-        raise ServiceError(
-            None, str(_l("Applications open on %(d)s.", d=course.application_opens_on.isoformat()))
-        )
-    if course.application_closes_on and today > course.application_closes_on:
-        raise ServiceError(None, str(_l("Applications for this course have closed.")))
+    problem = application_problem(course, today)
+    if problem:
+        raise ServiceError(None, problem)
     return enrol_person(session, actor=actor, course=course, person=person, now=now, source="self")
 
 
 def confirm_application(
     session: DbSession, *, actor: User, enrolment: Enrolment, now: datetime
 ) -> None:
+    require_open(enrolment.course)
     if enrolment.state != EnrolmentState.APPLIED:
         raise ServiceError(None, str(_l("Only an application can be confirmed.")))
     enrolment.state = EnrolmentState.CONFIRMED
@@ -351,6 +515,7 @@ def withdraw_enrolment(
 ) -> Enrolment | None:
     """Withdraw; the first trainee on the waiting list moves up. Returns who moved up."""
     course = enrolment.course
+    require_open(course)
     lock_course(session, course)
     if enrolment.state in (EnrolmentState.WITHDRAWN, EnrolmentState.COMPLETED):
         raise ServiceError(None, str(_l("This enrolment cannot be withdrawn.")))
@@ -415,8 +580,11 @@ def record_roll_call(
     present_ids: set[int],
     now: datetime,
 ) -> list[Enrolment]:
-    """Save who was present at a session of their own course; returns newly completed."""
+    """Save who was present at a session of their own course; returns newly completed.
+    Only on or after the session's day, and not once the course is closed."""
     course = course_session.course
+    require_open(course)
+    _require_held(course_session, now)
     on_roll = {e.id: e for e in roll_call_enrolments(session, course)}
     unknown = present_ids - on_roll.keys()
     if unknown:
@@ -453,9 +621,23 @@ def record_roll_call(
     changed = [on_roll[i] for i in present_ids ^ before]
     completed = []
     for enrolment in changed:
-        if update_completion(session, actor=actor, enrolment=enrolment, on=course_session.date):
+        if update_completion(session, actor=actor, enrolment=enrolment):
             completed.append(enrolment)
     return completed
+
+
+def _require_held(course_session: CourseSession, now: datetime) -> None:
+    if course_session.date > japan_date(now):
+        raise ServiceError(
+            None,
+            str(
+                _l(
+                    "The session on %(d)s has not taken place yet; attendance can be recorded "
+                    "from that day.",
+                    d=course_session.date.isoformat(),
+                )
+            ),
+        )
 
 
 def _count_follow_up(
@@ -499,6 +681,8 @@ def record_make_up(
     completed the enrolment."""
     if course_session not in make_up_sessions(session, enrolment):
         raise ServiceError("session_id", str(_l("Choose a session with a topic of this course.")))
+    # A make-up usually comes after the course has closed: it may still complete the trainee.
+    _require_held(course_session, now)
     if enrolment.state not in ON_ROLL:
         raise ServiceError(None, str(_l("Only enrolled trainees can attend.")))
     exists = session.scalar(
@@ -525,7 +709,7 @@ def record_make_up(
         program_id=enrolment.course.program_id,
         detail={"session_id": course_session.id},
     )
-    return update_completion(session, actor=actor, enrolment=enrolment, on=course_session.date)
+    return update_completion(session, actor=actor, enrolment=enrolment)
 
 
 def attended_topics(session: DbSession, enrolment: Enrolment) -> set[str]:
@@ -538,16 +722,37 @@ def attended_topics(session: DbSession, enrolment: Enrolment) -> set[str]:
     )
 
 
-def update_completion(
-    session: DbSession, *, actor: User | None, enrolment: Enrolment, on: date
-) -> bool:
-    """Complete when every required topic is attended; undo an automatic completion when an
-    attendance is taken back. Completions by hand stay as they are. True if newly completed."""
+def last_attended_on(session: DbSession, enrolment: Enrolment) -> date | None:
+    return session.scalar(
+        select(func.max(CourseSession.date))
+        .join(Attendance, Attendance.session_id == CourseSession.id)
+        .where(Attendance.enrolment_id == enrolment.id)
+    )
+
+
+def _all_required_attended_on(session: DbSession, enrolment: Enrolment, required: set[str]) -> date:
+    """The day the last required topic was first attended: when the course was completed."""
+    firsts = dict(
+        session.execute(
+            select(CourseSession.topic, func.min(CourseSession.date))
+            .join(Attendance, Attendance.session_id == CourseSession.id)
+            .where(Attendance.enrolment_id == enrolment.id, CourseSession.topic.in_(required))
+            .group_by(CourseSession.topic)
+        ).all()
+    )
+    return max(firsts[topic] for topic in required)
+
+
+def update_completion(session: DbSession, *, actor: User | None, enrolment: Enrolment) -> bool:
+    """Complete when every required topic is attended, on the day the last of them was
+    attended (not the day it was ticked); undo an automatic completion when an attendance
+    is taken back. Completions by hand stay as they are. True if newly completed."""
     if enrolment.completion_reason:  # decided by hand
         return False
     required = {s.topic for s in enrolment.course.sessions if s.required}
     done = bool(required) and required <= attended_topics(session, enrolment)
     if done and enrolment.state in (EnrolmentState.CONFIRMED, EnrolmentState.NOT_COMPLETED):
+        on = _all_required_attended_on(session, enrolment, required)
         _complete(session, actor=actor, enrolment=enrolment, on=on)
         return True
     if not done and enrolment.state == EnrolmentState.COMPLETED:
@@ -586,13 +791,25 @@ def _complete(session: DbSession, *, actor: User | None, enrolment: Enrolment, o
 def complete_by_hand(
     session: DbSession, *, actor: User, enrolment: Enrolment, reason: str, on: date
 ) -> None:
+    """Completion decided by the coordinator. It is dated on the last session the trainee
+    attended; `on` (today) only when none was recorded. Not before the course has begun."""
     reason = reason.strip()
     if not reason:
         raise ServiceError("reason", str(_l("Give a reason.")))
     if enrolment.state not in ON_ROLL or enrolment.state == EnrolmentState.COMPLETED:
         raise ServiceError(None, str(_l("This enrolment cannot be completed.")))
+    first = first_session_on(enrolment.course)
+    if first is not None and first > on:
+        raise ServiceError(
+            None,
+            str(
+                _l("The course has not taken place yet; it cannot be completed before it is held.")
+            ),
+        )
     enrolment.completion_reason = reason[:500]
-    _complete(session, actor=actor, enrolment=enrolment, on=on)
+    _complete(
+        session, actor=actor, enrolment=enrolment, on=last_attended_on(session, enrolment) or on
+    )
 
 
 def uncomplete_by_hand(
@@ -616,8 +833,14 @@ def uncomplete_by_hand(
     )
 
 
-def close_course(session: DbSession, *, actor: User, course: Course) -> int:
-    """After the last session: everyone still only confirmed did not complete."""
+def close_course(session: DbSession, *, actor: User, course: Course, now: datetime) -> int:
+    """After the last session: everyone still only confirmed did not complete, and the
+    course takes no more enrolments, imports or attendance."""
+    if course.closed_at is not None:
+        raise ServiceError(None, str(_l("This course is already closed.")))
+    if not course_is_over(course, now):
+        raise ServiceError(None, str(_l("The course can be closed once its last session is over.")))
+    lock_course(session, course)
     rows = session.scalars(
         select(Enrolment).where(
             Enrolment.course_id == course.id, Enrolment.state == EnrolmentState.CONFIRMED
@@ -625,6 +848,8 @@ def close_course(session: DbSession, *, actor: User, course: Course) -> int:
     ).all()
     for enrolment in rows:
         enrolment.state = EnrolmentState.NOT_COMPLETED
+        enrolment.state_changed_at = now
+    course.closed_at = now
     record_audit(
         session,
         actor,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import (
     Blueprint,
     Response,
@@ -24,7 +22,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require
 from supporters.audit.services import record_audit
-from supporters.db import ServiceError, now_utc
+from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import (
@@ -270,6 +268,9 @@ def detail(course_id: int) -> str:
         can_manage=can_manage_course(current_user, course),
         show_attributes=can_view_attribute_figures(current_user, course.program_id),
         can_apply=can_apply(current_user, course),
+        application_problem=services.application_problem(course, services.japan_date(now_utc())),
+        course_over=services.course_is_over(course, now_utc()),
+        today=services.japan_date(now_utc()),
         mine=mine,
         confirm=ConfirmForm(),
         fiscal_year_label=services.reiwa_label,
@@ -277,15 +278,38 @@ def detail(course_id: int) -> str:
     )
 
 
-@bp.post("/<int:course_id>/close")
+@bp.route("/<int:course_id>/close", methods=["GET", "POST"])
 def close(course_id: int) -> ResponseReturnValue:
+    """Closing asks first: the page says who will be marked as not completed."""
     course = _course(course_id, manage=True)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    count = services.close_course(db.session, actor=current_user, course=course)
-    db.session.commit()
-    flash(_("The course is closed: %(n)d trainees did not complete.", n=count), "success")
-    return redirect(url_for("training.detail", course_id=course.id))
+    form = ConfirmForm()
+    now = now_utc()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        try:
+            count = services.close_course(db.session, actor=current_user, course=course, now=now)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("The course is closed: %(n)d trainees did not complete.", n=count), "success")
+        return redirect(url_for("training.detail", course_id=course.id))
+    problem = None
+    if course.closed_at is not None:
+        problem = _("This course is already closed.")
+    elif not services.course_is_over(course, now):
+        problem = _("The course can be closed once its last session is over.")
+    figures = services.course_figures(db.session, course)
+    return render_template(
+        "training/close.html",
+        course=course,
+        form=form,
+        problem=problem,
+        not_completing=figures.by_state.get(EnrolmentState.CONFIRMED, 0),
+        completed=figures.completed,
+    )
 
 
 # --- sessions -------------------------------------------------------------------------
@@ -428,6 +452,9 @@ def _find_place(course: Course, raw: str | None, field: str) -> Municipality | N
 @bp.route("/<int:course_id>/enrol", methods=["GET", "POST"])
 def enrol(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
+    if course.closed_at is not None:
+        flash(_("This course is closed."), "error")
+        return redirect(url_for("training.detail", course_id=course.id))
     form = EnrolForm()
     form.attribute.choices = attribute_choices()
     duplicates: list[Person] = []
@@ -445,12 +472,20 @@ def enrol(course_id: int) -> ResponseReturnValue:
                 attribute=form.attribute.data or None,
             )
             duplicates = find_duplicates(db.session, data)
+            same_contact = bool(duplicates)
+            if not duplicates:
+                duplicates = services.same_name_in_program(db.session, course.program, data)
             choice = form.duplicate.data
             if duplicates and not choice:
                 flash(
                     _(
                         "A person with the same name, reading and contact already exists. "
                         "Choose below."
+                    )
+                    if same_contact
+                    else _(
+                        "A person with the same name and reading is already in this program. "
+                        "If it is the same person, choose their record below."
                     ),
                     "info",
                 )
@@ -490,6 +525,9 @@ def enrol(course_id: int) -> ResponseReturnValue:
 @bp.route("/<int:course_id>/import", methods=["GET", "POST"])
 def import_csv(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
+    if course.closed_at is not None:
+        flash(_("This course is closed."), "error")
+        return redirect(url_for("training.detail", course_id=course.id))
     form = ImportForm()
     report = None
     if form.validate_on_submit():
@@ -518,6 +556,14 @@ def import_csv(course_id: int) -> ResponseReturnValue:
                 ),
                 "success",
             )
+            if report.ignored_columns:
+                flash(
+                    _(
+                        "These columns were not read: %(c)s",
+                        c="、".join(report.ignored_columns),
+                    ),
+                    "info",
+                )
             return redirect(url_for("training.detail", course_id=course.id))
         db.session.rollback()
         flash(_("Nothing was imported. Correct the rows below and try again."), "error")
@@ -545,6 +591,7 @@ def xlsx_template(course_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:course_id>/enrolments.csv")
+@writes
 def export_csv(course_id: int) -> ResponseReturnValue:
     course = _course(course_id, manage=True)
     record_audit(
@@ -565,6 +612,7 @@ def export_csv(course_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:course_id>/enrolments/<int:enrolment_id>")
+@writes
 def enrolment_detail(course_id: int, enrolment_id: int) -> str:
     course = _course(course_id)
     enrolment = _enrolment(course, enrolment_id)
@@ -590,10 +638,17 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
             SelectChoice(str(s.id), f"{s.date.isoformat()} {s.topic} ({s.course.title})")
             for s in services.make_up_sessions(db.session, enrolment)
         ]
+    registration = None
+    if manage and enrolment.person_id:
+        # The register reacts to training; asked here only to offer what can succeed.
+        from supporters.registry.services import current_registration
+
+        registration = current_registration(db.session, course.program_id, enrolment.person_id)
     return render_template(
         "training/enrolment.html",
         course=course,
         enrolment=enrolment,
+        registration=registration,
         person=enrolment.person,
         show_attribute=show_attribute,
         can_manage=manage,
@@ -666,7 +721,11 @@ def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseRe
     def decide() -> None:
         if complete:
             services.complete_by_hand(
-                db.session, actor=current_user, enrolment=enrolment, reason=reason, on=date.today()
+                db.session,
+                actor=current_user,
+                enrolment=enrolment,
+                reason=reason,
+                on=services.japan_date(now_utc()),
             )
         else:
             services.uncomplete_by_hand(
@@ -722,7 +781,7 @@ def apply(course_id: int) -> ResponseReturnValue:
             actor=current_user,
             course=course,
             person=person,
-            today=date.today(),
+            today=services.japan_date(now_utc()),
             now=now_utc(),
         )
     except ServiceError as error:
@@ -759,6 +818,7 @@ def withdraw_mine(course_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/<int:course_id>/sessions/<int:session_id>/sign-in.pdf")
+@writes
 def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
     from supporters.certificates.pdf import (
         SignInSheetData,

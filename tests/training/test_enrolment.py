@@ -13,6 +13,7 @@ from supporters.training.models import Enrolment
 from tests import factories
 
 NOW = datetime(2024, 4, 10, 1, 0, tzinfo=UTC)
+HELD = datetime(2024, 6, 10, 1, 0, tzinfo=UTC)  # after the factories' sessions
 
 
 def test_beyond_capacity_goes_to_the_waiting_list_and_moves_up(db_session: Any) -> None:
@@ -151,7 +152,7 @@ def test_optional_sessions_are_not_needed(db_session: Any) -> None:
         actor=admin,
         course_session=required_session,
         present_ids={enrolment.id},
-        now=NOW,
+        now=HELD,
     )
     assert enrolment.state == "completed"
 
@@ -168,18 +169,18 @@ def test_make_up_at_another_course_with_the_same_topic(db_session: Any) -> None:
         actor=admin,
         course_session=course.sessions[0],
         present_ids={enrolment.id},
-        now=NOW,
+        now=HELD,
     )
     choices = services.make_up_sessions(db_session, enrolment)
     assert [s.course_id for s in choices] == [other.id]  # same program, same topic only
     assert unrelated.id not in {s.course_id for s in choices}
     with pytest.raises(ServiceError):
         services.record_make_up(
-            db_session, actor=admin, enrolment=enrolment, course_session=other.sessions[1], now=NOW
+            db_session, actor=admin, enrolment=enrolment, course_session=other.sessions[1], now=HELD
         )
     assert (
         services.record_make_up(
-            db_session, actor=admin, enrolment=enrolment, course_session=choices[0], now=NOW
+            db_session, actor=admin, enrolment=enrolment, course_session=choices[0], now=HELD
         )
         is True
     )

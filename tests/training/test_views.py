@@ -322,7 +322,9 @@ def test_other_program_and_supporters_are_kept_out(
 
 
 def test_supporter_applies_through_the_page(client: Any, db_session: Any, login_as: Any) -> None:
-    follow_up = factories.course(db_session, program_code="kagawa", kind="follow_up")
+    follow_up = factories.course(
+        db_session, program_code="kagawa", kind="follow_up", on=date(2099, 5, 1)
+    )
     user = factories.supporter(db_session, program_code="kagawa")
     user.person_id = factories.registration(db_session, program_code="kagawa").person_id
     db_session.commit()
