@@ -1,6 +1,6 @@
 """audit counter: anonymous checks counted per day instead of one audit row each
 
-Revision ID: 0009_auth
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-30 08:30:00
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_auth'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

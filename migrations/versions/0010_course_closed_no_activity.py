@@ -1,7 +1,7 @@
 """workflow: a closed course, one activity report per dispatch, declarations of no activity
 
-Revision ID: 0009_workflow_a
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 08:30:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-11-30 08:30:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_workflow_a"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
