@@ -40,7 +40,7 @@ def _attended(db_session: Any) -> Any:
         db_session, actor=admin, assignment=assignment, accept=True, now=START - timedelta(days=9)
     )
     dispatch.record_attendance(
-        db_session, actor=admin, event=event, attended_ids={assignment.id}, now=START
+        db_session, actor=admin, event=event, attended_ids={assignment.id}, now=event.ends_at
     )
     return assignment
 
