@@ -64,12 +64,21 @@ def user_for_feed(session: DbSession, token: str) -> User | None:
     )
 
 
-def feed_assignments(session: DbSession, person_id: int, *, now: datetime) -> list[Assignment]:
-    """Five years back and everything ahead, in one query (events and places included)."""
+def feed_assignments(
+    session: DbSession,
+    person_id: int,
+    *,
+    now: datetime,
+    registration_ids: Iterable[int] | None = None,
+) -> list[Assignment]:
+    """Five years back and everything ahead, in one query (events and places included);
+    with `registration_ids`, only the dispatches of those registrations."""
+    query = select(Assignment)
+    if registration_ids is not None:
+        query = query.where(Assignment.registration_id.in_(list(registration_ids)))
     return list(
         session.scalars(
-            select(Assignment)
-            .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
+            query.options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
             .where(
                 Assignment.person_id == person_id,
                 Assignment.state != AssignmentState.DECLINED,

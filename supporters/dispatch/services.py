@@ -626,14 +626,22 @@ def open_places(
 
 
 def schedule(
-    session: DbSession, person_id: int, *, now: datetime, past_limit: int = 20
+    session: DbSession,
+    person_id: int,
+    *,
+    now: datetime,
+    past_limit: int = 20,
+    registration_ids: list[int] | None = None,
 ) -> tuple[list[Assignment], list[Assignment]]:
-    """A supporter's upcoming and recent dispatches (two queries, events and places included)."""
+    """A supporter's upcoming and recent dispatches (two queries, events and places included);
+    with `registration_ids`, only those of the registrations in force."""
     base = (
         select(Assignment)
         .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
         .where(Assignment.person_id == person_id)
     )
+    if registration_ids is not None:
+        base = base.where(Assignment.registration_id.in_(registration_ids))
     upcoming = list(
         session.scalars(
             base.where(

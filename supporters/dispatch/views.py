@@ -31,7 +31,6 @@ from supporters.accounts.permissions import (
     coordinated_program_ids,
     is_admin,
     require,
-    supporter_program_ids,
 )
 from supporters.db import ServiceError, now_utc
 from supporters.dispatch import calendar as feeds
@@ -60,6 +59,10 @@ from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
+from supporters.registry.permissions import (
+    is_own_current_registration,
+    own_current_registration_filter,
+)
 from supporters.reminders.mail import deliver_after_commit, queue_user_mail
 from supporters.reminders.rules import coordinators_of
 from supporters.training.forms import ReasonForm
@@ -520,7 +523,7 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
-    mine = assignment.person_id == current_user.person_id
+    mine = is_own_current_registration(current_user, assignment.registration)
     require(mine or can_manage_event(current_user, assignment.event))
     _confirmed_post()
 
@@ -546,15 +549,9 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
 
 
 def _my_registrations() -> list[Registration]:
-    if current_user.person_id is None:
-        return []
     return list(
         db.session.scalars(
-            select(Registration).where(
-                Registration.person_id == current_user.person_id,
-                Registration.withdrawn_on.is_(None),
-                Registration.program_id.in_(supporter_program_ids(current_user)),
-            )
+            select(Registration).where(own_current_registration_filter(current_user))
         )
     )
 
@@ -566,7 +563,12 @@ def my_schedule() -> ResponseReturnValue:
         flash(_("The schedule is for registered supporters."), "info")
         return redirect(url_for("main.index"))
     now = now_utc()
-    upcoming, past = services.schedule(db.session, current_user.person_id, now=now)
+    upcoming, past = services.schedule(
+        db.session,
+        current_user.person_id,
+        now=now,
+        registration_ids=[r.id for r in registrations],
+    )
     places = []
     for registration in registrations:
         places.extend(services.open_places(db.session, registration, now=now, limit=10))
@@ -607,7 +609,7 @@ def _my_assignment(assignment_id: int) -> Assignment:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
-    require(current_user.person_id is not None and assignment.person_id == current_user.person_id)
+    require(is_own_current_registration(current_user, assignment.registration))
     return assignment
 
 
@@ -677,8 +679,17 @@ def calendar_feed(token: str) -> Response:
     user = feeds.user_for_feed(db.session, token) if len(token) < 100 else None
     if user is None or user.person_id is None:
         abort(404)
+    # Only while the user is a supporter with a registration in force: the same URL stops
+    # answering the moment the role is revoked or the registration withdrawn or erased.
+    registration_ids = list(
+        db.session.scalars(select(Registration.id).where(own_current_registration_filter(user)))
+    )
+    if not registration_ids:
+        abort(404)
     body = feeds.build_calendar(
-        feeds.feed_assignments(db.session, user.person_id, now=now_utc()),
+        feeds.feed_assignments(
+            db.session, user.person_id, now=now_utc(), registration_ids=registration_ids
+        ),
         base_url=current_app.config["BASE_URL"],
         domain=_domain(),
     )

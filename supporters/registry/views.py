@@ -39,6 +39,7 @@ from supporters.registry.permissions import (
     can_file_report_for,
     can_manage_register,
     can_view_registration,
+    own_current_registration_filter,
     staff_places,
 )
 from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
@@ -522,7 +523,7 @@ def me() -> ResponseReturnValue:
     today = _today()
     registrations = db.session.scalars(
         select(Registration)
-        .where(Registration.person_id == current_user.person_id)
+        .where(own_current_registration_filter(current_user))
         .order_by(Registration.registered_on.desc())
     ).all()
     cards = []
