@@ -58,3 +58,23 @@ def can_file_report_for(user: Any, registration: Registration) -> bool:
 
 def staff_places(user: Any) -> set[int]:
     return staff_municipality_ids(user)
+
+
+def contact_consent_in_force(session: Any, person_id: int, program_id: int) -> bool:
+    """The person, registered in the program (in force), consented to share their contact
+    with the municipality. Registered with people.privacy (see registry/__init__.py)."""
+    from sqlalchemy import exists, select
+
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Registration.person_id == person_id,
+                    Registration.program_id == program_id,
+                    Registration.consent_share_contact.is_(True),
+                    Registration.withdrawn_on.is_(None),
+                    Registration.erased_at.is_(None),
+                )
+            )
+        )
+    )

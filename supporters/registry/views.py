@@ -22,6 +22,7 @@ from supporters.audit.services import record_audit
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
 from supporters.people.models import Person
+from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
 from supporters.programs.models import Municipality, Program, RegistrationMode
 from supporters.programs.services import find_municipality
@@ -266,6 +267,7 @@ def person_page(registration_id: int) -> str:
         "registry/person.html",
         registration=registration,
         person=registration.person,
+        contact=contact_for(db.session, current_user, registration.person, registration.program_id),
         status=status,
         timeline=timeline,
         manage=manage,

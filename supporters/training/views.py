@@ -27,6 +27,7 @@ from supporters.audit.services import record_audit
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
 from supporters.people.models import Person
+from supporters.people.privacy import contact_for
 from supporters.people.services import (
     clean_person_input,
     create_person,
@@ -562,6 +563,7 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
         .where(Person.id == enrolment.person_id, trainee_filter)
     )
     require(bool(visible))
+    contact = contact_for(db.session, current_user, enrolment.person, course.program_id)
     show_attribute = can_view_attributes(current_user, course.program_id)
     if show_attribute:
         record_attribute_view(
@@ -580,6 +582,7 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
         course=course,
         enrolment=enrolment,
         person=enrolment.person,
+        contact=contact,
         show_attribute=show_attribute,
         can_manage=manage,
         confirm=ConfirmForm(),
