@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, or_, select, true, union_all
+
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.db import DbSession
 from supporters.people.models import Person
@@ -64,4 +66,30 @@ def contact_for(session: DbSession, viewer: Any, person: Person, program_id: int
         phone=person.phone,
         postal_code=person.postal_code,
         address=person.address,
+    )
+
+
+# --- whose record a person is --------------------------------------------------------
+# A person record belongs to the programs that hold records of it (an enrolment in one of
+# their courses, a registration). Each feature that keeps such records registers a query of
+# (person_id, program_id) pairs here, as the registry does for consent above.
+PersonRecords = Callable[[], Select[int, int]]
+_record_sources: list[PersonRecords] = []
+
+
+def register_person_records(source: PersonRecords) -> None:
+    if source not in _record_sources:
+        _record_sources.append(source)
+
+
+def known_to_program(program_id: int) -> ColumnElement[bool]:
+    """People the program may match and see: those it holds a record of, and records no
+    program holds yet (just created). Never a person only another program knows."""
+    if not _record_sources:
+        return true()
+    pairs = union_all(*(source() for source in _record_sources)).subquery()
+    person_id, owner = pairs.c[0], pairs.c[1]
+    return or_(
+        Person.id.in_(select(person_id).where(owner == program_id)),
+        Person.id.not_in(select(person_id)),
     )

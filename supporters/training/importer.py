@@ -339,7 +339,7 @@ def import_trainees(
         if problem:
             report.errors.append(RowError(row.number, labels["residence"], problem))
             continue
-        existing = find_duplicates(session, row.data)
+        existing = find_duplicates(session, row.data, program_id=course.program_id)
         person = existing[0] if existing else None
         if person is not None and person.id in enrolled_people:
             report.errors.append(

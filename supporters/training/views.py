@@ -440,7 +440,7 @@ def enrol(course_id: int) -> ResponseReturnValue:
                 work=work,
                 attribute=form.attribute.data or None,
             )
-            duplicates = find_duplicates(db.session, data)
+            duplicates = find_duplicates(db.session, data, program_id=course.program_id)
             choice = form.duplicate.data
             if duplicates and not choice:
                 flash(
