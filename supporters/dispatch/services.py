@@ -30,6 +30,7 @@ from supporters.dispatch.models import (
     EventState,
     ProgramMunicipality,
 )
+from supporters.people.free_text import check_free_text
 from supporters.people.models import Person
 from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
@@ -64,6 +65,14 @@ class EventInput:
     lead_consultant: str = ""
     notes: str = ""
     bring: str = ""
+    # The writer confirmed that text the detector warned about identifies no one.
+    free_text_confirmed: bool = False
+
+    def columns(self) -> dict[str, Any]:
+        """The values stored on the event (not the confirmation)."""
+        values = dict(self.__dict__)
+        values.pop("free_text_confirmed")
+        return values
 
 
 def _check_event(session: DbSession, program: Program, data: EventInput) -> None:
@@ -71,6 +80,9 @@ def _check_event(session: DbSession, program: Program, data: EventInput) -> None
         raise ServiceError("title", str(_l("Enter the name of the event.")))
     if not data.venue.strip():
         raise ServiceError("venue", str(_l("Enter the venue (a public place).")))
+    # What supporters and staff read about the event must not identify the client.
+    check_free_text(data.title, field="title", confirmed=data.free_text_confirmed)
+    check_free_text(data.notes, field="notes", confirmed=data.free_text_confirmed)
     if data.ends_at <= data.starts_at:
         raise ServiceError("ends_at", str(_l("The end must be after the start.")))
     if not 1 <= data.needed <= MAX_NEEDED:
@@ -93,7 +105,7 @@ def create_event(
         kind=KIND_FOR_MODE[DispatchMode(program.dispatch_mode)],
         state=EventState.OPEN if publish else EventState.DRAFT,
         created_by_id=actor.id,
-        **{**data.__dict__, "title": data.title.strip(), "venue": data.venue.strip()},
+        **{**data.columns(), "title": data.title.strip(), "venue": data.venue.strip()},
     )
     session.add(event)
     session.flush()
@@ -138,7 +150,7 @@ def request_dispatch(
         state=EventState.REQUESTED,
         requested_by_id=actor.id,
         created_by_id=actor.id,
-        **{**data.__dict__, "title": data.title.strip(), "venue": data.venue.strip()},
+        **{**data.columns(), "title": data.title.strip(), "venue": data.venue.strip()},
     )
     session.add(event)
     session.flush()
@@ -158,6 +170,8 @@ def decline_request(session: DbSession, *, actor: User, event: DispatchEvent, re
         raise ServiceError(None, str(_l("Only a pending request can be declined.")))
     if not reason.strip():
         raise ServiceError("reason", str(_l("Give a reason.")))
+    # Read by the municipality: never contact details (no confirmation box on this form).
+    check_free_text(reason, field="reason", confirmed=True)
     event.state = EventState.DECLINED
     event.reason = reason.strip()[:500]
     record_audit(session, actor, "dispatch.decline", event, program_id=event.program_id)
@@ -179,7 +193,7 @@ def update_event(
             ),
         )
     moved = (data.starts_at, data.ends_at) != (event.starts_at, event.ends_at)
-    for key, value in data.__dict__.items():
+    for key, value in data.columns().items():
         setattr(event, key, value.strip() if isinstance(value, str) else value)
     if moved:
         session.execute(
@@ -197,6 +211,8 @@ def cancel_event(
     """Cancel; returns the assignments that were live, so their supporters can be told."""
     if event.state in (EventState.CANCELLED, EventState.HELD, EventState.REPORTED):
         raise ServiceError(None, str(_l("This event can no longer be cancelled.")))
+    # Read by the supporters and mailed to them: never contact details.
+    check_free_text(reason, field="reason", confirmed=True)
     lock_event(session, event)
     live = list(
         session.scalars(

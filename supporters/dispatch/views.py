@@ -55,6 +55,7 @@ from supporters.dispatch.permissions import (
     visible_event_filter,
 )
 from supporters.extensions import db, limiter
+from supporters.people.free_text import asks_confirmation
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
@@ -228,6 +229,7 @@ def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
         lead_consultant=(form.lead_consultant.data or "").strip(),
         notes=(form.notes.data or "").strip(),
         bring=(form.bring.data or "").strip(),
+        free_text_confirmed=bool(form.confirm_free_text.data),
     )
 
 
@@ -250,6 +252,7 @@ def new() -> ResponseReturnValue:
     )
     program = next((p for p in programs if p.code == request.values.get("program")), programs[0])
     form = EventForm()
+    needs_confirm = False
     if form.validate_on_submit():
         try:
             place = find_municipality(
@@ -261,6 +264,7 @@ def new() -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
+            needs_confirm = asks_confirmation(error)
         else:
             db.session.commit()
             flash(_("The event was created and is open for supporters."), "success")
@@ -275,6 +279,7 @@ def new() -> ResponseReturnValue:
         programs=programs,
         mode="new",
         holiday=_holiday_note(form),
+        needs_confirm=needs_confirm,
     )
 
 
@@ -289,6 +294,7 @@ def request_form() -> ResponseReturnValue:
     form = EventForm()
     if request.method == "GET":
         form.municipality.data = municipality.name
+    needs_confirm = False
     if form.validate_on_submit():
         try:
             event = services.request_dispatch(
@@ -300,6 +306,7 @@ def request_form() -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
+            needs_confirm = asks_confirmation(error)
         else:
             db.session.commit()
             flash(_("Your request was sent to the coordinator."), "success")
@@ -312,6 +319,7 @@ def request_form() -> ResponseReturnValue:
         mode="request",
         fixed_place=municipality,
         holiday=_holiday_note(form),
+        needs_confirm=needs_confirm,
     )
 
 

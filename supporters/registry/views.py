@@ -21,6 +21,7 @@ from supporters.accounts.permissions import coordinated_program_ids, require, su
 from supporters.audit.services import record_audit
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
+from supporters.people.free_text import asks_confirmation
 from supporters.people.models import Person
 from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
@@ -480,6 +481,7 @@ def new_report(registration_id: int) -> ResponseReturnValue:
     form = _report_form(registration)
     if request.method == "GET":
         _prefill_report(form, registration)
+    needs_confirm = False
     if form.validate_on_submit():
         try:
             place = _place(registration.program, form.municipality.data, "municipality")
@@ -499,11 +501,13 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                     meeting_course_id=int(form.meeting_course_id.data)
                     if form.meeting_course_id.data
                     else None,
+                    note_confirmed=bool(form.confirm_free_text.data),
                 ),
             )
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
+            needs_confirm = asks_confirmation(error)
         else:
             db.session.commit()
             flash(_("Thank you. The report was filed."), "success")
@@ -511,7 +515,11 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                 return redirect(url_for("registry.person_page", registration_id=registration.id))
             return redirect(url_for("registry.me"))
     return render_template(
-        "registry/report_form.html", form=form, registration=registration, on_behalf=on_behalf
+        "registry/report_form.html",
+        form=form,
+        registration=registration,
+        on_behalf=on_behalf,
+        needs_confirm=needs_confirm,
     )
 
 
