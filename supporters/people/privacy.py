@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Select, or_, true
 
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.db import DbSession
@@ -84,12 +84,14 @@ def register_person_records(source: PersonRecords) -> None:
 
 def known_to_program(program_id: int) -> ColumnElement[bool]:
     """People the program may match and see: those it holds a record of, and records no
-    program holds yet (just created). Never a person only another program knows."""
-    if not _record_sources:
+    program holds yet (just created). Never a person only another program knows. Correlated
+    EXISTS per source, so each candidate costs an index lookup on the sources' person_id."""
+    sources = [source() for source in _record_sources]
+    if not sources:
         return true()
-    pairs = union_all(*(source() for source in _record_sources)).subquery()
-    person_id, owner = pairs.c[0], pairs.c[1]
-    return or_(
-        Person.id.in_(select(person_id).where(owner == program_id)),
-        Person.id.not_in(select(person_id)),
-    )
+    held_here = [
+        s.where(s.selected_columns[0] == Person.id, s.selected_columns[1] == program_id).exists()
+        for s in sources
+    ]
+    held_anywhere = [s.where(s.selected_columns[0] == Person.id).exists() for s in sources]
+    return or_(*held_here, ~or_(*held_anywhere))
