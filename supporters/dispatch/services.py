@@ -82,6 +82,7 @@ def _check_event(session: DbSession, program: Program, data: EventInput) -> None
         raise ServiceError("venue", str(_l("Enter the venue (a public place).")))
     # What supporters and staff read about the event must not identify the client.
     check_free_text(data.title, field="title", confirmed=data.free_text_confirmed)
+    check_free_text(data.venue, field="venue", confirmed=data.free_text_confirmed)
     check_free_text(data.notes, field="notes", confirmed=data.free_text_confirmed)
     if data.ends_at <= data.starts_at:
         raise ServiceError("ends_at", str(_l("The end must be after the start.")))

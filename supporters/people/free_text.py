@@ -36,7 +36,9 @@ KIND_LABELS = {
     NAME: _l("a name (さん/くん/ちゃん)"),
 }
 
-_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−ーｰ－﹣─━", "-"))
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−－﹣─━", "-"))
+# The long-vowel mark is a dash only between digits (０９０ー１２３４), not in サポーター.
+_LONG_VOWEL_BETWEEN_DIGITS = re.compile(r"(?<=\d)\s*[ーｰ]\s*(?=\d)")
 _KANJI_DIGITS = "〇一二三四五六七八九十百"
 
 _EMAIL = re.compile(r"[\w.+-]+\s*@\s*[\w-]+(?:\s*\.\s*[\w-]+)+", re.ASCII)
@@ -87,7 +89,8 @@ class Finding:
 
 
 def normalise_free_text(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").translate(_DASHES)
+    text = unicodedata.normalize("NFKC", text or "").translate(_DASHES)
+    return _LONG_VOWEL_BETWEEN_DIGITS.sub("-", text)
 
 
 def _phone_like(candidate: str) -> bool:

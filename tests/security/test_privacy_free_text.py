@@ -52,6 +52,8 @@ def _kinds(text: str) -> set[str]:
         ("山田太郎さん", "name"),
         ("タロウくん", "name"),
         ("花子ちゃん", "name"),
+        ("ユーキくん", "name"),
+        ("０２８３ー２２ー１１１１", "phone"),
         ("山田様", "name"),
     ],
 )
@@ -72,6 +74,7 @@ def test_the_detector_finds_identifying_details(text: str, kind: str) -> None:
         "10時から12時まで、3名参加",
         "佐野市保健センターで実施",
         "サポーターさん3人で対応",
+        "コーディネーターさんと千葉市 きぼーる 13階で面談",
     ],
 )
 def test_ordinary_notes_pass(text: str) -> None:
@@ -219,3 +222,15 @@ def test_a_cancellation_reason_refuses_contact_details(
     response = _post(app, world, "coord", "dispatch.cancel", {"reason": "ご家族の都合"})
     db_session.refresh(event)
     assert event.state == EventState.CANCELLED
+
+
+def test_a_venue_that_looks_like_a_home_address_asks_first(
+    app: Flask, db_session: Any, world: World
+) -> None:
+    home = "佐野市高萩町1234-5 山田様宅"
+    response = _post(app, world, "staff", "dispatch.request_form", _event_form("", venue=home))
+    assert response.status_code == 200 and 'name="confirm_free_text"' in response.get_data(
+        as_text=True
+    )
+    db_session.expire_all()
+    assert home not in [e.venue for e in db_session.scalars(select(DispatchEvent))]
