@@ -113,3 +113,48 @@ def test_the_rule_itself(app: Flask, db_session: Any, world: World) -> None:
 
     foreign_program = factories.program(db_session, other_program)
     assert not contact_for(db_session, users["staff"], person, foreign_program.id).shown
+
+
+def test_every_page_shows_contact_only_to_whom_it_may(
+    app: Flask, db_session: Any, world: World
+) -> None:
+    """A sweep of every GET route, role and object (no consent anywhere): a person's phone
+    or e-mail appears only to the coordinators of the person's program and to the person."""
+    from tests.security.routes import MATRIX
+    from tests.security.world import ROLES, VARIANTS
+
+    phones = {"own": "090-5555-0101", "other": "090-5555-0102", "foreign": "090-5555-0103"}
+    allowed = {
+        "own": {"coord", "sup"},
+        "other": {"coord", "supX"},
+        "foreign": {"coordX"},
+    }
+    contact: dict[str, tuple[str, str]] = {}
+    for variant in VARIANTS:
+        registration = db_session.get(Registration, world.params[variant]["registration_id"])
+        registration.consent_share_contact = False
+        person = db_session.get(Person, registration.person_id)
+        person.phone = phones[variant]
+        contact[variant] = (person.email, person.phone)
+    db_session.commit()
+    leaks = []
+    for role in ROLES:
+        client = client_as(app, world, role)
+        for (method, endpoint), table in MATRIX.items():
+            if method != "GET" or endpoint in ("static", "accounts.logout"):
+                continue
+            for variant in table:
+                params = world.params["-" if variant == "-" else variant]
+                if variant == "-":
+                    params = {**world.params["own"], **world.params["-"]}
+                response = client.get(build_path(app, endpoint, params))
+                if response.mimetype == "application/pdf":
+                    # PDFs are compressed; none prints contact fields (see certificates/pdf.py).
+                    continue
+                body = response.get_data().decode("utf-8", errors="replace")
+                for whose, (email, phone) in contact.items():
+                    if role in allowed[whose]:
+                        continue
+                    if email in body or phone in body:
+                        leaks.append((role, endpoint, variant, whose))
+    assert not leaks
