@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, true
+from sqlalchemy import ColumnElement, Select, false, or_
 
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.db import DbSession
@@ -87,8 +87,8 @@ def known_to_program(program_id: int) -> ColumnElement[bool]:
     program holds yet (just created). Never a person only another program knows. Correlated
     EXISTS per source, so each candidate costs an index lookup on the sources' person_id."""
     sources = [source() for source in _record_sources]
-    if not sources:
-        return true()
+    if not sources:  # nothing registered (a bare import): match no one rather than anyone
+        return false()
     held_here = [
         s.where(s.selected_columns[0] == Person.id, s.selected_columns[1] == program_id).exists()
         for s in sources
