@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_
+from sqlalchemy import ColumnElement, Select, false, or_, select
 
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.db import DbSession
@@ -95,3 +95,11 @@ def known_to_program(program_id: int) -> ColumnElement[bool]:
     ]
     held_anywhere = [s.where(s.selected_columns[0] == Person.id).exists() for s in sources]
     return or_(*held_here, ~or_(*held_anywhere))
+
+
+def is_known_to_program(session: DbSession, person_id: int, program_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(Person.id).where(Person.id == person_id, known_to_program(program_id))
+        )
+    )

@@ -117,3 +117,49 @@ def test_duplicates_are_matched_within_the_program_only(db_session: Any) -> None
     tochigi_program = factories.program(db_session, "tochigi")
     assert find_duplicates(db_session, data, program_id=chiba.id) == []
     assert find_duplicates(db_session, data, program_id=tochigi_program.id) == [tochigi]
+
+
+def test_applying_to_another_programs_course_does_not_hand_over_the_record(
+    app: Any, db_session: Any
+) -> None:
+    """A Kagawa supporter who also holds a Tochigi supporter role cannot carry their Kagawa
+    record (attribute, contact) into Tochigi by applying there: Tochigi's coordinator records
+    them itself."""
+    import pytest
+
+    from supporters.accounts.models import Role
+    from supporters.accounts.services import grant_role
+    from supporters.db import ServiceError, now_utc
+    from supporters.training import services as training
+
+    kagawa = factories.completed_enrolment(
+        db_session,
+        program_code="kagawa",
+        name="香川 花子",
+        reading="カガワ ハナコ",
+        email="hanako.kagawa@example.jp",
+        residence="高松市",
+        attribute="family",
+    ).person
+    user = factories.supporter(db_session, "kagawa", email="both@example.jp")
+    user.person_id = kagawa.id
+    grant_role(
+        db_session,
+        actor=None,
+        user=user,
+        role=Role.SUPPORTER,
+        program=factories.program(db_session, "tochigi"),
+        now=now_utc(),
+    )
+    today = now_utc().date()
+    course = factories.course(db_session, program_code="tochigi", kind="meeting")
+    with pytest.raises(ServiceError, match="事務局|coordinator"):
+        training.apply_for_course(
+            db_session, actor=user, course=course, person=kagawa, today=today, now=now_utc()
+        )
+    assert db_session.scalar(select(Enrolment).where(Enrolment.course_id == course.id)) is None
+    own = factories.course(db_session, program_code="kagawa", kind="meeting")
+    enrolment = training.apply_for_course(
+        db_session, actor=user, course=own, person=kagawa, today=today, now=now_utc()
+    )
+    assert enrolment.person_id == kagawa.id
