@@ -153,7 +153,7 @@ def test_applying_to_another_programs_course_does_not_hand_over_the_record(
     )
     today = now_utc().date()
     course = factories.course(db_session, program_code="tochigi", kind="meeting")
-    with pytest.raises(ServiceError, match="事務局|coordinator"):
+    with pytest.raises(ServiceError, match=r"事務局|coordinator"):
         training.apply_for_course(
             db_session, actor=user, course=course, person=kagawa, today=today, now=now_utc()
         )
