@@ -6,6 +6,7 @@ from typing import Any
 
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.registry.models import Registration
+from supporters.registry.permissions import is_own_current_registration
 from supporters.training.models import Enrolment
 
 
@@ -15,8 +16,7 @@ def can_manage_cards(user: Any, program_id: int) -> bool:
 
 
 def is_own_registration(user: Any, registration: Registration) -> bool:
-    person_id = getattr(user, "person_id", None)
-    return person_id is not None and person_id == registration.person_id
+    return is_own_current_registration(user, registration)
 
 
 def can_download_card(user: Any, registration: Registration) -> bool:

@@ -64,15 +64,24 @@ def user_for_feed(session: DbSession, token: str) -> User | None:
     )
 
 
-def feed_assignments(session: DbSession, person_id: int, *, now: datetime) -> list[Assignment]:
+def feed_assignments(
+    session: DbSession,
+    person_id: int,
+    *,
+    now: datetime,
+    registration_ids: Iterable[int] | None = None,
+) -> list[Assignment]:
     """Five years back and everything ahead, in one query (events and places included); one
-    entry per event, as on the schedule page."""
+    entry per event, as on the schedule page; with `registration_ids`, only the dispatches
+    of those registrations."""
     from supporters.dispatch.services import one_per_event
 
+    query = select(Assignment)
+    if registration_ids is not None:
+        query = query.where(Assignment.registration_id.in_(list(registration_ids)))
     return one_per_event(
         session.scalars(
-            select(Assignment)
-            .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
+            query.options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
             .where(
                 Assignment.person_id == person_id,
                 Assignment.state != AssignmentState.DECLINED,

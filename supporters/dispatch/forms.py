@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     SelectChoice,
@@ -14,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from supporters.programs.fields import TimeOfDayField
-from supporters.registry.forms import ACTIVITY_LABELS
+from supporters.registry.forms import ACTIVITY_LABELS, CONFIRM_FREE_TEXT
 
 REQUIRED = _l("This field is required.")
 
@@ -86,6 +87,8 @@ class EventForm(FlaskForm):
         validators=[Optional(), Length(max=2000)],
         description=_l("Never the name, address or story of the person or family."),
     )
+    # Shown after a warning from people.free_text: the writer confirms the text is safe.
+    confirm_free_text = BooleanField(CONFIRM_FREE_TEXT)
     submit = SubmitField(_l("Save"))
 
 

@@ -32,6 +32,7 @@ from supporters.dispatch.models import (
     EventState,
     ProgramMunicipality,
 )
+from supporters.people.free_text import check_free_text
 from supporters.people.models import Person
 from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
@@ -111,6 +112,14 @@ class EventInput:
     lead_consultant: str = ""
     notes: str = ""
     bring: str = ""
+    # The writer confirmed that text the detector warned about identifies no one.
+    free_text_confirmed: bool = False
+
+    def columns(self) -> dict[str, Any]:
+        """The values stored on the event (not the confirmation)."""
+        values = dict(self.__dict__)
+        values.pop("free_text_confirmed")
+        return values
 
 
 def _check_event(session: DbSession, program: Program, data: EventInput) -> None:
@@ -118,6 +127,10 @@ def _check_event(session: DbSession, program: Program, data: EventInput) -> None
         raise ServiceError("title", str(_l("Enter the name of the event.")))
     if not data.venue.strip():
         raise ServiceError("venue", str(_l("Enter the venue (a public place).")))
+    # What supporters and staff read about the event must not identify the client.
+    check_free_text(data.title, field="title", confirmed=data.free_text_confirmed)
+    check_free_text(data.venue, field="venue", confirmed=data.free_text_confirmed)
+    check_free_text(data.notes, field="notes", confirmed=data.free_text_confirmed)
     if data.ends_at <= data.starts_at:
         raise ServiceError("ends_at", str(_l("The end must be after the start.")))
     if not 1 <= data.needed <= MAX_NEEDED:
@@ -140,7 +153,7 @@ def create_event(
         kind=KIND_FOR_MODE[DispatchMode(program.dispatch_mode)],
         state=EventState.OPEN if publish else EventState.DRAFT,
         created_by_id=actor.id,
-        **{**data.__dict__, "title": data.title.strip(), "venue": data.venue.strip()},
+        **{**data.columns(), "title": data.title.strip(), "venue": data.venue.strip()},
     )
     session.add(event)
     session.flush()
@@ -190,7 +203,7 @@ def request_dispatch(
         state=EventState.REQUESTED,
         requested_by_id=actor.id,
         created_by_id=actor.id,
-        **{**data.__dict__, "title": data.title.strip(), "venue": data.venue.strip()},
+        **{**data.columns(), "title": data.title.strip(), "venue": data.venue.strip()},
     )
     session.add(event)
     session.flush()
@@ -214,6 +227,8 @@ def decline_request(session: DbSession, *, actor: User, event: DispatchEvent, re
         raise ServiceError(None, str(_l("Only a pending request can be declined.")))
     if not reason.strip():
         raise ServiceError("reason", str(_l("Give a reason.")))
+    # Read by the municipality: never contact details (no confirmation box on this form).
+    check_free_text(reason, field="reason", confirmed=True)
     event.state = EventState.DECLINED
     event.reason = reason.strip()[:500]
     record_audit(session, actor, "dispatch.decline", event, program_id=event.program_id)
@@ -235,7 +250,7 @@ def update_event(
             ),
         )
     moved = (data.starts_at, data.ends_at) != (event.starts_at, event.ends_at)
-    for key, value in data.__dict__.items():
+    for key, value in data.columns().items():
         setattr(event, key, value.strip() if isinstance(value, str) else value)
     if moved:
         session.execute(
@@ -253,6 +268,8 @@ def cancel_event(
     """Cancel; returns the assignments that were live, so their supporters can be told."""
     if event.state in (EventState.CANCELLED, EventState.HELD, EventState.REPORTED):
         raise ServiceError(None, str(_l("This event can no longer be cancelled.")))
+    # Read by the supporters and mailed to them: never contact details.
+    check_free_text(reason, field="reason", confirmed=True)
     lock_event(session, event)
     live = list(
         session.scalars(
@@ -748,14 +765,22 @@ def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:
 
 
 def schedule(
-    session: DbSession, person_id: int, *, now: datetime, past_limit: int = 20
+    session: DbSession,
+    person_id: int,
+    *,
+    now: datetime,
+    past_limit: int = 20,
+    registration_ids: list[int] | None = None,
 ) -> tuple[list[Assignment], list[Assignment]]:
-    """A supporter's upcoming and recent dispatches (two queries, events and places included)."""
+    """A supporter's upcoming and recent dispatches (two queries, events and places included);
+    with `registration_ids`, only those of the registrations in force."""
     base = (
         select(Assignment)
         .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
         .where(Assignment.person_id == person_id)
     )
+    if registration_ids is not None:
+        base = base.where(Assignment.registration_id.in_(registration_ids))
     rows = session.scalars(
         base.where(
             Assignment.ends_at >= now,

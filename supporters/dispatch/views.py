@@ -32,7 +32,6 @@ from supporters.accounts.permissions import (
     coordinated_program_ids,
     is_admin,
     require,
-    supporter_program_ids,
 )
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
@@ -57,11 +56,16 @@ from supporters.dispatch.permissions import (
     visible_event_filter,
 )
 from supporters.extensions import db, limiter
+from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
+from supporters.registry.permissions import (
+    is_own_current_registration,
+    own_current_registration_filter,
+)
 from supporters.registry.services import filed_reports_for_assignments
 from supporters.reminders.mail import deliver_after_commit, queue_user_mail
 from supporters.reminders.rules import coordinators_of
@@ -286,6 +290,7 @@ def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
         lead_consultant=(form.lead_consultant.data or "").strip(),
         notes=(form.notes.data or "").strip(),
         bring=(form.bring.data or "").strip(),
+        free_text_confirmed=bool(form.confirm_free_text.data),
     )
 
 
@@ -315,6 +320,7 @@ def new() -> ResponseReturnValue:
     program = next((p for p in programs if p.code == request.values.get("program")), programs[0])
     form = EventForm()
     _for_program(form, program)
+    needs_confirm = False
     if form.validate_on_submit():
         try:
             place = find_municipality(
@@ -326,6 +332,7 @@ def new() -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
+            needs_confirm = asks_confirmation(error)
         else:
             db.session.commit()
             flash(_("The event was created and is open for supporters."), "success")
@@ -340,6 +347,7 @@ def new() -> ResponseReturnValue:
         programs=programs,
         mode="new",
         holiday=_holiday_note(form),
+        needs_confirm=needs_confirm,
     )
 
 
@@ -355,6 +363,7 @@ def request_form() -> ResponseReturnValue:
     _for_program(form, program, place=municipality.name)
     if request.method == "GET":
         form.municipality.data = municipality.name
+    needs_confirm = False
     if form.validate_on_submit():
         try:
             event = services.request_dispatch(
@@ -367,6 +376,7 @@ def request_form() -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
+            needs_confirm = asks_confirmation(error)
         else:
             db.session.commit()
             flash(_("Your request was sent to the coordinator."), "success")
@@ -379,6 +389,7 @@ def request_form() -> ResponseReturnValue:
         mode="request",
         fixed_place=municipality,
         holiday=_holiday_note(form),
+        needs_confirm=needs_confirm,
     )
 
 
@@ -592,7 +603,7 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
-    mine = assignment.person_id == current_user.person_id
+    mine = is_own_current_registration(current_user, assignment.registration)
     require(mine or can_manage_event(current_user, assignment.event))
     _confirmed_post()
 
@@ -618,15 +629,9 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
 
 
 def _my_registrations() -> list[Registration]:
-    if current_user.person_id is None:
-        return []
     return list(
         db.session.scalars(
-            select(Registration).where(
-                Registration.person_id == current_user.person_id,
-                Registration.withdrawn_on.is_(None),
-                Registration.program_id.in_(supporter_program_ids(current_user)),
-            )
+            select(Registration).where(own_current_registration_filter(current_user))
         )
     )
 
@@ -638,7 +643,12 @@ def my_schedule() -> ResponseReturnValue:
         flash(_("The schedule is for registered supporters."), "info")
         return redirect(url_for("main.index"))
     now = now_utc()
-    upcoming, past = services.schedule(db.session, current_user.person_id, now=now)
+    upcoming, past = services.schedule(
+        db.session,
+        current_user.person_id,
+        now=now,
+        registration_ids=[r.id for r in registrations],
+    )
     places = []
     for registration in registrations:
         places.extend(services.open_places(db.session, registration, now=now, limit=10))
@@ -680,7 +690,7 @@ def _my_assignment(assignment_id: int) -> Assignment:
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
-    require(current_user.person_id is not None and assignment.person_id == current_user.person_id)
+    require(is_own_current_registration(current_user, assignment.registration))
     return assignment
 
 
@@ -750,8 +760,17 @@ def calendar_feed(token: str) -> Response:
     user = feeds.user_for_feed(db.session, token) if len(token) < 100 else None
     if user is None or user.person_id is None:
         abort(404)
+    # Only while the user is a supporter with a registration in force: the same URL stops
+    # answering the moment the role is revoked or the registration withdrawn or erased.
+    registration_ids = list(
+        db.session.scalars(select(Registration.id).where(own_current_registration_filter(user)))
+    )
+    if not registration_ids:
+        abort(404)
     body = feeds.build_calendar(
-        feeds.feed_assignments(db.session, user.person_id, now=now_utc()),
+        feeds.feed_assignments(
+            db.session, user.person_id, now=now_utc(), registration_ids=registration_ids
+        ),
         base_url=current_app.config["BASE_URL"],
         domain=_domain(),
     )

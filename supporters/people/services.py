@@ -14,6 +14,7 @@ from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
+from supporters.people.privacy import known_to_program
 from supporters.programs.models import Municipality
 
 # Japanese labels as they appear in spreadsheets, and English codes, to the stored value.
@@ -175,8 +176,11 @@ def clean_person_input(
     )
 
 
-def find_duplicates(session: DbSession, data: PersonInput) -> list[Person]:
-    """Same name and reading, and the same e-mail or phone: most likely the same person."""
+def find_duplicates(session: DbSession, data: PersonInput, *, program_id: int) -> list[Person]:
+    """Same name and reading, and the same e-mail or phone: most likely the same person.
+    Only among the people `program_id` holds records of: a person another program recorded
+    is never matched, so a duplicate check reveals nothing across programs (a person record
+    per program; see docs/architecture.md, "Privacy model")."""
     contacts = []
     if data.email:
         contacts.append(Person.email == data.email)
@@ -194,6 +198,7 @@ def find_duplicates(session: DbSession, data: PersonInput) -> list[Person]:
                 Person.name_key == name_key(data.name),
                 Person.name_reading == data.name_reading,
                 or_(*contacts),
+                known_to_program(program_id),
             )
             .order_by(Person.id)
         )

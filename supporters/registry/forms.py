@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 REQUIRED = _l("This field is required.")
+CONFIRM_FREE_TEXT = _l("I have checked: this identifies no one")
 
 STATUS_LABELS = {
     "active": _l("Valid"),
@@ -102,4 +103,6 @@ class ReportForm(FlaskForm):
     meeting_course_id = SelectField(
         _l("Presented at a supporter meeting"), choices=[], validators=[Optional()]
     )
+    # Shown after a warning from people.free_text: the writer confirms the note is safe.
+    confirm_free_text = BooleanField(CONFIRM_FREE_TEXT)
     submit = SubmitField(_l("File the report"))

@@ -17,6 +17,7 @@ from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
+from supporters.people.free_text import check_free_text
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Program, RegistrationMode
 from supporters.programs.services import next_number
@@ -479,6 +480,8 @@ class ReportInput:
     note: str = ""
     meeting_course_id: int | None = None
     assignment_id: int | None = None  # the dispatch reported on
+    # The writer confirmed that a note the detector warned about identifies no one.
+    note_confirmed: bool = False
 
 
 class ReportAlreadyFiled(ServiceError):
@@ -562,6 +565,7 @@ def file_report(
     note = " ".join((data.note or "").split())
     if len(note) > NOTE_MAX:
         raise ServiceError("note", str(_l("Use at most %(n)d characters.", n=NOTE_MAX)))
+    check_free_text(note, field="note", confirmed=data.note_confirmed)
     report = ActivityReport(
         registration_id=registration.id,
         activity_on=data.activity_on,

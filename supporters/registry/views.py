@@ -21,7 +21,9 @@ from supporters.accounts.permissions import coordinated_program_ids, require, su
 from supporters.audit.services import record_audit
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
+from supporters.people.free_text import asks_confirmation
 from supporters.people.models import Person
+from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
 from supporters.programs.models import Municipality, Program, RegistrationMode
 from supporters.programs.services import find_municipality
@@ -39,6 +41,7 @@ from supporters.registry.permissions import (
     can_file_report_for,
     can_manage_register,
     can_view_registration,
+    own_current_registration_filter,
     staff_places,
 )
 from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
@@ -317,6 +320,7 @@ def person_page(registration_id: int) -> str:
         "registry/person.html",
         registration=registration,
         person=registration.person,
+        contact=contact_for(db.session, current_user, registration.person, registration.program_id),
         status=status,
         follow_up_due_from=services.follow_up_due_from(registration.program, valid_until),
         follow_up_valid_until=valid_until,
@@ -559,6 +563,7 @@ def new_report(registration_id: int) -> ResponseReturnValue:
     form = _report_form(registration)
     if request.method == "GET":
         _prefill_report(form, registration)
+    needs_confirm = False
     if form.validate_on_submit():
         try:
             place = _place(registration.program, form.municipality.data, "municipality")
@@ -579,6 +584,7 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                     if form.meeting_course_id.data
                     else None,
                     assignment_id=assignment_id,
+                    note_confirmed=bool(form.confirm_free_text.data),
                 ),
             )
         except services.ReportAlreadyFiled as error:
@@ -587,6 +593,7 @@ def new_report(registration_id: int) -> ResponseReturnValue:
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
+            needs_confirm = asks_confirmation(error)
         else:
             db.session.commit()
             flash(_("Thank you. The report was filed."), "success")
@@ -594,7 +601,11 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                 return redirect(url_for("registry.person_page", registration_id=registration.id))
             return redirect(url_for("registry.me"))
     return render_template(
-        "registry/report_form.html", form=form, registration=registration, on_behalf=on_behalf
+        "registry/report_form.html",
+        form=form,
+        registration=registration,
+        on_behalf=on_behalf,
+        needs_confirm=needs_confirm,
     )
 
 
@@ -639,7 +650,7 @@ def me() -> ResponseReturnValue:
     today = _today()
     registrations = db.session.scalars(
         select(Registration)
-        .where(Registration.person_id == current_user.person_id)
+        .where(own_current_registration_filter(current_user))
         .order_by(Registration.registered_on.desc())
     ).all()
     cards = []

@@ -1142,13 +1142,21 @@ def supporter_overview(
     session: DbSession, person_id: int, programs: list[Program], *, now: datetime, today: date
 ) -> SupporterOverview:
     """The next dispatch, the requests waiting for an answer and the status of each
-    registration (in the programs given) on `today`: three queries."""
+    registration (in the programs given) on `today`: three queries. Only registrations in
+    force count: a withdrawn or erased one shows nothing here."""
+    in_force = select(Registration.id).where(
+        Registration.person_id == person_id,
+        Registration.program_id.in_([p.id for p in programs]),
+        Registration.withdrawn_on.is_(None),
+        Registration.erased_at.is_(None),
+    )
     first = session.execute(
         select(Assignment, DispatchEvent, Municipality.name)
         .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
         .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
         .where(
             Assignment.person_id == person_id,
+            Assignment.registration_id.in_(in_force),
             Assignment.state.in_(HOLDING),
             Assignment.ends_at >= now,
         )
@@ -1158,6 +1166,7 @@ def supporter_overview(
     awaiting = session.scalar(
         select(func.count(Assignment.id)).where(
             Assignment.person_id == person_id,
+            Assignment.registration_id.in_(in_force),
             Assignment.state == AssignmentState.ASSIGNED,
             Assignment.starts_at > now,
         )
@@ -1175,6 +1184,8 @@ def supporter_overview(
                 Registration.person_id == person_id,
                 Registration.program_id.in_(list(by_id)),
                 Registration.registered_on <= today,
+                Registration.withdrawn_on.is_(None),
+                Registration.erased_at.is_(None),
             )
             .order_by(Registration.registered_on.desc(), Registration.id.desc())
         ):

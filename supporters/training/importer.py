@@ -563,7 +563,7 @@ def import_trainees(
             if problem:
                 report.errors.append(RowError(row.number, labels["residence"], problem))
                 continue
-            existing = find_duplicates(session, row.data)
+            existing = find_duplicates(session, row.data, program_id=course.program_id)
             person = existing[0] if existing else None
         if person is not None and person.id in enrolled_people:
             report.errors.append(
@@ -606,7 +606,11 @@ def _registered_person(session: DbSession, course: Course, row: _Row) -> Person 
         found = session.scalar(current.where(Registration.number == row.registration_number))
         return found.person if found is not None else None
     registered = set(session.scalars(current.with_only_columns(Registration.person_id)))
-    matches = [p for p in find_duplicates(session, row.data) if p.id in registered]
+    matches = [
+        p
+        for p in find_duplicates(session, row.data, program_id=course.program_id)
+        if p.id in registered
+    ]
     if not matches:
         matches = [
             p

@@ -17,6 +17,7 @@ from supporters.audit.services import record_audit
 from supporters.dates import fiscal_year
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
+from supporters.people.privacy import is_known_to_program
 from supporters.people.services import PersonInput, name_key
 from supporters.programs.models import EligibilityRule, Municipality, Organisation, Program
 from supporters.programs.services import next_number
@@ -494,6 +495,18 @@ def apply_for_course(
     problem = application_problem(course, today)
     if problem:
         raise ServiceError(None, problem)
+    if not is_known_to_program(session, person.id, course.program_id):
+        # The record is another program's: applying must not hand it (attribute, contact)
+        # over. This program's coordinators record the person themselves.
+        raise ServiceError(
+            None,
+            str(
+                _l(
+                    "This program does not have your record yet. Please ask its coordinator "
+                    "to enrol you."
+                )
+            ),
+        )
     return enrol_person(session, actor=actor, course=course, person=person, now=now, source="self")
 
 

@@ -25,6 +25,7 @@ from supporters.audit.services import record_audit
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
+from supporters.people.privacy import contact_for
 from supporters.people.services import (
     clean_person_input,
     create_person,
@@ -471,7 +472,7 @@ def enrol(course_id: int) -> ResponseReturnValue:
                 work=work,
                 attribute=form.attribute.data or None,
             )
-            duplicates = find_duplicates(db.session, data)
+            duplicates = find_duplicates(db.session, data, program_id=course.program_id)
             same_contact = bool(duplicates)
             if not duplicates:
                 duplicates = services.same_name_in_program(db.session, course.program, data)
@@ -625,6 +626,7 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
         .where(Person.id == enrolment.person_id, trainee_filter)
     )
     require(bool(visible))
+    contact = contact_for(db.session, current_user, enrolment.person, course.program_id)
     show_attribute = can_view_attributes(current_user, course.program_id)
     if show_attribute:
         record_attribute_view(
@@ -650,6 +652,7 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
         enrolment=enrolment,
         registration=registration,
         person=enrolment.person,
+        contact=contact,
         show_attribute=show_attribute,
         can_manage=manage,
         confirm=ConfirmForm(),
