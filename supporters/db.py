@@ -61,11 +61,14 @@ class ServiceError(Exception):
 
 
 def _may_write() -> bool:
-    from flask import has_request_context, request
+    from flask import current_app, has_request_context, request
 
     if not has_request_context():
         return True  # commands, jobs and tests
-    return request.method not in ("GET", "HEAD", "OPTIONS")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "_writes", False))  # a download that issues (web.writes_on_get)
 
 
 def configure_sqlite(engine: Engine) -> None:
