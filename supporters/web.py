@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -70,6 +70,9 @@ def is_local_url(target: str | None) -> bool:
 
 
 def init_web(app: Flask) -> None:
+    from supporters.inputs import init_inputs
+
+    init_inputs(app)  # first: refuses control characters before any other hook reads input
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
@@ -162,6 +165,27 @@ def init_web(app: Flask) -> None:
                 "Go back, reload the page and try again."
             ),
         )
+
+    @app.errorhandler(400)
+    def bad_request(error: HTTPException) -> tuple[str, int]:
+        return render_error(
+            400,
+            _("The request cannot be used"),
+            _(
+                "The address or the form contained something this site does not accept "
+                "(for example an invisible control character, a number that is too large or "
+                "a date out of range). "
+                "Go back and try again."
+            ),
+        )
+
+    @app.errorhandler(DataError)
+    def data_error(error: DataError) -> tuple[str, int]:
+        """A value the database refuses (out of range, not valid for its column): the
+        request's input, so a 400, never a 500."""
+        db.session.rollback()
+        app.logger.warning("input refused by the database on %s: %s", request.path, error)
+        return bad_request(error)  # type: ignore[arg-type]
 
     @app.errorhandler(403)
     def forbidden(error: HTTPException) -> tuple[str, int]:
