@@ -87,3 +87,34 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+
+
+class ReminderFailure(Base):
+    """A reminder (or a whole rule) that failed in a pass: kept for the admin's mail page,
+    tried again by every pass, and removed when it succeeds. One failing item never stops
+    its rule or the other rules (`reminders.rules.decide`, `reminders.jobs.run_due`)."""
+
+    __tablename__ = "reminder_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(FittedString(120))
+    subject_type: Mapped[str] = mapped_column(String(30))  # "rule": the rule itself failed
+    subject_id: Mapped[int]
+    recipient: Mapped[str] = mapped_column(String(40))
+    occurrence: Mapped[str] = mapped_column(String(60))
+    error: Mapped[str] = mapped_column(FittedString(500))
+    attempts: Mapped[int] = mapped_column(default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    last_failed_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    __table_args__ = (
+        Index(
+            "uq_reminder_failure_key",
+            "rule",
+            "subject_type",
+            "subject_id",
+            "recipient",
+            "occurrence",
+            unique=True,
+        ),
+    )
