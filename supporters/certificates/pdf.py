@@ -41,6 +41,7 @@ from reportlab.platypus import Paragraph
 
 from supporters.certificates.qr import qr_pdf_operators, qr_symbol
 from supporters.dates import format_date, japanese_era
+from supporters.programs.services import SEAL_MAX_SIDE
 
 __all__ = [
     "CARDS_PER_SHEET",
@@ -1004,6 +1005,12 @@ def _seal(image: bytes) -> ImageReader:
         ) from error
     if width <= 0 or height <= 0:
         raise PdfInputError("seal_image", "印影の画像が空です。")
+    if max(width, height) > SEAL_MAX_SIDE:  # a seal stored before the limit: never decoded
+        raise PdfInputError(
+            "seal_image",
+            f"印影の画像が大きすぎます（{width} × {height} ピクセル）。"
+            f"{SEAL_MAX_SIDE} × {SEAL_MAX_SIDE} ピクセル以内の画像を登録し直してください。",
+        )
     return reader
 
 
