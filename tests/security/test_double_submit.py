@@ -235,3 +235,33 @@ def test_the_same_change_from_separate_pages_is_made_once(live: Live) -> None:
     answers = at_once(send)
     assert 500 not in [a.status for a in answers], [a.text[:300] for a in answers]
     assert live.count(Registration, Registration.enrolment_id == enrolment_id) == 1
+
+
+def test_the_same_trainee_from_separate_pages_is_one_person(live: Live) -> None:
+    """Six tabs enrol the same person (same name, reading and e-mail) at the same moment:
+    one person and one enrolment; the others are shown the existing record."""
+    course_id = live.ids["course"]
+    page = f"/courses/{course_id}/enrol"
+    browser = live.browser("coord")
+    values = {
+        "name": "別窓 申込",
+        "name_reading": "ベツマド モウシコミ",
+        "email": "tabs@example.jp",
+        "residence": "佐野市",
+    }
+    copies = []
+    for _ in range(SUBMITS):
+        shown = browser.get(page)
+        form = next(f for f in post_forms(shown.text, page) if f.action == page)
+        copies.append(form.filled(**values))
+    pending = iter(copies)
+    lock = threading.Lock()
+
+    def send(ready: threading.Barrier) -> Answer:
+        with lock:
+            fields = next(pending)
+        return browser.post(page, fields, referrer=page, ready=ready)
+
+    answers = at_once(send)
+    assert 500 not in [a.status for a in answers], [a.text[:300] for a in answers]
+    assert live.count(Person, Person.email == "tabs@example.jp") == 1
