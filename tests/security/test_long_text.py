@@ -109,3 +109,30 @@ def test_pdfs_with_the_longest_titles(client: Any, login_as: Any, db_session: An
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.data.startswith(b"%PDF"), path
+
+
+def test_a_certificate_shortens_the_longest_title_to_its_lines(db_session: Any) -> None:
+    """The title takes at most three lines, ending with …, and never runs into the items
+    below it (a period over two lines included)."""
+    import dataclasses
+    import subprocess
+    from datetime import date
+
+    from supporters.certificates import services as certificates
+    from supporters.certificates.pdf import render_completion_certificate
+
+    enrolment = factories.completed_enrolment(db_session, program_code="tochigi")
+    enrolment.course.title = TITLE[:LONGEST]
+    db_session.flush()
+    certificate = certificates.issue_certificate(
+        db_session, actor=None, enrolment=enrolment, now=now_utc()
+    )
+    data = certificates.completion_data(certificate, today=now_utc().date())
+    data = dataclasses.replace(data, first_date=date(2024, 5, 1), last_date=date(2024, 7, 31))
+    pdf = render_completion_certificate(data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    title_lines = [line for line in text.splitlines() if "出張相談会" in line]
+    assert len(title_lines) == 3
+    assert title_lines[-1].rstrip().endswith("…")
