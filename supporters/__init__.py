@@ -61,6 +61,7 @@ def _import_models() -> None:
     from supporters.programs import models as _programs  # noqa: F401
     from supporters.registry import models as _registry  # noqa: F401
     from supporters.reminders import models as _reminders  # noqa: F401
+    from supporters.submissions import FormSubmission as _submissions  # noqa: F401
     from supporters.training import models as _training  # noqa: F401
 
 

@@ -7,6 +7,13 @@ import re
 import unicodedata
 from datetime import date, time
 
+# The days this application can meaningfully handle: date arithmetic (validity cycles,
+# fiscal years, month views) never overflows within it.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2200, 12, 31)
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+_ISO_MONTH = re.compile(r"^\s*(-?\d+)-(\d{1,2})\s*$")
+
 
 def add_months(day: date, months: int) -> date:
     """The same day `months` later; the 31st becomes the month's last day where needed."""
@@ -72,3 +79,38 @@ def parse_time(text: str | None) -> time:
             return time(hour, minute)
         break
     raise ValueError(f"not a time of day: {text!r}")
+
+
+def parse_day(
+    text: str | None, *, earliest: date = EARLIEST_DAY, latest: date = LATEST_DAY
+) -> date:
+    """A YYYY-MM-DD text as a date within [earliest, latest]; ValueError otherwise."""
+    match = _ISO_DAY.match(text or "")
+    if not match:
+        raise ValueError(f"not a date: {text!r}")
+    day = date(*(int(part) for part in match.groups()))
+    if not earliest <= day <= latest:
+        raise ValueError(f"{day.isoformat()} is outside {earliest} to {latest}")
+    return day
+
+
+def parse_month(text: str | None) -> date:
+    """A YYYY-MM text as the first day of that month, within the application's range;
+    ValueError otherwise."""
+    match = _ISO_MONTH.match(text or "")
+    if not match:
+        raise ValueError(f"not a month: {text!r}")
+    year, month = (int(part) for part in match.groups())
+    if not EARLIEST_DAY.year <= year <= LATEST_DAY.year:
+        raise ValueError(f"year {year} is outside the range")
+    return date(year, month, 1)
+
+
+def is_out_of_range_date_text(text: str) -> bool:
+    """A value that is written as a day or a month (2023-11-30, 2023-11) but lies outside
+    the range this application handles (9999-12-31, 0001-01-01)."""
+    match = _ISO_DAY.match(text) or _ISO_MONTH.match(text)
+    if not match:
+        return False
+    year = int(match.group(1))
+    return not EARLIEST_DAY.year <= year <= LATEST_DAY.year

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -40,6 +40,39 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+ELLIPSIS = "…"
+
+
+def fit_text(text: str, length: int) -> str:
+    """The text shortened to at most `length` characters, ending with … when cut."""
+    if length < 1:
+        raise ValueError("a text fits in at least 1 character")
+    text = str(text)
+    if len(text) <= length:
+        return text
+    return text[: length - 1].rstrip() + ELLIPSIS
+
+
+class FittedString(TypeDecorator[str]):
+    """A column of text derived from other fields (a mail subject made from an event title,
+    a notification title, an error message): whatever is stored is fitted to the column's
+    length with `fit_text`, so a long field upstream never makes a write fail. Columns of
+    what a person typed keep plain `String` and a form limit instead."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int) -> None:
+        super().__init__(length)
+
+    @property
+    def length(self) -> int:
+        return int(getattr(self.impl_instance, "length", 0) or 0)
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else fit_text(value, self.length)
 
 
 class Base(DeclarativeBase):

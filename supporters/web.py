@@ -3,11 +3,13 @@ error pages and what every template can use."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import (
     Flask,
+    abort,
     flash,
     has_request_context,
     redirect,
@@ -20,6 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -85,7 +88,10 @@ def client_address() -> str:
 
 
 def init_web(app: Flask) -> None:
+    from supporters.inputs import init_inputs
+
     trust_proxies(app)
+    init_inputs(app)  # first: refuses control characters before any other hook reads input
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
@@ -111,6 +117,38 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def make_session_permanent() -> None:
         session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
+
+    @app.before_request
+    def take_form_token() -> Response | None:
+        """A submitted form's single-use token is taken in the request's transaction; a form
+        sent a second time gets the normal "already done" answer (see submissions.py)."""
+        if request.method != "POST" or request.endpoint is None:
+            return None
+        from supporters import submissions
+
+        token = request.form.get(submissions.FIELD_NAME)
+        if token is None:
+            return None  # clients that post without a rendered form (commands, tests)
+        if not submissions.is_well_formed(token):
+            abort(400)
+        if submissions.consume(db.session, token, now=now_utc()):
+            return None
+        db.session.rollback()
+        flash(_("This form was already sent, so it was not saved a second time."), "info")
+        return redirect(back_url(), code=303)
+
+    @app.after_request
+    def add_form_tokens(response: Response) -> Response:
+        """Every form on an HTML page gets its own single-use token beside its CSRF token."""
+        if response.mimetype != "text/html" or response.direct_passthrough:
+            return response
+        if response.is_streamed:
+            return response
+        body = response.get_data(as_text=True)
+        if 'csrf_token"' not in body:
+            return response
+        response.set_data(_with_form_tokens(body))
+        return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -147,6 +185,27 @@ def init_web(app: Flask) -> None:
             ),
         )
 
+    @app.errorhandler(400)
+    def bad_request(error: HTTPException) -> tuple[str, int]:
+        return render_error(
+            400,
+            _("The request cannot be used"),
+            _(
+                "The address or the form contained something this site does not accept "
+                "(for example an invisible control character, a number that is too large or "
+                "a date out of range). "
+                "Go back and try again."
+            ),
+        )
+
+    @app.errorhandler(DataError)
+    def data_error(error: DataError) -> tuple[str, int]:
+        """A value the database refuses (out of range, not valid for its column): the
+        request's input, so a 400, never a 500."""
+        db.session.rollback()
+        app.logger.warning("input refused by the database on %s: %s", request.path, error)
+        return bad_request(error)  # type: ignore[arg-type]
+
     @app.errorhandler(403)
     def forbidden(error: HTTPException) -> tuple[str, int]:
         return render_error(
@@ -166,6 +225,18 @@ def init_web(app: Flask) -> None:
             form = LoginForm()
             return render_template("accounts/login.html", form=form, throttled=message), 429
         return render_error(429, _("Too many attempts"), message)
+
+    @app.errorhandler(IntegrityError)
+    @app.errorhandler(OperationalError)
+    def write_conflict(error: Exception) -> Response:
+        """Two requests saved the same thing at the same moment and a unique key (or the
+        database's lock order) let only one through: the other gets the normal answer."""
+        db.session.rollback()
+        if not is_write_conflict(error):
+            raise error
+        app.logger.info("write conflict on %s %s: %s", request.method, request.path, error)
+        flash(conflict_message(), "info")
+        return redirect(back_url(), code=303)
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> tuple[str, int]:
@@ -289,16 +360,23 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
 
 def commit_or_flash(action: Callable[[], object], success: str) -> bool:
     """Run a service call at the edge: on a refusal roll back and show why; otherwise commit
-    and say it is done. Returns whether it was done (so mail can go out after the commit)."""
+    and say it is done. Returns whether it was done (so mail can go out after the commit).
+    A unique key that another request took at the same moment is the normal message too."""
     from supporters.db import ServiceError
 
     try:
         action()
+        db.session.commit()
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
         return False
-    db.session.commit()
+    except (IntegrityError, OperationalError) as error:
+        db.session.rollback()
+        if not is_write_conflict(error):
+            raise
+        flash(conflict_message(), "info")
+        return False
     flash(success, "success")
     return True
 
@@ -337,3 +415,78 @@ def flash_form_errors(form: Any) -> None:
 
 def redirect_to(endpoint: str, **values: Any) -> Response:
     return redirect(url_for(endpoint, **values))
+
+
+# --- forms sent twice and writes that meet at the same moment -------------------------
+
+# The CSRF field of a form, also of a form with a prefix ("reissue-csrf_token").
+_CSRF_INPUT_RE = re.compile(r'<input\b[^>]*\bname="(?:[\w-]+-)?csrf_token"[^>]*>')
+
+
+def _with_form_tokens(body: str) -> str:
+    from supporters import submissions
+
+    def add(match: re.Match[str]) -> str:
+        return (
+            f'{match.group(0)}<input type="hidden" name="{submissions.FIELD_NAME}" '
+            f'value="{submissions.new_token()}">'
+        )
+
+    return _CSRF_INPUT_RE.sub(add, body)
+
+
+def is_write_conflict(error: BaseException) -> bool:
+    """A unique key taken by another transaction, or a lock/serialisation conflict between
+    two transactions: the outcome of a race, not a bug (foreign key and NOT NULL failures
+    are bugs and stay errors)."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state is not None:
+        return str(state) in ("23505", "40001", "40P01")
+    text = str(original)
+    return text.startswith("UNIQUE constraint failed") or "database is locked" in text
+
+
+def conflict_message() -> str:
+    return _(
+        "This was saved by another request at the same moment, so it was not saved twice. "
+        "Check the page and try again if something is missing."
+    )
+
+
+def back_url() -> str:
+    """Where to send a form that cannot be used again: the page it was on (this site
+    only), else the start page."""
+    from urllib.parse import urlsplit
+
+    referrer = request.referrer
+    if referrer:
+        parts = urlsplit(referrer)
+        if parts.netloc in ("", request.host):
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if is_local_url(target):
+                return target
+    return url_for("main.index")
+
+
+def writes_on_get(view: F) -> F:
+    """A GET that writes (a download that issues a card or certificate the first time):
+    marked like `db.writes`, so on SQLite its transaction takes the write lock at once, and
+    when another request issued the same record at the same moment it runs once more and
+    finds that record."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (IntegrityError, OperationalError) as error:
+            db.session.rollback()
+            if not is_write_conflict(error):
+                raise
+        return view(*args, **kwargs)
+
+    wrapper.writes_on_get = True  # type: ignore[attr-defined]  # read by db._may_write
+    return wrapper  # type: ignore[return-value]

@@ -41,6 +41,7 @@ from reportlab.platypus import Paragraph
 
 from supporters.certificates.qr import qr_pdf_operators, qr_symbol
 from supporters.dates import format_date, japanese_era
+from supporters.programs.services import SEAL_MAX_SIDE
 
 __all__ = [
     "CARDS_PER_SHEET",
@@ -433,6 +434,19 @@ def _lines(text: str, font: _Font, size: float, width: float) -> tuple[str, ...]
     cjk = _wrap(text, font.name, size, width)
     natural = _natural_lines(text, font, size, width)
     return natural if natural is not None and len(natural) <= len(cjk) else cjk
+
+
+def _clamp_lines(
+    lines: tuple[str, ...], font: _Font, size: float, width: float, max_lines: int
+) -> tuple[str, ...]:
+    """At most ``max_lines`` lines; a text cut short ends with … (a long course title on a
+    certificate shortens, never pushes the other items over the page)."""
+    if len(lines) <= max_lines:
+        return lines
+    last = lines[max_lines - 1]
+    while last and _width(last + "…", font, size) > width:
+        last = last[:-1]
+    return (*lines[: max_lines - 1], last.rstrip() + "…")
 
 
 def _fit_lines(
@@ -994,6 +1008,10 @@ def _hours(hours: float) -> str:
     return f"{hours:g}" if hours != int(hours) else f"{int(hours)}"
 
 
+# A course title takes at most this many lines on a completion certificate (then "…").
+CERTIFICATE_TITLE_LINES = 3
+
+
 def _seal(image: bytes) -> ImageReader:
     try:
         reader = ImageReader(io.BytesIO(image))
@@ -1004,6 +1022,12 @@ def _seal(image: bytes) -> ImageReader:
         ) from error
     if width <= 0 or height <= 0:
         raise PdfInputError("seal_image", "印影の画像が空です。")
+    if max(width, height) > SEAL_MAX_SIDE:  # a seal stored before the limit: never decoded
+        raise PdfInputError(
+            "seal_image",
+            f"印影の画像が大きすぎます（{width} × {height} ピクセル）。"
+            f"{SEAL_MAX_SIDE} × {SEAL_MAX_SIDE} ピクセル以内の画像を登録し直してください。",
+        )
     return reader
 
 
@@ -1056,7 +1080,13 @@ def render_completion_certificate(
                 "<br/>".join(
                     escape(line)
                     for part in value.split("\n")
-                    for line in _lines(part, font, 12.5, value_width)
+                    for line in _clamp_lines(
+                        _lines(part, font, 12.5, value_width),
+                        font,
+                        12.5,
+                        value_width,
+                        CERTIFICATE_TITLE_LINES,
+                    )
                 ),
                 item_style,
             ),
@@ -1064,7 +1094,9 @@ def render_completion_certificate(
         for label, value in items
     ]
     heights = [paragraph.wrap(value_width, page_h)[1] for _, paragraph in paragraphs]
-    if sum(heights) > 75 * mm:
+    # The items run from 158 mm below the top down to above the issue date (78 mm from the
+    # bottom, 13 pt): what is left after the gaps between them.
+    if sum(heights) + 6 * mm * (len(heights) - 1) > page_h - 158 * mm - 78 * mm - 8 * mm:
         raise _too_long("course_title", "修了証")
     organiser = _paragraph(data.organiser_name, font, 15, leading=21, align=2, width=100 * mm)
     _, organiser_h = organiser.wrap(100 * mm, page_h)

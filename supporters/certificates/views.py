@@ -50,7 +50,7 @@ from supporters.registry import services as registry
 from supporters.registry.forms import STATUS_LABELS
 from supporters.registry.models import Registration
 from supporters.training.models import Enrolment
-from supporters.web import public, select_locale, show_service_error
+from supporters.web import public, select_locale, show_service_error, writes_on_get
 
 bp = Blueprint("certificates", __name__)
 verify_bp = Blueprint("verify", __name__)
@@ -124,7 +124,7 @@ def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
 
 
 @bp.get("/me/card/<int:registration_id>.pdf")
-@writes
+@writes_on_get
 def my_card(registration_id: int) -> ResponseReturnValue:
     """A supporter's own card (coordinators of the program may use it too)."""
     registration = _registration(registration_id)
@@ -138,7 +138,7 @@ def my_card(registration_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/register/<int:registration_id>/card.pdf")
-@writes
+@writes_on_get
 def card_pdf(registration_id: int) -> ResponseReturnValue:
     registration = _registration(registration_id)
     require(can_manage_cards(current_user, registration.program_id))
@@ -237,7 +237,7 @@ def revoke(registration_id: int, card_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/enrolments/<int:enrolment_id>/certificate.pdf")
-@writes
+@writes_on_get
 def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
     enrolment = db.session.get(Enrolment, enrolment_id)
     if enrolment is None:

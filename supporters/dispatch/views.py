@@ -33,6 +33,7 @@ from supporters.accounts.permissions import (
     is_admin,
     require,
 )
+from supporters.dates import parse_month
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services
@@ -137,10 +138,8 @@ def _tell_supporter(assignment: Assignment, message: str) -> None:
 
 
 def _month() -> date:
-    text = request.args.get("month") or ""
     try:
-        year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
+        return parse_month(request.args.get("month"))
     except ValueError:
         today = services.local_date(now_utc())
         return today.replace(day=1)
@@ -449,7 +448,8 @@ def _confirmed_post() -> None:
 def assign(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
     _confirmed_post()
-    registration = db.session.get(Registration, request.form.get("registration_id", type=int))
+    registration_id = request.form.get("registration_id", type=int)
+    registration = db.session.get(Registration, registration_id) if registration_id else None
     if registration is None:
         abort(404)
 

@@ -165,7 +165,53 @@ def next_number(session: DbSession, program: Program, kind: str, year: int) -> i
 
 
 SEAL_MAX_BYTES = 300 * 1024
+# A seal prints 24 mm wide: 2000 pixels is over 2000 dpi. 2000 × 2000 decodes to at most
+# 16 MB (RGBA), where a 300 KB PNG could otherwise hold a picture of hundreds of megapixels.
+SEAL_MAX_SIDE = 2000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the image's header, decoding no pixel (Pillow opens lazily);
+    None when it is not an image Pillow can read."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        return (Image.MAX_IMAGE_PIXELS or 0) * 2, 1  # larger than any limit here
+    except Exception:  # Pillow raises many kinds of errors for broken files
+        return None
+
+
+def check_seal_image(data: bytes) -> None:
+    """A PNG within the byte and pixel limits, judged before anything is decoded."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ServiceError("seal", str(_l("The seal must be a PNG image.")))
+    if len(data) > SEAL_MAX_BYTES:
+        raise ServiceError("seal", str(_l("The seal image must be at most 300 KB.")))
+    size = image_size(data)
+    if size is None:
+        raise ServiceError("seal", str(_l("The seal must be a PNG image.")))
+    if max(size) > SEAL_MAX_SIDE:
+        raise ServiceError(
+            "seal",
+            str(
+                _l(
+                    "The seal image must be at most %(n)d × %(n)d pixels; this one is "
+                    "%(w)d × %(h)d.",
+                    n=SEAL_MAX_SIDE,
+                    w=size[0],
+                    h=size[1],
+                )
+            ),
+        )
 
 
 def set_seal(
@@ -173,10 +219,7 @@ def set_seal(
 ) -> None:
     """Store (or with None remove) the organisation's seal image for completion certificates."""
     if data is not None:
-        if not data.startswith(PNG_SIGNATURE):
-            raise ServiceError("seal", str(_l("The seal must be a PNG image.")))
-        if len(data) > SEAL_MAX_BYTES:
-            raise ServiceError("seal", str(_l("The seal image must be at most 300 KB.")))
+        check_seal_image(data)
     organisation.seal_png = data
     record_audit(
         session,

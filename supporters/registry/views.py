@@ -19,6 +19,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
 from supporters.audit.services import record_audit
+from supporters.dates import parse_day
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
@@ -99,7 +100,7 @@ def _managed_program() -> Program:
 def _register_filter(program: Program) -> services.RegisterFilter:
     args = request.args
     try:
-        day = date.fromisoformat(args["as_of"]) if args.get("as_of") else _today()
+        day = parse_day(args["as_of"]) if args.get("as_of") else _today()
     except ValueError:
         flash(_("The date %(d)s is not valid; showing today.", d=args.get("as_of")), "error")
         day = _today()

@@ -20,7 +20,10 @@ A rule is a plain function ``rule(session, now) -> int`` added to `RULES` (for e
 3. never commits, and returns how many reminders it decided.
 
 `run_due` commits each rule's work on its own: a rule that raises is rolled back and
-reported, and the other rules still run. If another pass decided the same reminder first,
+reported (and kept as a `ReminderFailure` for the admin's mail page until it succeeds), and
+the other rules still run. Within a rule, each reminder is decided in a savepoint of its
+own (`rules.decide`): one that fails is recorded and left for the next pass, and the rule
+goes on. If another pass decided the same reminder first,
 the ledger's unique key makes the commit fail; that rule's work is rolled back, and the next
 pass (which sees the ledger row) has nothing left to do for it.
 """
@@ -37,6 +40,7 @@ from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
 from supporters.db import DbSession
+from supporters.reminders.rules import FailureKey, clear_failure, record_failure
 from supporters.reminders.services import OutboxReport, send_outbox_report
 
 log = logging.getLogger(__name__)
@@ -107,8 +111,10 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
     report = RunReport(now=now)
     for rule in list(RULES if RULES is not None else default_rules()):
         name = _rule_name(rule)
+        whole_rule = FailureKey(name, "rule", 0)
         try:
             decided = rule(session, now)
+            clear_failure(session, whole_rule)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -118,6 +124,7 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
             session.rollback()
             log.exception("rule %s failed", name)
             report.errors[name] = f"{type(error).__name__}: {error}"
+            _keep_failure(session, whole_rule, error, now)
         else:
             report.decided[name] = decided
     mail_url, sender = _mail_settings(app_config)
@@ -125,6 +132,16 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
         session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
     )
     return report
+
+
+def _keep_failure(session: DbSession, key: FailureKey, error: Exception, now: datetime) -> None:
+    """A rule that failed as a whole is shown on the admin's mail page (best effort)."""
+    try:
+        record_failure(session, key, error, now=now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not record the failure of %s", key.rule)
 
 
 def send_due_mail(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> int:

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from supporters.db import Base, now_utc
+from supporters.db import Base, FittedString, now_utc
 
 
 class OutboxStatus(StrEnum):
@@ -26,7 +26,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(FittedString(200))  # made from titles
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
@@ -36,7 +36,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=now_utc)
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error: Mapped[str | None] = mapped_column(FittedString(500))
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sent', 'kept', 'failed')", name="status"),
@@ -58,7 +58,7 @@ class ReminderLedger(Base):
     occurrence: Mapped[str] = mapped_column(String(60))
     decided_at: Mapped[datetime] = mapped_column(default=now_utc)
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
-    note: Mapped[str | None] = mapped_column(String(200))  # e.g. no e-mail: in-app only
+    note: Mapped[str | None] = mapped_column(FittedString(200))  # e.g. no e-mail: in-app only
 
     __table_args__ = (
         Index(
@@ -81,9 +81,40 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(FittedString(200))  # made from titles
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(300))
     read_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at"),)
+
+
+class ReminderFailure(Base):
+    """A reminder (or a whole rule) that failed in a pass: kept for the admin's mail page,
+    tried again by every pass, and removed when it succeeds. One failing item never stops
+    its rule or the other rules (`reminders.rules.decide`, `reminders.jobs.run_due`)."""
+
+    __tablename__ = "reminder_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(FittedString(120))
+    subject_type: Mapped[str] = mapped_column(String(30))  # "rule": the rule itself failed
+    subject_id: Mapped[int]
+    recipient: Mapped[str] = mapped_column(String(40))
+    occurrence: Mapped[str] = mapped_column(String(60))
+    error: Mapped[str] = mapped_column(FittedString(500))
+    attempts: Mapped[int] = mapped_column(default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    last_failed_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    __table_args__ = (
+        Index(
+            "uq_reminder_failure_key",
+            "rule",
+            "subject_type",
+            "subject_id",
+            "recipient",
+            "occurrence",
+            unique=True,
+        ),
+    )

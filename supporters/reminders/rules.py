@@ -5,20 +5,24 @@ they find due; `decide` makes sure each is decided once, however many passes run
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.reminders.mail import queue_user_mail
-from supporters.reminders.models import Notification, ReminderLedger
+from supporters.reminders.models import Notification, ReminderFailure, ReminderLedger
 from supporters.reminders.services import enqueue_mail
+
+log = logging.getLogger(__name__)
 
 # Rules a user may switch off. Lapse notices and dispatch changes are essential.
 OPTIONAL_RULES = {
@@ -68,10 +72,109 @@ def decide(
     person: Person | None = None,
 ) -> bool:
     """Record and send one reminder to a user (in-app and mail) or, for someone without an
-    account, to the person's e-mail. Returns False if it was decided before."""
+    account, to the person's e-mail. Returns False if it was decided before.
+
+    Each reminder is decided in a savepoint of its own: one that fails (whatever the cause)
+    is rolled back alone and recorded as a `ReminderFailure` for the admin's mail page, and
+    the rule goes on with the next one; the next pass tries it again (it is not in the
+    ledger) and removes the failure once it succeeds."""
     recipient = f"user:{user.id}" if user is not None else f"person:{person.id if person else 0}"
     if _already(session, rule, subject, recipient, occurrence):
         return False
+    key = FailureKey(rule, subject[0], subject[1], recipient, occurrence)
+    try:
+        with session.begin_nested():
+            _decide(
+                session,
+                rule=rule,
+                subject=subject,
+                recipient=recipient,
+                occurrence=occurrence,
+                message=message,
+                now=now,
+                user=user,
+                person=person,
+            )
+    except IntegrityError:
+        return False  # another pass decided the same reminder at the same moment
+    except Exception as error:
+        log.warning("reminder %s failed: %s", key, error, exc_info=True)
+        record_failure(session, key, error, now=now)
+        return False
+    clear_failure(session, key)
+    return True
+
+
+@dataclass(frozen=True)
+class FailureKey:
+    rule: str
+    subject_type: str
+    subject_id: int
+    recipient: str = ""
+    occurrence: str = ""
+
+
+def _failure(session: DbSession, key: FailureKey) -> ReminderFailure | None:
+    return session.scalar(
+        select(ReminderFailure).where(
+            ReminderFailure.rule == key.rule,
+            ReminderFailure.subject_type == key.subject_type,
+            ReminderFailure.subject_id == key.subject_id,
+            ReminderFailure.recipient == key.recipient,
+            ReminderFailure.occurrence == key.occurrence,
+        )
+    )
+
+
+def record_failure(
+    session: DbSession, key: FailureKey, error: BaseException, *, now: datetime
+) -> ReminderFailure:
+    """Note (or count again) a failed reminder or rule, in the caller's transaction."""
+    text = f"{type(error).__name__}: {error}"
+    row = _failure(session, key)
+    if row is None:
+        row = ReminderFailure(
+            rule=key.rule,
+            subject_type=key.subject_type,
+            subject_id=key.subject_id,
+            recipient=key.recipient,
+            occurrence=key.occurrence,
+            error=text,
+            attempts=1,
+            first_failed_at=now,
+            last_failed_at=now,
+        )
+        session.add(row)
+    else:
+        row.error, row.attempts, row.last_failed_at = text, row.attempts + 1, now
+    session.flush()
+    return row
+
+
+def clear_failure(session: DbSession, key: FailureKey) -> None:
+    session.execute(
+        delete(ReminderFailure).where(
+            ReminderFailure.rule == key.rule,
+            ReminderFailure.subject_type == key.subject_type,
+            ReminderFailure.subject_id == key.subject_id,
+            ReminderFailure.recipient == key.recipient,
+            ReminderFailure.occurrence == key.occurrence,
+        )
+    )
+
+
+def _decide(
+    session: DbSession,
+    *,
+    rule: str,
+    subject: tuple[str, int],
+    recipient: str,
+    occurrence: str,
+    message: Message,
+    now: datetime,
+    user: User | None,
+    person: Person | None,
+) -> None:
     ledger = ReminderLedger(
         rule=rule,
         subject_type=subject[0],
@@ -87,7 +190,7 @@ def decide(
         if rule in OPTIONAL_RULES and rule in (user.reminder_opt_outs or []):
             ledger.note = "opted out"
             session.flush()
-            return True
+            return
         with force_locale(user.locale or "ja"):
             session.add(
                 Notification(
@@ -136,7 +239,6 @@ def decide(
     else:
         ledger.note = "no e-mail and no account: tell them in person"
     session.flush()
-    return True
 
 
 @dataclass

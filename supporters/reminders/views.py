@@ -11,7 +11,7 @@ from supporters.accounts.permissions import can_view_outbox, require
 from supporters.audit.services import record_audit
 from supporters.db import now_utc, writes
 from supporters.extensions import db
-from supporters.reminders.models import OutboxMessage
+from supporters.reminders.models import OutboxMessage, ReminderFailure
 
 bp = Blueprint("reminders", __name__, url_prefix="/mail")
 
@@ -34,8 +34,12 @@ def outbox() -> str:
     messages = db.session.scalars(
         query.order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
+    failures = db.session.scalars(
+        select(ReminderFailure).order_by(ReminderFailure.last_failed_at.desc()).limit(PAGE_SIZE)
+    ).all()
     return render_template(
         "reminders/outbox.html",
+        failures=failures,
         messages=messages,
         total=total,
         page=page,

@@ -565,6 +565,27 @@ def import_trainees(
                 continue
             existing = find_duplicates(session, row.data, program_id=course.program_id)
             person = existing[0] if existing else None
+            if person is not None and eligibility_problem(
+                course.program, person.residence_municipality, person.work_municipality
+            ):
+                # The row matches a person already recorded, whose recorded places the rule
+                # refuses (e.g. a record kept by another prefecture's program).
+                report.errors.append(
+                    RowError(
+                        row.number,
+                        labels["name"],
+                        str(
+                            _l(
+                                "%(name)s is already recorded with a residence and workplace "
+                                "outside %(p)s. Check the record, or enrol them with the form "
+                                "and give a reason.",
+                                name=person.name,
+                                p=course.program.prefecture,
+                            )
+                        ),
+                    )
+                )
+                continue
         if person is not None and person.id in enrolled_people:
             report.errors.append(
                 RowError(
@@ -583,9 +604,19 @@ def import_trainees(
             report.created += 1
         else:
             report.reused += 1
-        enrolment = enrol_person(
-            session, actor=actor, course=course, person=person, now=now, source="csv", lock=False
-        )
+        try:
+            enrolment = enrol_person(
+                session,
+                actor=actor,
+                course=course,
+                person=person,
+                now=now,
+                source="csv",
+                lock=False,
+            )
+        except ServiceError as error:  # any rule of enrolment: a row error, nothing kept
+            report.errors.append(RowError(row.number, labels["name"], error.message))
+            continue
         if enrolment.state == EnrolmentState.WAITLISTED:
             report.waitlisted += 1
         else:

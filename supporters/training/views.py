@@ -461,6 +461,9 @@ def enrol(course_id: int) -> ResponseReturnValue:
     duplicates: list[Person] = []
     if form.validate_on_submit():
         try:
+            # Before looking for duplicates: two pages enrolling the same person at the
+            # same moment then find each other instead of creating the person twice.
+            services.lock_course(db.session, course)
             residence = _find_place(course, form.residence.data, "residence")
             work = _find_place(course, form.workplace.data, "workplace")
             data = clean_person_input(
