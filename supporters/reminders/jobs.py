@@ -34,9 +34,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from supporters.db import DbSession
+from supporters.db import DbSession, now_utc
+from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger
 from supporters.reminders.services import OutboxReport, send_outbox_report
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,10 @@ class RunReport:
             f"{self.outbox.sent} sent, {self.outbox.kept} kept, "
             f"{self.outbox.retrying} to retry, {self.outbox.failed} failed"
         )
+        if self.outbox.dropped:
+            text += f", {self.outbox.dropped} dropped (no longer useful)"
+        if self.outbox.transport_down:
+            text += "; the mail server is unreachable: the queue waits"
         if self.errors:
             text += f"; {len(self.errors)} rule(s) failed: " + ", ".join(sorted(self.errors))
         return text
@@ -124,6 +130,81 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
     report.outbox = send_outbox_report(
         session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
     )
+    return report
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    rule: str
+    key: str  # subject, recipient and occurrence, as the ledger would record them
+    mail_to: str | None
+    subject: str | None
+    note: str | None
+
+
+@dataclass
+class DryRunReport:
+    """What a pass at `now` would decide and send; nothing was written."""
+
+    now: datetime
+    planned: list[PlannedReminder] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    due_mail: list[tuple[int, str, str]] = field(default_factory=list)  # id, to, subject
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
+    """A dry run of `run_due`: every rule runs at `now` inside a transaction that is rolled
+    back, so the report lists what it would decide (and mail); then the queued mail that
+    would be due. Writes nothing (on PostgreSQL, id sequences may advance)."""
+    if now.tzinfo is None:
+        raise ValueError("preview_due needs an aware datetime")
+    report = DryRunReport(now=now)
+    for rule in list(RULES if RULES is not None else default_rules()):
+        name = _rule_name(rule)
+        try:
+            before = session.scalar(select(func.coalesce(func.max(ReminderLedger.id), 0))) or 0
+            rule(session, now)
+            session.flush()
+            rows = session.execute(
+                select(ReminderLedger, OutboxMessage.recipient, OutboxMessage.subject)
+                .outerjoin(OutboxMessage, OutboxMessage.id == ReminderLedger.outbox_message_id)
+                .where(ReminderLedger.id > before)
+                .order_by(ReminderLedger.id)
+            ).all()
+            report.planned.extend(
+                PlannedReminder(
+                    rule=ledger.rule,
+                    key=f"{ledger.subject_type}:{ledger.subject_id} {ledger.recipient} "
+                    f"{ledger.occurrence}",
+                    mail_to=mail_to,
+                    subject=subject,
+                    note=ledger.note,
+                )
+                for ledger, mail_to, subject in rows
+            )
+        except Exception as error:
+            report.errors[name] = f"{type(error).__name__}: {error}"
+        finally:
+            session.rollback()
+    clock = max(now, now_utc())
+    report.due_mail = [
+        (row.id, row.recipient, row.subject)
+        for row in session.execute(
+            select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= clock,
+                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > clock),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(OUTBOX_BATCH)
+        )
+    ]
+    session.rollback()
     return report
 
 

@@ -37,6 +37,9 @@ class Message:
     title: Any
     lines: list[Any]
     path: str  # a path on this site, e.g. /schedule
+    # When the mail says nothing useful any more (the event has begun): if it could not be
+    # sent by then (a mail outage), it is dropped with a note instead of sent late.
+    useful_until: datetime | None = None
 
 
 def _already(
@@ -107,6 +110,7 @@ def decide(
                 title=message.title,
                 lines=message.lines,
                 link=link,
+                expires_at=message.useful_until,
             )
             session.flush()
             ledger.outbox_message_id = mail.id
@@ -130,6 +134,7 @@ def decide(
                 subject=render_template("mail/reminder.subject.txt", **context).strip(),
                 body_text=render_template("mail/reminder.txt", **context),
                 body_html=render_template("mail/reminder.html", **context),
+                expires_at=message.useful_until,
             )
         session.flush()
         ledger.outbox_message_id = mail.id
