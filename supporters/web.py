@@ -3,12 +3,14 @@ error pages and what every template can use."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import (
     Flask,
     flash,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -20,6 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -148,6 +151,27 @@ def init_web(app: Flask) -> None:
             return render_template("accounts/login.html", form=form, throttled=message), 429
         return render_error(429, _("Too many attempts"), message)
 
+    @app.errorhandler(sa_exc.OperationalError)
+    @app.errorhandler(sa_exc.InterfaceError)
+    @app.errorhandler(sa_exc.InternalError)
+    def database_unavailable(error: Exception) -> tuple[str, int]:
+        """The database cannot be opened, reached or written (e.g. read-only): the product's
+        page, 503, never a bare server error; it touches the database no further."""
+        app.logger.error("database unavailable: %s", error)
+        with contextlib.suppress(sa_exc.SQLAlchemyError):
+            db.session.rollback()
+        # The page is drawn without the user (whose menu would need the database).
+        g._login_user = login_manager.anonymous_user()
+        g.database_unavailable = True
+        return render_error(
+            503,
+            _("The service is not available just now"),
+            _(
+                "The database cannot be used at the moment, so nothing was saved. "
+                "Please try again in a few minutes; the administrator has been told."
+            ),
+        )
+
     @app.errorhandler(500)
     def server_error(error: Exception) -> tuple[str, int]:
         db.session.rollback()
@@ -159,8 +183,14 @@ def init_web(app: Flask) -> None:
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
+        unread = 0
+        if not g.get("database_unavailable"):
+            try:
+                unread = unread_notifications(current_user)
+            except sa_exc.SQLAlchemyError:
+                db.session.rollback()
         return {
-            "unread_notifications": unread_notifications(current_user),
+            "unread_notifications": unread,
             "perm": permissions,
             "nav_items": navigation_for(current_user),
             "current_locale": select_locale(),
