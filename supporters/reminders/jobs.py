@@ -106,20 +106,37 @@ def _mail_settings(app_config: Mapping[str, Any]) -> tuple[str | None, str]:
     return app_config.get("MAIL_URL") or None, str(app_config.get("MAIL_FROM") or "")
 
 
-def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> RunReport:
-    """One pass: every rule at `now` (each committed on its own), then the outbox. Commits."""
+def run_due(
+    session: DbSession,
+    *,
+    now: datetime,
+    app_config: Mapping[str, Any],
+    guard: Callable[[], None] | None = None,
+) -> RunReport:
+    """One pass: every rule at `now` (each committed on its own), then the outbox. Commits.
+
+    `guard` (the scheduler's lock check) runs before each rule, before each rule's commit
+    and before each message is sent; when it raises, the pass stops at once and what the
+    current rule did is rolled back."""
     if now.tzinfo is None:
         raise ValueError("run_due needs an aware datetime")
     report = RunReport(now=now)
     for rule in list(RULES if RULES is not None else default_rules()):
         name = _rule_name(rule)
+        if guard is not None:
+            guard()
         try:
             decided = rule(session, now)
+            session.flush()
+            if guard is not None:
+                _guard_or_roll_back(session, guard)
             session.commit()
         except IntegrityError:
             session.rollback()
             log.info("rule %s: another pass decided the same reminders first", name)
             report.decided[name] = 0
+        except _GuardFailed as stop:
+            raise stop.__cause__ or stop from None
         except Exception as error:
             session.rollback()
             log.exception("rule %s failed", name)
@@ -128,9 +145,21 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
             report.decided[name] = decided
     mail_url, sender = _mail_settings(app_config)
     report.outbox = send_outbox_report(
-        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
+        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
     )
     return report
+
+
+class _GuardFailed(Exception):
+    """Carries the guard's own exception past the rule loop's error handling."""
+
+
+def _guard_or_roll_back(session: DbSession, guard: Callable[[], None]) -> None:
+    try:
+        guard()
+    except BaseException as error:
+        session.rollback()
+        raise _GuardFailed(str(error)) from error
 
 
 @dataclass(frozen=True)
@@ -208,31 +237,41 @@ def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
     return report
 
 
-def send_due_mail(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> int:
+def send_due_mail(
+    session: DbSession,
+    *,
+    now: datetime,
+    app_config: Mapping[str, Any],
+    guard: Callable[[], None] | None = None,
+) -> int:
     """Send (or keep) what is due in the outbox; returns how many left. Commits."""
     mail_url, sender = _mail_settings(app_config)
     return send_outbox_report(
-        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
+        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
     ).done
 
 
 def run_due_job(app: Flask) -> RunReport | None:
     """The scheduler's `reminders.run_due` job."""
-    from supporters.scheduler import run_job
+    from supporters.scheduler import ensure_active, run_job
 
     return run_job(
         app,
         "reminders.run_due",
-        lambda session, now, config: run_due(session, now=now, app_config=config),
+        lambda session, now, config: run_due(
+            session, now=now, app_config=config, guard=ensure_active
+        ),
     )
 
 
 def send_outbox_job(app: Flask) -> int | None:
     """The scheduler's `outbox.send` job."""
-    from supporters.scheduler import run_job
+    from supporters.scheduler import ensure_active, run_job
 
     return run_job(
         app,
         "outbox.send",
-        lambda session, now, config: send_due_mail(session, now=now, app_config=config),
+        lambda session, now, config: send_due_mail(
+            session, now=now, app_config=config, guard=ensure_active
+        ),
     )

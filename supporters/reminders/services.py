@@ -37,6 +37,7 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -376,6 +377,18 @@ def _ensure_service_row(session: DbSession, name: str, clock: datetime) -> None:
     )
 
 
+def record_heartbeat(session: DbSession, name: str, *, now: datetime, detail: str) -> None:
+    """A background service says it is alive (`/healthz` shows the age). Commits."""
+    _ensure_service_row(session, name, now)
+    session.execute(
+        update(ServiceState)
+        .where(ServiceState.name == name)
+        .values(updated_at=now, detail=detail[:500])
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 def _record_unavailable(
     session: DbSession, claimed: _Claimed, error: str, clock: datetime
 ) -> timedelta:
@@ -541,7 +554,13 @@ def _record_failure(
 
 
 def send_outbox_report(
-    session: DbSession, *, mail_url: str | None, sender: str, now: datetime, limit: int = 100
+    session: DbSession,
+    *,
+    mail_url: str | None,
+    sender: str,
+    now: datetime,
+    limit: int = 100,
+    guard: Callable[[], None] | None = None,
 ) -> OutboxReport:
     """Send (or, without SMTP, keep) up to `limit` due messages. Commits.
 
@@ -549,6 +568,9 @@ def send_outbox_report(
     clock: each claim uses the later of `now` and the real time, so a lease always ends
     LEASE after the claim in real time, however long the pass, and a pass run with an old
     `now` cannot take a message from a live sender.
+
+    `guard` (the scheduler's lock check) runs before each message is claimed: when it
+    raises, the pass stops at once, with nothing claimed.
     """
     clock = max(now, now_utc())
     report = OutboxReport()
@@ -563,6 +585,8 @@ def send_outbox_report(
     reached = False
     try:
         for _ in range(limit):
+            if guard is not None:
+                guard()
             clock = max(now, now_utc())
             claimed = _claim_next(session, clock)
             if claimed is None:
