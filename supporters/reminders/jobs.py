@@ -39,7 +39,8 @@ from sqlalchemy.exc import IntegrityError
 
 from supporters.db import DbSession, now_utc
 from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger
-from supporters.reminders.services import OutboxReport, send_outbox_report
+from supporters.reminders.rules import rule_state_name
+from supporters.reminders.services import OutboxReport, record_progress, send_outbox_report
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +144,21 @@ def run_due(
             report.errors[name] = f"{type(error).__name__}: {error}"
         else:
             report.decided[name] = decided
+            _record_rule_done(session, rule, now)
     mail_url, sender = _mail_settings(app_config)
     report.outbox = send_outbox_report(
         session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
     )
     return report
+
+
+def _record_rule_done(session: DbSession, rule: Rule, now: datetime) -> None:
+    """The rule's last successful pass (`rules.last_pass_of`), for catching up."""
+    try:
+        record_progress(session, rule_state_name(getattr(rule, "__name__", "?")), now=now)
+    except Exception:  # bookkeeping only: the reminders themselves are committed
+        session.rollback()
+        log.warning("could not record the pass of %s", _rule_name(rule), exc_info=True)
 
 
 class _GuardFailed(Exception):

@@ -17,7 +17,7 @@ from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.reminders.mail import queue_user_mail
-from supporters.reminders.models import Notification, ReminderLedger
+from supporters.reminders.models import Notification, ReminderLedger, ServiceState
 from supporters.reminders.services import enqueue_mail
 
 # Rules a user may switch off. Lapse notices and dispatch changes are essential.
@@ -142,6 +142,20 @@ def decide(
         ledger.note = "no e-mail and no account: tell them in person"
     session.flush()
     return True
+
+
+def rule_state_name(rule_name: str) -> str:
+    """The service_state row that remembers a rule's last successful pass."""
+    return f"rule:{rule_name}"[:40]
+
+
+def last_pass_of(session: DbSession, rule_name: str) -> datetime | None:
+    """When `rule_name` (a rule function's name) last ran to the end in a pass, or None.
+    An essential rule widens its catch-up window to reach back to it, so a scheduler that
+    was away for weeks still sends what fell due meanwhile (late, with its date)."""
+    return session.scalar(
+        select(ServiceState.updated_at).where(ServiceState.name == rule_state_name(rule_name))
+    )
 
 
 @dataclass

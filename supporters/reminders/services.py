@@ -389,6 +389,18 @@ def record_heartbeat(session: DbSession, name: str, *, now: datetime, detail: st
     session.commit()
 
 
+def record_progress(session: DbSession, name: str, *, now: datetime) -> None:
+    """Remember that `name` ran to the end at `now` (never moves back). Commits."""
+    _ensure_service_row(session, name, now)
+    session.execute(
+        update(ServiceState)
+        .where(ServiceState.name == name, ServiceState.updated_at < now)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 def _record_unavailable(
     session: DbSession, claimed: _Claimed, error: str, clock: datetime
 ) -> timedelta:
