@@ -12,11 +12,13 @@ processes at once:
   so two senders never hold the same message.
 * **Send** with no transaction open (SMTP may be slow), over one SMTP connection per pass.
 * **Record** the outcome in a second short transaction: `sent`; or, after a transient
-  answer about the message (4xx), back to pending with an exponential backoff; or `failed`
+  answer about the recipient (a 4xx to RCPT), back to pending with an exponential backoff;
+  or `failed`
   (shown on the admin Mail page, which can re-queue it) after a permanent 5xx, a rejected
   recipient, an unusable address or `MAX_ATTEMPTS` attempts.
-* **Transport down**: a server that cannot be reached (connection refused or lost, 421, our
-  sender refused) is the transport's failure, not the message's. The claimed message gets
+* **Transport down**: a server that cannot be reached (connection refused or lost, our
+  sender refused) or cannot take mail now (a 4xx such as 421, 451 or 452 once the
+  recipient was accepted) is the transport's failure, not the message's. The claimed message gets
   its attempt back and the whole queue waits (`service_state` row `smtp`: 1, 2, 4 ...
   minutes, at most `TRANSPORT_MAX_DELAY`), however long the outage; when the server answers
   again everything due is sent, once.
@@ -189,7 +191,9 @@ class _SmtpConnection:
             raise _PermanentFailure(_describe(error)) from error
         except smtplib.SMTPResponseException as error:
             self.close()
-            if error.smtp_code == 421:  # service not available, closing the channel
+            if 400 <= error.smtp_code < 500:
+                # 421 closing, 451 local error, 452 out of storage ... after the recipient was
+                # accepted: the server cannot take mail just now, whatever the message.
                 raise _ServerUnavailable(_describe(error)) from error
             if 500 <= error.smtp_code < 600:
                 raise _PermanentFailure(_describe(error)) from error

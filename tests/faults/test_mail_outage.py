@@ -93,6 +93,25 @@ def test_a_day_long_smtp_outage_loses_nothing_and_spends_no_attempts(db_session:
     assert state is not None and state.failures == 0 and state.next_try_at is None
 
 
+def test_a_server_that_cannot_take_mail_now_spends_no_attempts(db_session: Any) -> None:
+    """452 (out of storage) after the recipient was accepted: the server's problem."""
+    messages = _queue(db_session, 3)
+    now = now_utc() + timedelta(seconds=5)
+    with smtp(Inbox(refuse_data="452 4.3.1 Insufficient system storage")) as url:
+        for hour in range(12):
+            report = send_outbox_report(
+                db_session, mail_url=url, sender=SENDER, now=now + timedelta(hours=hour)
+            )
+            assert report.transport_down and report.failed == 0
+    for message in messages:
+        db_session.refresh(message)
+        assert (message.status, message.attempts) == ("pending", 0)
+    inbox = Inbox()
+    with smtp(inbox) as url:
+        send_outbox_report(db_session, mail_url=url, sender=SENDER, now=now + timedelta(days=1))
+    assert len(inbox.raw) == 3
+
+
 def test_a_550_for_one_recipient_fails_that_message_only(db_session: Any) -> None:
     messages = _queue(db_session, 4)
     inbox = Inbox(refuse_rcpt={"user2@example.jp": "550 5.1.1 No such user"})

@@ -246,8 +246,8 @@ def test_backoff_grows_and_ends_in_failed(db_session: Any) -> None:
     db_session.commit()
     now = now_utc() + timedelta(seconds=5)  # ahead of the real clock: backoffs are exact
     delays = []
-    # A 4xx answer is about the message: each one spends an attempt.
-    with smtp(Inbox(refuse_data="451 4.3.0 Try again later")) as url:
+    # A 4xx answer about the recipient is about the message: each one spends an attempt.
+    with smtp(Inbox(refuse_rcpt={"down@example.jp": "450 4.2.1 Mailbox busy"})) as url:
         for _ in range(MAX_ATTEMPTS):
             now = max(now, message.next_attempt_at)
             send_outbox(db_session, mail_url=url, sender=SENDER, now=now)
