@@ -151,12 +151,13 @@ def init_web(app: Flask) -> None:
             return render_template("accounts/login.html", form=form, throttled=message), 429
         return render_error(429, _("Too many attempts"), message)
 
-    @app.errorhandler(sa_exc.OperationalError)
-    @app.errorhandler(sa_exc.InterfaceError)
-    @app.errorhandler(sa_exc.InternalError)
+    @app.errorhandler(sa_exc.DBAPIError)
     def database_unavailable(error: Exception) -> tuple[str, int]:
-        """The database cannot be opened, reached or written (e.g. read-only): the product's
-        page, 503, never a bare server error; it touches the database no further."""
+        """The database cannot be opened, reached, read or written (unreachable, read-only,
+        not a database, damaged): the product's page, 503, never a bare server error; it
+        touches the database no further. A constraint or query error is a 500 as usual."""
+        if isinstance(error, (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.ProgrammingError)):
+            return server_error(error)
         app.logger.error("database unavailable: %s", error)
         with contextlib.suppress(sa_exc.SQLAlchemyError):
             db.session.rollback()

@@ -34,8 +34,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import scoped_session
 
 from supporters.db import DbSession, now_utc
 from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger
@@ -203,6 +204,36 @@ def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
     if now.tzinfo is None:
         raise ValueError("preview_due needs an aware datetime")
     report = DryRunReport(now=now)
+    real_session = session() if isinstance(session, scoped_session) else session
+
+    def refuse_commit(_session: Any) -> None:
+        raise RuntimeError("a dry run never commits (a rule tried to)")
+
+    event.listen(real_session, "before_commit", refuse_commit)
+    try:
+        _preview_rules(session, now, report)
+    finally:
+        event.remove(real_session, "before_commit", refuse_commit)
+        session.rollback()
+    clock = max(now, now_utc())
+    report.due_mail = [
+        (row.id, row.recipient, row.subject)
+        for row in session.execute(
+            select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= clock,
+                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > clock),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(OUTBOX_BATCH)
+        )
+    ]
+    session.rollback()
+    return report
+
+
+def _preview_rules(session: DbSession, now: datetime, report: DryRunReport) -> None:
     for rule in list(RULES if RULES is not None else default_rules()):
         name = _rule_name(rule)
         try:
@@ -230,22 +261,6 @@ def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
             report.errors[name] = f"{type(error).__name__}: {error}"
         finally:
             session.rollback()
-    clock = max(now, now_utc())
-    report.due_mail = [
-        (row.id, row.recipient, row.subject)
-        for row in session.execute(
-            select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= clock,
-                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > clock),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(OUTBOX_BATCH)
-        )
-    ]
-    session.rollback()
-    return report
 
 
 def send_due_mail(

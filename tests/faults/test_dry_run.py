@@ -90,3 +90,22 @@ def test_force_acts_on_a_future_date(app: Flask, db_session: Any) -> None:
     rules = db_session.scalars(sa.select(ReminderLedger.rule)).all()
     assert "upcoming_dispatch" in rules
     assert db_session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) >= 2
+
+
+def test_a_rule_that_commits_cannot_write_in_a_dry_run(
+    app: Flask, db_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supporters.reminders import jobs
+
+    def committing_rule(session: Any, now: Any) -> int:
+        enqueue_mail(session, kind="x", recipient="c@example.jp", subject="s", body_text="b")
+        session.commit()
+        return 1
+
+    monkeypatch.setattr(jobs, "RULES", [committing_rule])
+    before = snapshot(db_session)
+    result = app.test_cli_runner().invoke(reminders_cli, ["run-due", "--dry-run"])
+    assert result.exit_code == 1
+    assert "a dry run never commits" in result.output
+    db_session.expire_all()
+    assert snapshot(db_session) == before

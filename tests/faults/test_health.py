@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,12 +103,20 @@ def test_a_read_only_database_is_reported_and_users_get_the_error_page(
 
 @pytest.mark.parametrize(
     "url",
-    ["sqlite:////nonexistent-dir/none.sqlite3", "postgresql+psycopg://nobody@127.0.0.1:1/none"],
-    ids=BACKENDS,
+    [
+        "sqlite:////nonexistent-dir/none.sqlite3",
+        "not-a-database",
+        "postgresql+psycopg://nobody@127.0.0.1:1/none",
+    ],
+    ids=["sqlite-missing", "sqlite-not-a-database", "postgresql-unreachable"],
 )
 def test_a_logged_in_user_gets_the_error_page_when_the_database_cannot_be_opened(
-    url: str,
+    url: str, tmp_path: Path
 ) -> None:
+    if url == "not-a-database":  # e.g. a backup of something else copied over the file
+        garbage = tmp_path / "garbage.sqlite3"
+        garbage.write_bytes(b"this is not an SQLite database file " * 200)
+        url = f"sqlite:///{garbage}"
     app = create_app(make_test_config(url))
     client = app.test_client()
     with client.session_transaction() as flask_session:
