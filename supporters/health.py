@@ -20,6 +20,8 @@ from supporters.reminders.models import OutboxMessage, OutboxStatus, ServiceStat
 from supporters.reminders.services import TRANSPORT
 
 SCHEDULER = "scheduler"  # the service_state row the scheduler's heartbeat updates
+SCHEDULER_SILENT_AFTER = 120.0  # seconds without a heartbeat: warn (it beats every 5 s)
+MAIL_WAITING_AFTER = 1800.0  # seconds the oldest pending mail may wait before a warning
 _HEADS: dict[str, set[str]] = {}
 
 
@@ -106,6 +108,19 @@ def check_health(session: DbSession, *, app: Flask, now: datetime) -> tuple[dict
             transport.since.isoformat() if transport and transport.since else None
         ),
     }
+    # What a monitor should act on but a load balancer should not (the web still works).
+    warnings = []
+    age = report["scheduler"]["age_seconds"]
+    if age is None or age > SCHEDULER_SILENT_AFTER:
+        warnings.append("no scheduler heartbeat: reminders and mail are not processed")
+    waiting = report["outbox"]["oldest_pending_age_seconds"]
+    if waiting is not None and waiting > MAIL_WAITING_AFTER:
+        warnings.append("mail has been waiting for more than 30 minutes")
+    if report["outbox"]["transport"] != "ok":
+        warnings.append("the mail server cannot be reached: mail waits")
+    if report["outbox"]["failed"]:
+        warnings.append("some mail failed: see the admin Mail page")
+    report["warnings"] = warnings
     if not healthy:
         report["status"] = "error"
     return report, healthy

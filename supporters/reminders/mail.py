@@ -56,6 +56,7 @@ def deliver_after_commit() -> int:
             sender=current_app.config["MAIL_FROM"],
             now=now_utc(),
             limit=20,
+            probe_transport=False,  # a known-down server is the scheduler's to retry
         )
     except Exception:  # the change is committed; the scheduler retries the mail
         log.exception("sending the outbox failed")

@@ -357,12 +357,21 @@ def transport_state(session: DbSession) -> ServiceState | None:
     return session.get(ServiceState, TRANSPORT)
 
 
-def _transport_waiting(session: DbSession, clock: datetime) -> bool:
-    """True while the whole queue waits for an unreachable server."""
-    next_try_at = session.scalar(
-        select(ServiceState.next_try_at).where(ServiceState.name == TRANSPORT)
-    )
+def _transport_waiting(session: DbSession, clock: datetime, *, probe: bool) -> bool:
+    """True while the whole queue waits for an unreachable server; without `probe` (a web
+    request sending its mail after commit), as long as the server is known to be down, so
+    no user waits for a connection timeout: the scheduler's passes find it back."""
+    row = session.execute(
+        select(ServiceState.next_try_at, ServiceState.failures).where(
+            ServiceState.name == TRANSPORT
+        )
+    ).first()
     session.commit()
+    if row is None:
+        return False
+    next_try_at, failures = row
+    if not probe and failures:
+        return True
     return next_try_at is not None and next_try_at > clock
 
 
@@ -577,6 +586,7 @@ def send_outbox_report(
     now: datetime,
     limit: int = 100,
     guard: Callable[[], None] | None = None,
+    probe_transport: bool = True,
 ) -> OutboxReport:
     """Send (or, without SMTP, keep) up to `limit` due messages. Commits.
 
@@ -586,7 +596,8 @@ def send_outbox_report(
     `now` cannot take a message from a live sender.
 
     `guard` (the scheduler's lock check) runs before each message is claimed: when it
-    raises, the pass stops at once, with nothing claimed.
+    raises, the pass stops at once, with nothing claimed. With `probe_transport=False` (web
+    requests) nothing is tried while the mail server is known to be down.
     """
     clock = max(now, now_utc())
     report = OutboxReport()
@@ -594,7 +605,7 @@ def send_outbox_report(
         return report
     _fail_abandoned(session, clock)
     report.dropped = _drop_expired(session, clock)
-    if mail_url and _transport_waiting(session, clock):
+    if mail_url and _transport_waiting(session, clock, probe=probe_transport):
         report.transport_down = True
         return report
     smtp = _SmtpConnection(mail_url) if mail_url else None
@@ -652,7 +663,20 @@ def send_outbox_report(
 
 
 def send_outbox(
-    session: DbSession, *, mail_url: str | None, sender: str, now: datetime, limit: int = 100
+    session: DbSession,
+    *,
+    mail_url: str | None,
+    sender: str,
+    now: datetime,
+    limit: int = 100,
+    probe_transport: bool = True,
 ) -> int:
     """Send due messages; returns how many were sent (or kept, without SMTP). Commits."""
-    return send_outbox_report(session, mail_url=mail_url, sender=sender, now=now, limit=limit).done
+    return send_outbox_report(
+        session,
+        mail_url=mail_url,
+        sender=sender,
+        now=now,
+        limit=limit,
+        probe_transport=probe_transport,
+    ).done

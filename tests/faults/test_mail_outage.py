@@ -190,3 +190,26 @@ def test_mail_that_expires_during_an_outage_is_dropped_with_a_note(db_session: A
     db_session.refresh(ledger)
     assert message.status == "dropped"
     assert ledger.note and "no longer useful" in ledger.note
+
+
+def test_web_requests_do_not_wait_for_a_server_known_to_be_down(db_session: Any) -> None:
+    """After the scheduler found the server away, a request that queued mail does not try
+    it again (a black-holed server would make the user wait for the timeout)."""
+    _queue(db_session, 1)
+    url = f"smtp://127.0.0.1:{_free_port()}"
+    now = now_utc()
+    assert send_outbox_report(db_session, mail_url=url, sender=SENDER, now=now).transport_down
+    later = now + timedelta(hours=1)  # the queue's wait is over: the scheduler would try
+    state = transport_state(db_session)
+    assert state is not None
+    failures = state.failures
+    web = send_outbox_report(
+        db_session, mail_url=url, sender=SENDER, now=later, probe_transport=False
+    )
+    assert web.transport_down and web.sent == 0
+    db_session.refresh(state)
+    assert state.failures == failures  # not tried
+    scheduler = send_outbox_report(db_session, mail_url=url, sender=SENDER, now=later)
+    assert scheduler.transport_down
+    db_session.refresh(state)
+    assert state.failures == failures + 1  # tried
