@@ -13,15 +13,14 @@ processes at once:
 * **Send** with no transaction open (SMTP may be slow), over one SMTP connection per pass.
 * **Record** the outcome in a second short transaction: `sent`; or, after a transient
   answer about the recipient (a 4xx to RCPT), back to pending with an exponential backoff;
-  or `failed`
-  (shown on the admin Mail page, which can re-queue it) after a permanent 5xx, a rejected
-  recipient, an unusable address or `MAX_ATTEMPTS` attempts.
+  or `failed` (shown on the admin Mail page, which can re-queue it) after a permanent 5xx,
+  a rejected recipient, an unusable address or `MAX_ATTEMPTS` attempts.
 * **Transport down**: a server that cannot be reached (connection refused or lost, our
   sender refused) or cannot take mail now (a 4xx such as 421, 451 or 452 once the
-  recipient was accepted) is the transport's failure, not the message's. The claimed message gets
-  its attempt back and the whole queue waits (`service_state` row `smtp`: 1, 2, 4 ...
-  minutes, at most `TRANSPORT_MAX_DELAY`), however long the outage; when the server answers
-  again everything due is sent, once.
+  recipient was accepted) is the transport's failure, not the message's. The claimed
+  message gets its attempt back and the whole queue waits (`service_state` row `smtp`:
+  1, 2, 4 ... minutes, at most `TRANSPORT_MAX_DELAY`), however long the outage; when the
+  server answers again everything due is sent, once.
 * **Expired**: a message with `expires_at` (a reminder about an event that has begun) that
   could not be sent in time is `dropped` with a note, on the message and its ledger row,
   instead of sent late.
