@@ -31,7 +31,7 @@ def test_a_healthy_installation_answers_200_with_what_a_monitor_needs(
         db_session, kind="t", recipient="a@example.jp", subject="s", body_text="b"
     )
     message.created_at = now_utc() - timedelta(hours=1)
-    db_session.add(ServiceState(name="scheduler", updated_at=now_utc() - timedelta(seconds=20)))
+    db_session.merge(ServiceState(name="scheduler", updated_at=now_utc() - timedelta(seconds=20)))
     db_session.commit()
     response = client.get("/healthz")
     assert response.status_code == 200, response.get_json()
@@ -42,7 +42,8 @@ def test_a_healthy_installation_answers_200_with_what_a_monitor_needs(
     assert 3590 <= report["outbox"]["oldest_pending_age_seconds"] <= 3700
     assert report["outbox"]["pending"] >= 1 and report["outbox"]["transport"] == "ok"
     assert 15 <= report["scheduler"]["age_seconds"] <= 120
-    assert report["warnings"] == ["mail has been waiting for more than 30 minutes"]
+    assert "mail has been waiting for more than 30 minutes" in report["warnings"]
+    assert not [w for w in report["warnings"] if "scheduler" in w]
     # The write check left nothing behind.
     names = db_session.scalars(sa.select(ServiceState.name)).all()
     assert not [name for name in names if name.startswith("healthz")]
@@ -151,7 +152,7 @@ def test_migrations_behind_the_code_answer_503(backend: str, schema_factory: Any
 
 
 def test_a_silent_scheduler_is_a_warning_not_an_outage(client: Any, db_session: Any) -> None:
-    db_session.add(ServiceState(name="scheduler", updated_at=now_utc() - timedelta(minutes=10)))
+    db_session.merge(ServiceState(name="scheduler", updated_at=now_utc() - timedelta(minutes=10)))
     db_session.commit()
     response = client.get("/healthz")
     assert response.status_code == 200  # the web still works: keep it in the pool
