@@ -49,6 +49,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
+from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.db import DbSession, now_utc
 from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger, ServiceState
@@ -472,7 +473,8 @@ def requeue_failed(
     message_ids: list[int] | None = None,
 ) -> tuple[int, int]:
     """Put failed messages (all, or those in `message_ids`) back in the queue with fresh
-    attempts; one that has expired meanwhile is dropped instead. Returns (re-queued,
+    attempts, to the user's current address; one that has expired meanwhile is dropped
+    instead. Returns (re-queued,
     dropped). Audited; does not commit."""
     query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
     if message_ids is not None:
@@ -489,6 +491,11 @@ def requeue_failed(
         message.attempts = 0
         message.next_attempt_at = now
         message.lease_until = None
+        if message.recipient_user_id is not None:
+            # A 550 is often a mistyped address that has been corrected since.
+            user = session.get(User, message.recipient_user_id)
+            if user is not None and user.email and user.email != message.recipient:
+                message.recipient = user.email
         requeued.append(message.id)
     if dropped:
         session.execute(

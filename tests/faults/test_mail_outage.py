@@ -213,3 +213,34 @@ def test_web_requests_do_not_wait_for_a_server_known_to_be_down(db_session: Any)
     assert scheduler.transport_down
     db_session.refresh(state)
     assert state.failures == failures + 1  # tried
+
+
+def test_requeued_mail_goes_to_the_corrected_address(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    user = factories.supporter(db_session, email="typo@exmaple.jp")
+    message = enqueue_mail(
+        db_session,
+        kind="test",
+        recipient=user.email,
+        recipient_user_id=user.id,
+        subject="s",
+        body_text="b",
+    )
+    db_session.commit()
+    inbox = Inbox(refuse_rcpt={"typo@exmaple.jp": "550 5.1.1 No such user"})
+    with smtp(inbox) as url:
+        send_outbox_report(db_session, mail_url=url, sender=SENDER, now=now_utc())
+    db_session.refresh(message)
+    assert message.status == "failed"
+    user.email = "right@example.jp"  # the coordinator corrects it
+    db_session.commit()
+    login_as(factories.admin(db_session))
+    page = f"/mail/{message.id}"
+    response = post_form(client, "/mail/requeue", {"message_id": message.id}, form_url=page)
+    assert response.status_code == 302
+    with smtp(inbox) as url:
+        send_outbox_report(db_session, mail_url=url, sender=SENDER, now=now_utc())
+    assert [m["To"] for m in inbox.messages] == ["right@example.jp"]
+    db_session.refresh(message)
+    assert message.status == "sent"
