@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
@@ -23,6 +23,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     register_reminders_cli(app)
 
     from supporters.certificates import cli as certificates_cli
@@ -174,8 +175,16 @@ def backup_command(target: Path) -> None:
                 "pg_dump is not installed (apt-get install postgresql-client)."
             )
         libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        schema = _current_schema()
         result = subprocess.run(  # noqa: S603 - fixed program, our own URL
-            [pg_dump, "--format=custom", "--no-owner", f"--file={target}", libpq_url],
+            [
+                pg_dump,
+                "--format=custom",
+                "--no-owner",
+                f"--schema={schema}",  # the application's schema, not the whole server
+                f"--file={target}",
+                libpq_url,
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -185,3 +194,143 @@ def backup_command(target: Path) -> None:
         click.echo(f"PostgreSQL backup (pg_dump custom format) written to {target}")
         return
     raise click.ClickException(f"No backup method for {url.get_backend_name()}")
+
+
+def _current_schema() -> str:
+    with db.engine.connect() as connection:
+        return str(connection.scalar(text("SELECT current_schema()")))
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even while a scheduler holds its lock (it would act on data being replaced).",
+)
+def restore_command(source: Path, force: bool) -> None:
+    """Replace the database with the backup SOURCE (made by `backup`), safely.
+
+    The backup is checked first (SQLite: integrity_check; PostgreSQL: pg_restore --list),
+    and nothing is changed if it is unusable. SQLite: copied into the live file through
+    SQLite's backup API, which keeps the database and its WAL consistent (copying the file
+    over it does not). PostgreSQL: pg_restore --clean --if-exists --no-owner in one
+    transaction, into the application's schema. Refused while a scheduler runs, unless
+    --force; stop the web workers too. Afterwards run `flask --app wsgi db upgrade` if the
+    backup is older than the code (`/healthz` says so).
+    """
+    from supporters.scheduler import make_lock
+
+    url = db.engine.url
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise click.ClickException(f"No restore method for {backend}")
+    db.session.remove()
+    db.engine.dispose()
+    lock = make_lock(current_app._get_current_object())  # type: ignore[attr-defined]
+    held = lock.try_acquire()
+    if not held and not force:
+        raise click.ClickException(
+            f"A scheduler is running ({lock.description}): stop it first (and the web "
+            "workers), or give --force."
+        )
+    try:
+        if backend == "sqlite":
+            _restore_sqlite(url.database, source)
+        else:
+            _restore_postgresql(source)
+    finally:
+        if held:
+            lock.release()
+        db.engine.dispose()
+    with db.engine.connect() as connection:
+        revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    click.echo(f"Restored {source} (schema revision {revision}).")
+    click.echo("If the backup is older than the code, run: flask --app wsgi db upgrade")
+
+
+def _restore_sqlite(database: str | None, source: Path) -> None:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise click.ClickException("Restore needs an SQLite database file.")
+    try:
+        backup = sqlite3.connect(source)
+        try:
+            verdict = [row[0] for row in backup.execute("PRAGMA integrity_check")]
+            tables = {
+                row[0]
+                for row in backup.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        except sqlite3.DatabaseError as error:
+            backup.close()
+            raise click.ClickException(
+                f"{source} is not a usable SQLite database: {error}"
+            ) from error
+    except sqlite3.Error as error:
+        raise click.ClickException(f"{source} cannot be opened: {error}") from error
+    try:
+        if verdict != ["ok"]:
+            raise click.ClickException(
+                f"{source} failed SQLite's integrity check, nothing was changed: "
+                + "; ".join(verdict[:5])
+            )
+        if "alembic_version" not in tables:
+            raise click.ClickException(f"{source} is not a backup of this application.")
+        live = sqlite3.connect(database, timeout=30)
+        try:
+            live.execute("PRAGMA busy_timeout=30000")
+            backup.backup(live)  # page by page into the live file, under its own locks and WAL
+            live.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            after = [row[0] for row in live.execute("PRAGMA integrity_check")]
+        finally:
+            live.close()
+    finally:
+        backup.close()
+    if after != ["ok"]:
+        raise click.ClickException(
+            "The restored database failed the integrity check: " + "; ".join(after[:5])
+        )
+
+
+def _restore_postgresql(source: Path) -> None:
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is None:
+        raise click.ClickException(
+            "pg_restore is not installed (apt-get install postgresql-client)."
+        )
+    listing = subprocess.run(  # noqa: S603 - fixed program, our own arguments
+        [pg_restore, "--list", str(source)],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
+    if listing.returncode != 0 or "alembic_version" not in listing.stdout:
+        raise click.ClickException(
+            f"{source} is not a pg_dump archive of this application, nothing was changed: "
+            + (listing.stderr.strip() or "no alembic_version table")
+        )
+    schema = _current_schema()
+    db.engine.dispose()
+    libpq_url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    result = subprocess.run(  # noqa: S603 - fixed program, our own URL
+        [
+            pg_restore,
+            "--clean",
+            "--if-exists",  # an empty database has nothing to drop: not an error
+            "--no-owner",
+            "--single-transaction",  # all or nothing
+            "--exit-on-error",
+            f"--schema={schema}",
+            f"--dbname={libpq_url}",
+            str(source),
+        ],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
+    if result.returncode != 0:
+        raise click.ClickException(
+            f"pg_restore failed, nothing was changed: {result.stderr.strip()}"
+        )

@@ -12,6 +12,13 @@ held for the life of the process:
 
 A second scheduler logs "waiting for the scheduler lock" and polls until it gets it.
 
+The active scheduler checks that it still holds the lock before every job, before every
+reminder rule commits and before every message it sends (`ensure_active`, the fence), and
+every `LOCK_CHECK_INTERVAL` in between, when it also writes its heartbeat (`service_state`
+row `scheduler`, shown by `/healthz`). On PostgreSQL the check asks `pg_locks` on the lock's
+own connection, so a killed connection (`pg_terminate_backend`) or a lock released behind
+its back is seen at the next check: the scheduler stops acting at once and exits 1.
+
 Jobs run in a thread pool, each inside its own app context (`run_job`): it commits at the
 edge, rolls back and logs on error. Each job is idempotent and can run beside a manual
 `reminders run-due`.
@@ -24,6 +31,7 @@ import fcntl
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 import zlib
@@ -54,7 +62,7 @@ log = logging.getLogger(__name__)
 TIMEZONE = ZoneInfo("Asia/Tokyo")
 # pg_try_advisory_lock(LOCK_CLASS, <schema hash>): "SCHD", then the schema in use.
 LOCK_CLASS = 0x53434844
-LOCK_CHECK_INTERVAL = timedelta(seconds=30)
+LOCK_CHECK_INTERVAL = timedelta(seconds=5)
 WAITING_LOG_INTERVAL = 300.0  # seconds between repeated "waiting" lines
 
 T = TypeVar("T")
@@ -110,15 +118,85 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     return scheduler
 
 
+class _Fence:
+    """The lock this process acts under, checked before every job and every send. Outside a
+    scheduler process (commands, web workers, tests) there is none and nothing is checked."""
+
+    def __init__(self) -> None:
+        self.lock: SchedulerLock | None = None
+        self.on_lost: Callable[[SchedulerLockLost], None] | None = None
+        self.lost: SchedulerLockLost | None = None
+        self.mutex = threading.Lock()  # the lock's connection is used by one thread at a time
+        self.running = 0  # jobs in flight
+        self.idle = threading.Condition()
+
+    def arm(self, lock: SchedulerLock, on_lost: Callable[[SchedulerLockLost], None] | None) -> None:
+        with self.mutex:
+            self.lock, self.on_lost, self.lost = lock, on_lost, None
+
+    def disarm(self, *, wait: float = 120.0) -> None:
+        """Forget the lock once the jobs in flight have ended (each stops at its next check
+        if the lock was lost), so none of them acts unchecked afterwards."""
+        with self.idle:
+            self.idle.wait_for(lambda: self.running == 0, timeout=wait)
+        with self.mutex:
+            self.lock, self.on_lost, self.lost = None, None, None
+
+    @contextmanager
+    def job(self) -> Iterator[None]:
+        with self.idle:
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.idle:
+                self.running -= 1
+                self.idle.notify_all()
+
+    def check(self) -> None:
+        with self.mutex:
+            if self.lost is not None:
+                raise self.lost
+            if self.lock is None:
+                return
+            try:
+                self.lock.check()
+            except SchedulerLockLost as error:
+                self.lost = error
+                on_lost = self.on_lost
+            else:
+                return
+        log.error("lost the scheduler lock, stopping: %s", self.lost)
+        if on_lost is not None:
+            on_lost(self.lost)
+        raise self.lost
+
+
+FENCE = _Fence()
+
+
+def ensure_active() -> None:
+    """Raise `SchedulerLockLost` if this scheduler no longer holds its lock (no-op outside
+    the scheduler process). Jobs call it before each step that acts."""
+    FENCE.check()
+
+
 def run_job(app: Flask, job_id: str, work: Work[T]) -> T | None:
     """Run one job inside its own app context: `work(session, now, config)`, then commit;
-    on error roll back, log and return None (the next run tries again)."""
+    on error roll back, log and return None (the next run tries again). A scheduler that
+    has lost its lock runs nothing."""
     started = time.monotonic()
-    with app.app_context():
+    with FENCE.job(), app.app_context():
         session = db.session
         try:
+            ensure_active()
             result = work(session, now_utc(), app.config)
+            ensure_active()
             session.commit()
+        except SchedulerLockLost:
+            session.rollback()
+            log.error("job %s stopped: this scheduler lost its lock", job_id)
+            return None
         except Exception:
             session.rollback()
             log.exception("job %s failed after %.1fs", job_id, time.monotonic() - started)
@@ -133,6 +211,23 @@ def run_job(app: Flask, job_id: str, work: Work[T]) -> T | None:
         time.monotonic() - started,
     )
     return result
+
+
+def heartbeat(app: Flask) -> None:
+    """Record that this scheduler is alive (its pid and host), for `/healthz`."""
+    from supporters.reminders.services import record_heartbeat
+
+    with app.app_context():
+        try:
+            record_heartbeat(
+                db.session,
+                "scheduler",
+                now=now_utc(),
+                detail=f"pid {os.getpid()} on {socket.gethostname()}",
+            )
+        except sa.exc.SQLAlchemyError:
+            db.session.rollback()
+            log.warning("could not record the scheduler heartbeat", exc_info=True)
 
 
 # --- the single-instance lock ---------------------------------------------------------------
@@ -190,12 +285,23 @@ class PostgresAdvisoryLock:
             return False
 
     def check(self) -> None:
-        if not self.held or self.connection is None:
+        if not self.held or self.connection is None or self.key is None:
             raise SchedulerLockLost("the advisory lock is not held")
         try:
-            self.connection.scalar(sa.text("SELECT 1"))
+            still_held = self.connection.scalar(
+                sa.text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND pid = pg_backend_pid() AND granted AND classid::bigint = :k1"
+                    " AND objid::bigint = :k2 AND objsubid = 2)"
+                ),
+                {"k1": self.key[0], "k2": self.key[1]},
+            )
         except sa.exc.SQLAlchemyError as error:
+            self.held = False
             raise SchedulerLockLost(f"the lock connection is gone: {error}") from error
+        if not still_held:
+            self.held = False
+            raise SchedulerLockLost("the advisory lock is no longer held by this session")
 
     def _drop(self) -> None:
         connection, self.connection = self.connection, None
@@ -349,13 +455,19 @@ def run_scheduler(app: Flask, *, poll_seconds: float = 5.0) -> None:
         try:
             scheduler = build_scheduler(app)
 
+            def stop_acting(error: SchedulerLockLost) -> None:
+                lost.append(error)
+                with contextlib.suppress(SchedulerNotRunningError):
+                    scheduler.shutdown(wait=False)
+
+            FENCE.arm(lock, stop_acting)
+
             def check_lock() -> None:
                 try:
-                    lock.check()
-                except SchedulerLockLost as error:
-                    log.error("lost the scheduler lock, stopping: %s", error)
-                    lost.append(error)
-                    scheduler.shutdown(wait=False)
+                    ensure_active()
+                except SchedulerLockLost:
+                    return
+                heartbeat(app)
 
             scheduler.add_job(
                 check_lock,
@@ -377,6 +489,7 @@ def run_scheduler(app: Flask, *, poll_seconds: float = 5.0) -> None:
                 if scheduler.running:
                     scheduler.shutdown(wait=True)  # running jobs finish first
         finally:
+            FENCE.disarm()
             lock.release()
             log.info("scheduler stopped, lock released")
     if lost:

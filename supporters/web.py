@@ -3,6 +3,7 @@ error pages and what every template can use."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from flask import (
     Flask,
     abort,
     flash,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -22,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -226,17 +229,47 @@ def init_web(app: Flask) -> None:
             return render_template("accounts/login.html", form=form, throttled=message), 429
         return render_error(429, _("Too many attempts"), message)
 
+    def database_unavailable(error: Exception) -> tuple[str, int]:
+        """The database cannot be opened, reached, read or written (unreachable, read-only,
+        not a database, damaged): the product's page, 503, never a bare server error; it
+        touches the database no further."""
+        app.logger.error("database unavailable: %s", error)
+        with contextlib.suppress(sa_exc.SQLAlchemyError):
+            db.session.rollback()
+        # The page is drawn without the user (whose menu would need the database).
+        g._login_user = login_manager.anonymous_user()
+        g.database_unavailable = True
+        return render_error(
+            503,
+            _("The service is not available just now"),
+            _(
+                "The database cannot be used at the moment, so nothing was saved. "
+                "Please try again in a few minutes; the administrator has been told."
+            ),
+        )
+
     @app.errorhandler(IntegrityError)
     @app.errorhandler(OperationalError)
-    def write_conflict(error: Exception) -> Response:
+    def write_conflict(error: Exception) -> Response | tuple[str, int]:
         """Two requests saved the same thing at the same moment and a unique key (or the
-        database's lock order) let only one through: the other gets the normal answer."""
-        db.session.rollback()
-        if not is_write_conflict(error):
-            raise error
-        app.logger.info("write conflict on %s %s: %s", request.method, request.path, error)
-        flash(conflict_message(), "info")
-        return redirect(back_url(), code=303)
+        database's lock order) let only one through: the other gets the normal answer.
+        Another broken constraint is a bug (500); another operational error an outage."""
+        with contextlib.suppress(sa_exc.SQLAlchemyError):
+            db.session.rollback()
+        if is_write_conflict(error):
+            app.logger.info("write conflict on %s %s: %s", request.method, request.path, error)
+            flash(conflict_message(), "info")
+            return redirect(back_url(), code=303)
+        if isinstance(error, IntegrityError):
+            return server_error(error)
+        return database_unavailable(error)
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    def database_error(error: Exception) -> tuple[str, int]:
+        """The other driver errors: a query error is a 500 as usual, the rest an outage."""
+        if isinstance(error, sa_exc.ProgrammingError):
+            return server_error(error)
+        return database_unavailable(error)
 
     @app.errorhandler(500)
     def server_error(error: Exception) -> tuple[str, int]:
@@ -245,8 +278,14 @@ def init_web(app: Flask) -> None:
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
+        unread = 0
+        if not g.get("database_unavailable"):
+            try:
+                unread = unread_notifications(current_user)
+            except sa_exc.SQLAlchemyError:
+                db.session.rollback()
         return {
-            "unread_notifications": unread_notifications(current_user),
+            "unread_notifications": unread,
             "perm": permissions,
             "nav_items": navigation_for(current_user),
             "current_locale": select_locale(),

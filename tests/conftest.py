@@ -78,8 +78,9 @@ class _SchemaFactory:
         if not self.schemas:
             return
         engine = sa.create_engine(POSTGRES_URL)
-        with engine.begin() as connection:
-            for schema in self.schemas:
+        for schema in self.schemas:
+            # One transaction per schema: all at once can exceed max_locks_per_transaction.
+            with engine.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
 

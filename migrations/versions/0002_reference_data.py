@@ -84,5 +84,20 @@ def upgrade():
 
 
 def downgrade():
+    # Every record hangs off the reference data. Going below this revision removes it, so
+    # what refers to it goes first (or loses an optional reference), in foreign-key order;
+    # without this a downgrade of a database in use failed. Take a backup first.
+    programs = "SELECT id FROM program WHERE code IN ('chiba', 'tochigi', 'kagawa')"
+    op.execute(sa.text(f"UPDATE audit_event SET program_id = NULL WHERE program_id IN ({programs})"))
+    op.execute(
+        sa.text(
+            f"DELETE FROM role_grant WHERE program_id IN ({programs}) OR municipality_id IS NOT NULL"
+        )
+    )
+    op.execute(sa.text("UPDATE organisation SET municipality_id = NULL"))
+    op.execute(sa.text(f"DELETE FROM organisation WHERE program_id IN ({programs})"))
+    op.execute(
+        sa.text("UPDATE person SET residence_municipality_id = NULL, work_municipality_id = NULL")
+    )
     op.execute(sa.text("DELETE FROM program WHERE code IN ('chiba', 'tochigi', 'kagawa')"))
     op.execute(sa.text("DELETE FROM municipality"))

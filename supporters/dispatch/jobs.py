@@ -68,6 +68,7 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
                 _l("Dispatch: %(title)s", title=event.title),
                 [_when(event), (event.bring and _l("Bring: %(b)s", b=event.bring)) or ""],
                 "/schedule",
+                useful_until=event.starts_at,
             ),
         ):
             decided += 1
@@ -101,6 +102,7 @@ def unconfirmed_assignment(session: DbSession, now: datetime) -> int:
                 _l("Please answer: %(title)s", title=a.event.title),
                 [_when(a.event), _l("Please confirm or decline on your schedule page.")],
                 "/schedule",
+                useful_until=a.event.starts_at,
             ),
         )
         for a in rows

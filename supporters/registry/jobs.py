@@ -17,10 +17,16 @@ from supporters.programs.models import Program
 from supporters.registry.models import ActivityReport, Registration
 from supporters.registry.services import erase_withdrawn, no_activity_declared_filter
 from supporters.reminders.models import ReminderLedger
-from supporters.reminders.rules import Message, coordinators_of, decide, users_by_person
+from supporters.reminders.rules import (
+    Message,
+    coordinators_of,
+    decide,
+    last_pass_of,
+    users_by_person,
+)
 
 LEAD_DAYS = (90, 30, 7)  # before the validity end, after the window opens
-LAPSE_CATCH_UP_DAYS = 7
+LAPSE_CATCH_UP_DAYS = 7  # at least; back to the last pass after an outage (essential)
 REPORT_MISSING_BATCH = 1000  # registrations loaded at a time
 
 
@@ -50,6 +56,12 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
     if not programs:
         return 0
     longest = max(p.follow_up_window_days for p in programs.values())
+    # A lapse notice is essential: after an outage, reach back to the last pass that ran,
+    # so every lapse that fell due meanwhile is told (late, with its date), never dropped.
+    catch_up = LAPSE_CATCH_UP_DAYS
+    last = last_pass_of(session, "follow_up_due")
+    if last is not None and last < now:
+        catch_up = max(catch_up, (today - local_date(last)).days + 1)
     rows = list(
         session.scalars(
             select(Registration)
@@ -58,7 +70,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                 Registration.program_id.in_(programs),
                 Registration.withdrawn_on.is_(None),
                 Registration.valid_until.is_not(None),
-                Registration.valid_until >= today - timedelta(days=LAPSE_CATCH_UP_DAYS),
+                Registration.valid_until >= today - timedelta(days=catch_up),
                 Registration.valid_until <= today + timedelta(days=longest),
             )
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,8 @@ from supporters.db import now_utc
 from supporters.extensions import db
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+# `--now` further ahead than this acts on the future (mail sent early): refused without --force.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def register(app: Flask) -> None:
@@ -85,16 +87,50 @@ reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
     type=IsoDateTime(),
     default=None,
     help="Act as if it were this time (ISO 8601; Asia/Tokyo unless an offset is given). "
-    "Default: now.",
+    "Default: now. A time in the future needs --dry-run (to see what it would decide) or "
+    "--force (to act on it: mail goes out now).",
 )
-def run_due_command(now: datetime | None) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what the pass would decide and send; write nothing, send nothing.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Act on a --now in the future: reminders are decided and mailed now, early.",
+)
+def run_due_command(now: datetime | None, dry_run: bool, force: bool) -> None:
     """One pass of every reminder rule, then send the outbox."""
-    from supporters.reminders.jobs import run_due
+    from supporters.reminders.jobs import preview_due, run_due
 
     _configure_logging(logging.WARNING)
-    moment = now or now_utc()
+    real_now = now_utc()
+    moment = now or real_now
+    local = moment.astimezone(TOKYO).isoformat()
+    if dry_run:
+        preview = preview_due(db.session, now=moment)
+        click.echo(f"DRY RUN at {local}: nothing was written and no mail was sent.")
+        click.echo(f"would decide {len(preview.planned)} reminder(s):")
+        for item in preview.planned:
+            target = f"mail to {item.mail_to}: {item.subject}" if item.mail_to else item.note
+            click.echo(f"  {item.rule} {item.key} -> {target}")
+        click.echo(f"would send {len(preview.due_mail)} queued message(s) now due:")
+        for message_id, recipient, subject in preview.due_mail:
+            click.echo(f"  #{message_id} to {recipient}: {subject}")
+        for name, error in sorted(preview.errors.items()):
+            click.echo(f"  rule {name} failed: {error}", err=True)
+        if not preview.ok:
+            raise click.exceptions.Exit(1)
+        return
+    if moment > real_now + FUTURE_TOLERANCE and not force:
+        raise click.UsageError(
+            f"--now {local} is in the future: a pass would decide and mail those reminders "
+            "now, early, and move retries. Use --dry-run to see what it would do, or --force "
+            "to act anyway."
+        )
     report = run_due(db.session, now=moment, app_config=current_app.config)
-    click.echo(f"{moment.astimezone(TOKYO).isoformat()}: {report.summary()}")
+    click.echo(f"{local}: {report.summary()}")
     for name, error in sorted(report.errors.items()):
         click.echo(f"  rule {name} failed: {error}", err=True)
     if not report.ok:

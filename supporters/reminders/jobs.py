@@ -37,11 +37,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import scoped_session
 
-from supporters.db import DbSession
-from supporters.reminders.rules import FailureKey, clear_failure, record_failure
-from supporters.reminders.services import OutboxReport, send_outbox_report
+from supporters.db import DbSession, now_utc
+from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger
+from supporters.reminders.rules import FailureKey, clear_failure, record_failure, rule_state_name
+from supporters.reminders.services import OutboxReport, record_progress, send_outbox_report
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +94,10 @@ class RunReport:
             f"{self.outbox.sent} sent, {self.outbox.kept} kept, "
             f"{self.outbox.retrying} to retry, {self.outbox.failed} failed"
         )
+        if self.outbox.dropped:
+            text += f", {self.outbox.dropped} dropped (no longer useful)"
+        if self.outbox.transport_down:
+            text += "; the mail server is unreachable: the queue waits"
         if self.errors:
             text += f"; {len(self.errors)} rule(s) failed: " + ", ".join(sorted(self.errors))
         return text
@@ -104,22 +111,39 @@ def _mail_settings(app_config: Mapping[str, Any]) -> tuple[str | None, str]:
     return app_config.get("MAIL_URL") or None, str(app_config.get("MAIL_FROM") or "")
 
 
-def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> RunReport:
-    """One pass: every rule at `now` (each committed on its own), then the outbox. Commits."""
+def run_due(
+    session: DbSession,
+    *,
+    now: datetime,
+    app_config: Mapping[str, Any],
+    guard: Callable[[], None] | None = None,
+) -> RunReport:
+    """One pass: every rule at `now` (each committed on its own), then the outbox. Commits.
+
+    `guard` (the scheduler's lock check) runs before each rule, before each rule's commit
+    and before each message is sent; when it raises, the pass stops at once and what the
+    current rule did is rolled back."""
     if now.tzinfo is None:
         raise ValueError("run_due needs an aware datetime")
     report = RunReport(now=now)
     for rule in list(RULES if RULES is not None else default_rules()):
         name = _rule_name(rule)
         whole_rule = FailureKey(name, "rule", 0)
+        if guard is not None:
+            guard()
         try:
             decided = rule(session, now)
+            session.flush()
+            if guard is not None:
+                _guard_or_roll_back(session, guard)
             clear_failure(session, whole_rule)
             session.commit()
         except IntegrityError:
             session.rollback()
             log.info("rule %s: another pass decided the same reminders first", name)
             report.decided[name] = 0
+        except _GuardFailed as stop:
+            raise stop.__cause__ or stop from None
         except Exception as error:
             session.rollback()
             log.exception("rule %s failed", name)
@@ -127,9 +151,10 @@ def run_due(session: DbSession, *, now: datetime, app_config: Mapping[str, Any])
             _keep_failure(session, whole_rule, error, now)
         else:
             report.decided[name] = decided
+            _record_rule_done(session, rule, now)
     mail_url, sender = _mail_settings(app_config)
     report.outbox = send_outbox_report(
-        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
+        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
     )
     return report
 
@@ -144,31 +169,151 @@ def _keep_failure(session: DbSession, key: FailureKey, error: Exception, now: da
         log.exception("could not record the failure of %s", key.rule)
 
 
-def send_due_mail(session: DbSession, *, now: datetime, app_config: Mapping[str, Any]) -> int:
+def _record_rule_done(session: DbSession, rule: Rule, now: datetime) -> None:
+    """The rule's last successful pass (`rules.last_pass_of`), for catching up."""
+    try:
+        record_progress(session, rule_state_name(getattr(rule, "__name__", "?")), now=now)
+    except Exception:  # bookkeeping only: the reminders themselves are committed
+        session.rollback()
+        log.warning("could not record the pass of %s", _rule_name(rule), exc_info=True)
+
+
+class _GuardFailed(Exception):
+    """Carries the guard's own exception past the rule loop's error handling."""
+
+
+def _guard_or_roll_back(session: DbSession, guard: Callable[[], None]) -> None:
+    try:
+        guard()
+    except BaseException as error:
+        session.rollback()
+        raise _GuardFailed(str(error)) from error
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    rule: str
+    key: str  # subject, recipient and occurrence, as the ledger would record them
+    mail_to: str | None
+    subject: str | None
+    note: str | None
+
+
+@dataclass
+class DryRunReport:
+    """What a pass at `now` would decide and send; nothing was written."""
+
+    now: datetime
+    planned: list[PlannedReminder] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    due_mail: list[tuple[int, str, str]] = field(default_factory=list)  # id, to, subject
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
+    """A dry run of `run_due`: every rule runs at `now` inside a transaction that is rolled
+    back, so the report lists what it would decide (and mail); then the queued mail that
+    would be due. Writes nothing (on PostgreSQL, id sequences may advance)."""
+    if now.tzinfo is None:
+        raise ValueError("preview_due needs an aware datetime")
+    report = DryRunReport(now=now)
+    real_session = session() if isinstance(session, scoped_session) else session
+
+    def refuse_commit(_session: Any) -> None:
+        raise RuntimeError("a dry run never commits (a rule tried to)")
+
+    event.listen(real_session, "before_commit", refuse_commit)
+    try:
+        _preview_rules(session, now, report)
+    finally:
+        event.remove(real_session, "before_commit", refuse_commit)
+        session.rollback()
+    clock = max(now, now_utc())
+    report.due_mail = [
+        (row.id, row.recipient, row.subject)
+        for row in session.execute(
+            select(OutboxMessage.id, OutboxMessage.recipient, OutboxMessage.subject)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= clock,
+                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > clock),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(OUTBOX_BATCH)
+        )
+    ]
+    session.rollback()
+    return report
+
+
+def _preview_rules(session: DbSession, now: datetime, report: DryRunReport) -> None:
+    for rule in list(RULES if RULES is not None else default_rules()):
+        name = _rule_name(rule)
+        try:
+            before = session.scalar(select(func.coalesce(func.max(ReminderLedger.id), 0))) or 0
+            rule(session, now)
+            session.flush()
+            rows = session.execute(
+                select(ReminderLedger, OutboxMessage.recipient, OutboxMessage.subject)
+                .outerjoin(OutboxMessage, OutboxMessage.id == ReminderLedger.outbox_message_id)
+                .where(ReminderLedger.id > before)
+                .order_by(ReminderLedger.id)
+            ).all()
+            report.planned.extend(
+                PlannedReminder(
+                    rule=ledger.rule,
+                    key=f"{ledger.subject_type}:{ledger.subject_id} {ledger.recipient} "
+                    f"{ledger.occurrence}",
+                    mail_to=mail_to,
+                    subject=subject,
+                    note=ledger.note,
+                )
+                for ledger, mail_to, subject in rows
+            )
+        except Exception as error:
+            report.errors[name] = f"{type(error).__name__}: {error}"
+        finally:
+            session.rollback()
+
+
+def send_due_mail(
+    session: DbSession,
+    *,
+    now: datetime,
+    app_config: Mapping[str, Any],
+    guard: Callable[[], None] | None = None,
+) -> int:
     """Send (or keep) what is due in the outbox; returns how many left. Commits."""
     mail_url, sender = _mail_settings(app_config)
     return send_outbox_report(
-        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH
+        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
     ).done
 
 
 def run_due_job(app: Flask) -> RunReport | None:
     """The scheduler's `reminders.run_due` job."""
-    from supporters.scheduler import run_job
+    from supporters.scheduler import ensure_active, run_job
 
     return run_job(
         app,
         "reminders.run_due",
-        lambda session, now, config: run_due(session, now=now, app_config=config),
+        lambda session, now, config: run_due(
+            session, now=now, app_config=config, guard=ensure_active
+        ),
     )
 
 
 def send_outbox_job(app: Flask) -> int | None:
     """The scheduler's `outbox.send` job."""
-    from supporters.scheduler import run_job
+    from supporters.scheduler import ensure_active, run_job
 
     return run_job(
         app,
         "outbox.send",
-        lambda session, now, config: send_due_mail(session, now=now, app_config=config),
+        lambda session, now, config: send_due_mail(
+            session, now=now, app_config=config, guard=ensure_active
+        ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,13 @@ log = logging.getLogger(__name__)
 
 
 def queue_user_mail(
-    session: DbSession, *, user: User, kind: str, template: str, **context: Any
+    session: DbSession,
+    *,
+    user: User,
+    kind: str,
+    template: str,
+    expires_at: datetime | None = None,
+    **context: Any,
 ) -> OutboxMessage:
     """Render templates/mail/<template>.{subject,txt,html} in the user's language and queue it."""
     with force_locale(user.locale or "ja"):
@@ -35,6 +42,7 @@ def queue_user_mail(
         body_text=body_text,
         body_html=body_html,
         domain=urlsplit(str(current_app.config["BASE_URL"])).hostname or "supporters.invalid",
+        expires_at=expires_at,
     )
 
 

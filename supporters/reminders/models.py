@@ -16,7 +16,8 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"  # waiting to be sent (or retried after next_attempt_at)
     SENT = "sent"
     KEPT = "kept"  # no SMTP configured: kept for the admin's mail view
-    FAILED = "failed"  # permanent failure, shown to admins
+    FAILED = "failed"  # permanent failure, shown to admins (who may re-queue it)
+    DROPPED = "dropped"  # no longer useful when it could be sent (e.g. after an outage)
 
 
 class OutboxMessage(Base):
@@ -37,9 +38,14 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(FittedString(500))
+    # After this moment the message says nothing useful (a reminder about an event that has
+    # begun): a pending one is dropped, with a note, instead of sent late.
+    expires_at: Mapped[datetime | None]
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'sent', 'kept', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('pending', 'sent', 'kept', 'failed', 'dropped')", name="status"
+        ),
         Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
@@ -118,3 +124,18 @@ class ReminderFailure(Base):
             unique=True,
         ),
     )
+
+
+class ServiceState(Base):
+    """One row per background service, shared by every process: the mail transport
+    (`smtp`: consecutive failures to reach the server and when to try it again) and the
+    scheduler (`scheduler`: its last heartbeat). Read by `/healthz` and the admin Mail page."""
+
+    __tablename__ = "service_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+    failures: Mapped[int] = mapped_column(default=0)
+    since: Mapped[datetime | None]  # first failure of the current outage
+    next_try_at: Mapped[datetime | None]  # the whole queue waits until then
+    detail: Mapped[str | None] = mapped_column(String(500))

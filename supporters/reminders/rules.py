@@ -19,7 +19,12 @@ from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.reminders.mail import queue_user_mail
-from supporters.reminders.models import Notification, ReminderFailure, ReminderLedger
+from supporters.reminders.models import (
+    Notification,
+    ReminderFailure,
+    ReminderLedger,
+    ServiceState,
+)
 from supporters.reminders.services import enqueue_mail
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,9 @@ class Message:
     title: Any
     lines: list[Any]
     path: str  # a path on this site, e.g. /schedule
+    # When the mail says nothing useful any more (the event has begun): if it could not be
+    # sent by then (a mail outage), it is dropped with a note instead of sent late.
+    useful_until: datetime | None = None
 
 
 def _already(
@@ -210,6 +218,7 @@ def _decide(
                 title=message.title,
                 lines=message.lines,
                 link=link,
+                expires_at=message.useful_until,
             )
             session.flush()
             ledger.outbox_message_id = mail.id
@@ -233,12 +242,27 @@ def _decide(
                 subject=render_template("mail/reminder.subject.txt", **context).strip(),
                 body_text=render_template("mail/reminder.txt", **context),
                 body_html=render_template("mail/reminder.html", **context),
+                expires_at=message.useful_until,
             )
         session.flush()
         ledger.outbox_message_id = mail.id
     else:
         ledger.note = "no e-mail and no account: tell them in person"
     session.flush()
+
+
+def rule_state_name(rule_name: str) -> str:
+    """The service_state row that remembers a rule's last successful pass."""
+    return f"rule:{rule_name}"[:40]
+
+
+def last_pass_of(session: DbSession, rule_name: str) -> datetime | None:
+    """When `rule_name` (a rule function's name) last ran to the end in a pass, or None.
+    An essential rule widens its catch-up window to reach back to it, so a scheduler that
+    was away for weeks still sends what fell due meanwhile (late, with its date)."""
+    return session.scalar(
+        select(ServiceState.updated_at).where(ServiceState.name == rule_state_name(rule_name))
+    )
 
 
 @dataclass

@@ -12,9 +12,18 @@ processes at once:
   so two senders never hold the same message.
 * **Send** with no transaction open (SMTP may be slow), over one SMTP connection per pass.
 * **Record** the outcome in a second short transaction: `sent`; or, after a transient
-  failure, back to pending with an exponential backoff; or `failed` (shown on the admin
-  Mail page) after a permanent 5xx, a rejected recipient, an unusable address or
-  `MAX_ATTEMPTS` attempts.
+  answer about the recipient (a 4xx to RCPT), back to pending with an exponential backoff;
+  or `failed` (shown on the admin Mail page, which can re-queue it) after a permanent 5xx,
+  a rejected recipient, an unusable address or `MAX_ATTEMPTS` attempts.
+* **Transport down**: a server that cannot be reached (connection refused or lost, our
+  sender refused) or cannot take mail now (a 4xx such as 421, 451 or 452 once the
+  recipient was accepted) is the transport's failure, not the message's. The claimed
+  message gets its attempt back and the whole queue waits (`service_state` row `smtp`:
+  1, 2, 4 ... minutes, at most `TRANSPORT_MAX_DELAY`), however long the outage; when the
+  server answers again everything due is sent, once.
+* **Expired**: a message with `expires_at` (a reminder about an event that has begun) that
+  could not be sent in time is `dropped` with a note, on the message and its ledger row,
+  instead of sent late.
 * **Crash**: a sender killed mid-send leaves its one message leased; when the lease
   expires the next pass sends it again. So a SIGKILL duplicates at most the message in
   flight and loses nothing; the others were either sent and marked, or never claimed.
@@ -29,17 +38,21 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import aliased
 
+from supporters.accounts.models import User
+from supporters.audit.services import record_audit
 from supporters.db import DbSession, now_utc
-from supporters.reminders.models import OutboxMessage, OutboxStatus
+from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger, ServiceState
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +60,9 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 SMTP_TIMEOUT = 30  # seconds per SMTP command; well inside LEASE, so a lease never expires mid-send
 SENDER_NAME = "ひきこもりサポーター"
+TRANSPORT = "smtp"  # the service_state row of the mail transport
+TRANSPORT_MAX_DELAY = timedelta(minutes=30)
+DROPPED_NOTE = "dropped: no longer useful when the mail could be sent"
 
 
 def enqueue_mail(
@@ -59,9 +75,12 @@ def enqueue_mail(
     body_html: str | None = None,
     recipient_user_id: int | None = None,
     domain: str = "supporters.invalid",
+    expires_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one message in the caller's transaction (sent after commit, by whoever claims it)."""
+    """Queue one message in the caller's transaction (sent after commit, by whoever claims it).
+    With `expires_at`, a message still unsent at that moment is dropped instead of sent late."""
     message = OutboxMessage(
+        expires_at=expires_at,
         kind=kind,
         recipient=recipient,
         recipient_user_id=recipient_user_id,
@@ -79,15 +98,25 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
+def transport_delay(failures: int) -> timedelta:
+    """How long the whole queue waits after `failures` passes in a row could not reach the
+    server: 1, 2, 4 ... minutes, at most `TRANSPORT_MAX_DELAY`."""
+    return min(timedelta(minutes=2 ** min(max(failures - 1, 0), 10)), TRANSPORT_MAX_DELAY)
+
+
 @dataclass
 class OutboxReport:
     """What one pass did: `sent` over SMTP, `kept` (no SMTP configured), `retrying`
-    (transient failure, back to pending with a backoff), `failed` (permanent)."""
+    (transient failure, back to pending with a backoff), `failed` (permanent), `dropped`
+    (expired before it could be sent); `transport_down`: the server could not be reached
+    (now or in an earlier pass whose wait is not over), nothing was spent."""
 
     sent: int = 0
     kept: int = 0
     retrying: int = 0
     failed: int = 0
+    dropped: int = 0
+    transport_down: bool = False
 
     @property
     def done(self) -> int:
@@ -162,7 +191,9 @@ class _SmtpConnection:
             raise _PermanentFailure(_describe(error)) from error
         except smtplib.SMTPResponseException as error:
             self.close()
-            if error.smtp_code == 421:  # service not available, closing the channel
+            if 400 <= error.smtp_code < 500:
+                # 421 closing, 451 local error, 452 out of storage ... after the recipient was
+                # accepted: the server cannot take mail just now, whatever the message.
                 raise _ServerUnavailable(_describe(error)) from error
             if 500 <= error.smtp_code < 600:
                 raise _PermanentFailure(_describe(error)) from error
@@ -226,6 +257,7 @@ def _claim_next(session: DbSession, clock: datetime) -> _Claimed | None:
         OutboxMessage.next_attempt_at <= clock,
         or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < clock),
         OutboxMessage.attempts < MAX_ATTEMPTS,
+        or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > clock),
     )
     candidate = aliased(OutboxMessage)
     next_id = (
@@ -235,6 +267,7 @@ def _claim_next(session: DbSession, clock: datetime) -> _Claimed | None:
             candidate.next_attempt_at <= clock,
             or_(candidate.lease_until.is_(None), candidate.lease_until < clock),
             candidate.attempts < MAX_ATTEMPTS,
+            or_(candidate.expires_at.is_(None), candidate.expires_at > clock),
         )
         .order_by(candidate.id)
         .limit(1)
@@ -290,6 +323,196 @@ def _fail_abandoned(session: DbSession, clock: datetime) -> None:
     count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
         log.error("mail failed: %d message(s) interrupted on their last attempt", count)
+
+
+def _drop_expired(session: DbSession, clock: datetime) -> int:
+    """Pending messages past their `expires_at` are dropped, and their ledger rows say so."""
+    dropped = list(
+        session.scalars(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.expires_at <= clock,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < clock),
+            )
+            .values(status=OutboxStatus.DROPPED, lease_until=None, last_error=DROPPED_NOTE)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if dropped:
+        session.execute(
+            update(ReminderLedger)
+            .where(ReminderLedger.outbox_message_id.in_(dropped))
+            .values(note=DROPPED_NOTE)
+            .execution_options(synchronize_session=False)
+        )
+        log.warning("mail dropped: %d message(s) no longer useful", len(dropped))
+    session.commit()
+    return len(dropped)
+
+
+def transport_state(session: DbSession) -> ServiceState | None:
+    """The mail transport's row (None until the server was first found unreachable)."""
+    return session.get(ServiceState, TRANSPORT)
+
+
+def _transport_waiting(session: DbSession, clock: datetime, *, probe: bool) -> bool:
+    """True while the whole queue waits for an unreachable server; without `probe` (a web
+    request sending its mail after commit), as long as the server is known to be down, so
+    no user waits for a connection timeout: the scheduler's passes find it back."""
+    row = session.execute(
+        select(ServiceState.next_try_at, ServiceState.failures).where(
+            ServiceState.name == TRANSPORT
+        )
+    ).first()
+    session.commit()
+    if row is None:
+        return False
+    next_try_at, failures = row
+    if not probe and failures:
+        return True
+    return next_try_at is not None and next_try_at > clock
+
+
+def _ensure_service_row(session: DbSession, name: str, clock: datetime) -> None:
+    """Insert the service's row if it is missing; harmless when another process races us."""
+    dialect = session.get_bind().dialect.name
+    insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(
+        insert(ServiceState)
+        .values(name=name, updated_at=clock, failures=0)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+
+
+def record_heartbeat(session: DbSession, name: str, *, now: datetime, detail: str) -> None:
+    """A background service says it is alive (`/healthz` shows the age). Commits."""
+    _ensure_service_row(session, name, now)
+    session.execute(
+        update(ServiceState)
+        .where(ServiceState.name == name)
+        .values(updated_at=now, detail=detail[:500])
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def record_progress(session: DbSession, name: str, *, now: datetime) -> None:
+    """Remember that `name` ran to the end at `now` (never moves back). Commits."""
+    _ensure_service_row(session, name, now)
+    session.execute(
+        update(ServiceState)
+        .where(ServiceState.name == name, ServiceState.updated_at < now)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def _record_unavailable(
+    session: DbSession, claimed: _Claimed, error: str, clock: datetime
+) -> timedelta:
+    """The server, not the message, failed: give the message its attempt back (it stays due)
+    and make the whole queue wait. Returns the wait."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == claimed.id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.lease_until == claimed.lease_until,
+        )
+        .values(
+            lease_until=None,
+            attempts=OutboxMessage.attempts - 1,
+            last_error=f"server unreachable: {error}"[:500],
+        )
+        .execution_options(synchronize_session=False)
+    )
+    _ensure_service_row(session, TRANSPORT, clock)
+    state = session.get(ServiceState, TRANSPORT, populate_existing=True)
+    assert state is not None
+    failures = state.failures + 1
+    wait = transport_delay(failures)
+    state.failures = failures
+    state.since = state.since or clock
+    state.next_try_at = clock + wait
+    state.updated_at = clock
+    state.detail = error[:500]
+    session.commit()
+    log.warning(
+        "mail server unreachable (%d pass(es) in a row), the queue waits %s: %s",
+        failures,
+        wait,
+        error,
+    )
+    return wait
+
+
+def _record_transport_up(session: DbSession, clock: datetime) -> None:
+    result = session.execute(
+        update(ServiceState)
+        .where(ServiceState.name == TRANSPORT, ServiceState.failures > 0)
+        .values(failures=0, since=None, next_try_at=None, detail=None, updated_at=clock)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if int(result.rowcount):  # type: ignore[attr-defined]
+        log.warning("mail server reachable again")
+
+
+def requeue_failed(
+    session: DbSession,
+    *,
+    actor: Any,
+    now: datetime,
+    message_ids: list[int] | None = None,
+) -> tuple[int, int]:
+    """Put failed messages (all, or those in `message_ids`) back in the queue with fresh
+    attempts, to the user's current address; one that has expired meanwhile is dropped
+    instead. Returns (re-queued,
+    dropped). Audited; does not commit."""
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    if message_ids is not None:
+        query = query.where(OutboxMessage.id.in_(message_ids))
+    requeued: list[int] = []
+    dropped: list[int] = []
+    for message in session.scalars(query.order_by(OutboxMessage.id).with_for_update()):
+        if message.expires_at is not None and message.expires_at <= now:
+            message.status = OutboxStatus.DROPPED
+            message.last_error = DROPPED_NOTE
+            dropped.append(message.id)
+            continue
+        message.status = OutboxStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = now
+        message.lease_until = None
+        if message.recipient_user_id is not None:
+            # A 550 is often a mistyped address that has been corrected since.
+            user = session.get(User, message.recipient_user_id)
+            if user is not None and user.email and user.email != message.recipient:
+                message.recipient = user.email
+        requeued.append(message.id)
+    if dropped:
+        session.execute(
+            update(ReminderLedger)
+            .where(ReminderLedger.outbox_message_id.in_(dropped))
+            .values(note=DROPPED_NOTE)
+            .execution_options(synchronize_session=False)
+        )
+    if requeued or dropped:
+        record_audit(
+            session,
+            actor,
+            "mail.requeue",
+            detail={"requeued": requeued, "dropped": dropped},
+        )
+    session.flush()
+    return len(requeued), len(dropped)
 
 
 def _build_email(claimed: _Claimed, sender: str) -> EmailMessage:
@@ -362,7 +585,14 @@ def _record_failure(
 
 
 def send_outbox_report(
-    session: DbSession, *, mail_url: str | None, sender: str, now: datetime, limit: int = 100
+    session: DbSession,
+    *,
+    mail_url: str | None,
+    sender: str,
+    now: datetime,
+    limit: int = 100,
+    guard: Callable[[], None] | None = None,
+    probe_transport: bool = True,
 ) -> OutboxReport:
     """Send (or, without SMTP, keep) up to `limit` due messages. Commits.
 
@@ -370,15 +600,26 @@ def send_outbox_report(
     clock: each claim uses the later of `now` and the real time, so a lease always ends
     LEASE after the claim in real time, however long the pass, and a pass run with an old
     `now` cannot take a message from a live sender.
+
+    `guard` (the scheduler's lock check) runs before each message is claimed: when it
+    raises, the pass stops at once, with nothing claimed. With `probe_transport=False` (web
+    requests) nothing is tried while the mail server is known to be down.
     """
     clock = max(now, now_utc())
     report = OutboxReport()
     if not _anything_due(session, clock):
         return report
     _fail_abandoned(session, clock)
+    report.dropped = _drop_expired(session, clock)
+    if mail_url and _transport_waiting(session, clock, probe=probe_transport):
+        report.transport_down = True
+        return report
     smtp = _SmtpConnection(mail_url) if mail_url else None
+    reached = False
     try:
         for _ in range(limit):
+            if guard is not None:
+                guard()
             clock = max(now, now_utc())
             claimed = _claim_next(session, clock)
             if claimed is None:
@@ -412,13 +653,15 @@ def send_outbox_report(
                 report.failed += failed
                 report.retrying += not failed
             except _ServerUnavailable as error:
-                failed = _record_failure(session, claimed, str(error), clock, permanent=False)
-                report.failed += failed
-                report.retrying += not failed
+                _record_unavailable(session, claimed, str(error), clock)
+                report.transport_down = True
                 break  # the other messages would fail the same way: leave them unclaimed
             else:
                 _record_sent(session, claimed.id, clock)
                 report.sent += 1
+                if not reached:
+                    reached = True
+                    _record_transport_up(session, clock)
     finally:
         if smtp is not None:
             smtp.close()
@@ -426,7 +669,20 @@ def send_outbox_report(
 
 
 def send_outbox(
-    session: DbSession, *, mail_url: str | None, sender: str, now: datetime, limit: int = 100
+    session: DbSession,
+    *,
+    mail_url: str | None,
+    sender: str,
+    now: datetime,
+    limit: int = 100,
+    probe_transport: bool = True,
 ) -> int:
     """Send due messages; returns how many were sent (or kept, without SMTP). Commits."""
-    return send_outbox_report(session, mail_url=mail_url, sender=sender, now=now, limit=limit).done
+    return send_outbox_report(
+        session,
+        mail_url=mail_url,
+        sender=sender,
+        now=now,
+        limit=limit,
+        probe_transport=probe_transport,
+    ).done

@@ -11,7 +11,8 @@ from supporters.accounts.permissions import can_view_outbox, require
 from supporters.audit.services import record_audit
 from supporters.db import now_utc, writes
 from supporters.extensions import db
-from supporters.reminders.models import OutboxMessage, ReminderFailure
+from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderFailure
+from supporters.reminders.services import requeue_failed, transport_state
 
 bp = Blueprint("reminders", __name__, url_prefix="/mail")
 
@@ -37,6 +38,14 @@ def outbox() -> str:
     failures = db.session.scalars(
         select(ReminderFailure).order_by(ReminderFailure.last_failed_at.desc()).limit(PAGE_SIZE)
     ).all()
+    failed = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.FAILED)
+        )
+        or 0
+    )
     return render_template(
         "reminders/outbox.html",
         failures=failures,
@@ -45,7 +54,34 @@ def outbox() -> str:
         page=page,
         page_size=PAGE_SIZE,
         status=status,
+        failed=failed,
+        transport=transport_state(db.session),
+        requeue_form=ConfirmForm(),
     )
+
+
+@bp.post("/requeue")
+def requeue() -> ResponseReturnValue:
+    """Put failed mail (all, or the one `message_id`) back in the queue."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    one = request.form.get("message_id", type=int)
+    requeued, dropped = requeue_failed(
+        db.session,
+        actor=current_user,
+        now=now_utc(),
+        message_ids=[one] if one is not None else None,
+    )
+    db.session.commit()
+    flash(
+        _(
+            "%(requeued)d message(s) queued again; %(dropped)d no longer useful and dropped.",
+            requeued=requeued,
+            dropped=dropped,
+        ),
+        "success",
+    )
+    return redirect(url_for("reminders.outbox", status="pending" if requeued else None))
 
 
 @bp.get("/<int:message_id>")
@@ -57,7 +93,7 @@ def message(message_id: int) -> str:
     # Mail bodies carry links that act as credentials (invitations, resets): reading one is audited.
     record_audit(db.session, current_user, "mail.view", row, ip_address=request.remote_addr)
     db.session.commit()
-    return render_template("reminders/message.html", message=row)
+    return render_template("reminders/message.html", message=row, requeue_form=ConfirmForm())
 
 
 notifications_bp = Blueprint("notifications", __name__, url_prefix="/notifications")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from supporters.db import DbSession
-from supporters.dispatch.services import local_date
+from supporters.dispatch.services import TOKYO, local_date
 from supporters.people.models import Person
 from supporters.registry.models import VALID_STATUSES, Registration
 from supporters.registry.services import status_sql
@@ -56,6 +56,9 @@ def training_session(session: DbSession, now: datetime) -> int:
                     course_session.course.venue,
                 ],
                 f"/courses/{course_session.course_id}",
+                useful_until=datetime.combine(
+                    course_session.date, course_session.start_time or time(0), TOKYO
+                ),
             ),
         ):
             decided += 1

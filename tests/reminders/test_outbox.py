@@ -209,7 +209,7 @@ def test_a_killed_sender_loses_nothing_and_duplicates_at_most_one(committed: Fla
     assert states(committed) == {"sent": 6}
 
 
-def test_smtp_down_then_up_is_delivered_after_the_retry(db_session: Any) -> None:
+def test_smtp_down_then_up_is_delivered_when_it_answers_again(db_session: Any) -> None:
     for number in range(3):
         enqueue_mail(
             db_session, kind="test", recipient=f"r{number}@example.jp", subject="s", body_text="b"
@@ -219,24 +219,24 @@ def test_smtp_down_then_up_is_delivered_after_the_retry(db_session: Any) -> None
     url = f"smtp://127.0.0.1:{port}"
     now = now_utc()
     report = send_outbox_report(db_session, mail_url=url, sender=SENDER, now=now)
-    assert (report.sent, report.retrying, report.failed) == (0, 1, 0)
+    assert (report.sent, report.retrying, report.failed) == (0, 0, 0)
+    assert report.transport_down
     rows = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-    # The server is down: the pass stops after the first message instead of burning the
-    # others' attempts; that one waits for its backoff.
-    assert [row.attempts for row in rows] == [1, 0, 0]
+    # The server is down: the pass stops at the first message, which gets its attempt
+    # back; the whole queue waits for the transport, not for the message.
+    assert [row.attempts for row in rows] == [0, 0, 0]
     assert rows[0].status == "pending" and rows[0].lease_until is None
     assert rows[0].last_error and "Connection" in rows[0].last_error
-    assert rows[0].next_attempt_at >= now + retry_delay(1)
 
     inbox = Inbox()
     with smtp(inbox, port):
-        assert send_outbox(db_session, mail_url=url, sender=SENDER, now=now) == 2
-        assert sorted(m["To"] for m in inbox.messages) == ["r1@example.jp", "r2@example.jp"]
-        later = now + retry_delay(1) + timedelta(seconds=1)
-        assert send_outbox(db_session, mail_url=url, sender=SENDER, now=later) == 1
+        # Still inside the queue's wait: nothing is tried.
+        assert send_outbox(db_session, mail_url=url, sender=SENDER, now=now) == 0
+        later = now + timedelta(minutes=1, seconds=1)
+        assert send_outbox(db_session, mail_url=url, sender=SENDER, now=later) == 3
     assert sorted(m["To"] for m in inbox.messages) == [f"r{n}@example.jp" for n in range(3)]
     db_session.refresh(rows[0])
-    assert rows[0].status == "sent" and rows[0].attempts == 2
+    assert rows[0].status == "sent" and rows[0].attempts == 1
 
 
 def test_backoff_grows_and_ends_in_failed(db_session: Any) -> None:
@@ -244,14 +244,15 @@ def test_backoff_grows_and_ends_in_failed(db_session: Any) -> None:
         db_session, kind="test", recipient="down@example.jp", subject="s", body_text="b"
     )
     db_session.commit()
-    url = f"smtp://127.0.0.1:{_free_port()}"
     now = now_utc() + timedelta(seconds=5)  # ahead of the real clock: backoffs are exact
     delays = []
-    for _ in range(MAX_ATTEMPTS):
-        now = max(now, message.next_attempt_at)
-        send_outbox(db_session, mail_url=url, sender=SENDER, now=now)
-        db_session.refresh(message)
-        delays.append(message.next_attempt_at - now)
+    # A 4xx answer about the recipient is about the message: each one spends an attempt.
+    with smtp(Inbox(refuse_rcpt={"down@example.jp": "450 4.2.1 Mailbox busy"})) as url:
+        for _ in range(MAX_ATTEMPTS):
+            now = max(now, message.next_attempt_at)
+            send_outbox(db_session, mail_url=url, sender=SENDER, now=now)
+            db_session.refresh(message)
+            delays.append(message.next_attempt_at - now)
     assert delays[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
     assert message.status == "failed" and message.attempts == MAX_ATTEMPTS
 

@@ -80,6 +80,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "audit.index"):                 {"-": ADMIN_ONLY},
     ("GET", "reminders.outbox"):            {"-": ADMIN_ONLY},
     ("GET", "reminders.message"):           {"-": ADMIN_ONLY},
+    ("POST", "reminders.requeue"):          {"-": ADMIN_ONLY},
     # --- programs -----------------------------------------------------------------------
     ("GET", "programs.detail"): {
         "own":     "L    ok    ok    403    ok    ok     ok   ok",
