@@ -5,6 +5,7 @@ record per program); what the other program recorded stays with it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -152,13 +153,14 @@ def test_applying_to_another_programs_course_does_not_hand_over_the_record(
         now=now_utc(),
     )
     today = now_utc().date()
-    course = factories.course(db_session, program_code="tochigi", kind="meeting")
+    ahead = today + timedelta(days=30)  # open for applications: only the record is in the way
+    course = factories.course(db_session, program_code="tochigi", kind="meeting", on=ahead)
     with pytest.raises(ServiceError, match=r"事務局|coordinator"):
         training.apply_for_course(
             db_session, actor=user, course=course, person=kagawa, today=today, now=now_utc()
         )
     assert db_session.scalar(select(Enrolment).where(Enrolment.course_id == course.id)) is None
-    own = factories.course(db_session, program_code="kagawa", kind="meeting")
+    own = factories.course(db_session, program_code="kagawa", kind="meeting", on=ahead)
     enrolment = training.apply_for_course(
         db_session, actor=user, course=own, person=kagawa, today=today, now=now_utc()
     )
