@@ -223,6 +223,8 @@ def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
     real_session = session() if isinstance(session, scoped_session) else session
 
     def refuse_commit(_session: Any) -> None:
+        if _session.in_nested_transaction():
+            return  # a savepoint (each reminder is decided in one) stays inside the rollback
         raise RuntimeError("a dry run never commits (a rule tried to)")
 
     event.listen(real_session, "before_commit", refuse_commit)
