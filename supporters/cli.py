@@ -63,12 +63,16 @@ def demo_command(reset: bool, password: str | None) -> None:
     if reset:
         drop_everything()
     upgrade_database()
-    logins = load_demo(
-        db.session,
-        password=password or DEFAULT_DEMO_PASSWORD,
-        now=now_utc(),
-        set_password_always=password is not None or reset,
-    )
+    try:
+        logins = load_demo(
+            db.session,
+            password=password or DEFAULT_DEMO_PASSWORD,
+            now=now_utc(),
+            set_password_always=password is not None or reset,
+        )
+    except ServiceError as error:  # e.g. a --password that breaks the password rules
+        db.session.rollback()
+        raise click.UsageError(error.message) from None
     db.session.commit()
     click.echo("Demo data loaded. Logins (password: %s):" % (password or DEFAULT_DEMO_PASSWORD))
     for email, description in logins:

@@ -58,6 +58,14 @@ def test_demo_is_idempotent_and_prints_logins(fresh_app: Flask) -> None:
     assert response.status_code == 302
 
 
+def test_demo_refuses_a_weak_password_with_the_rule_and_writes_no_user(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(args=["demo", "--password", "short"])
+    assert result.exit_code == 2
+    assert "10文字以上" in result.output and "Traceback" not in result.output
+    assert _count(fresh_app, "user_account") == 0
+
+
 def test_demo_reset_starts_over(fresh_app: Flask) -> None:
     runner = fresh_app.test_cli_runner()
     assert runner.invoke(args=["demo"]).exit_code == 0
