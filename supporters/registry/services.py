@@ -32,6 +32,7 @@ from supporters.registry.models import (
     Topic,
 )
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
+from supporters.training.services import japan_date
 
 # --- registering ----------------------------------------------------------------------
 
@@ -493,7 +494,7 @@ class ReportAlreadyFiled(ServiceError):
             str(
                 _l(
                     "The report for this dispatch was already filed on %(d)s.",
-                    d=report.created_at.date().isoformat(),
+                    d=japan_date(report.created_at).isoformat(),
                 )
             ),
         )

@@ -86,6 +86,12 @@ def test_a_second_report_for_the_same_dispatch_is_refused(db_session: Any) -> No
     }
 
 
+def test_the_refusal_dates_the_first_report_in_japan(db_session: Any) -> None:
+    """Filed at 01:00 in Japan, still the day before in UTC: the message gives Japan's day."""
+    report = ActivityReport(created_at=datetime(2025, 5, 11, 16, 0, tzinfo=UTC))
+    assert "2025-05-12" in services.ReportAlreadyFiled(report).message
+
+
 def test_a_report_for_someone_elses_dispatch_is_refused(db_session: Any) -> None:
     assignment = _attended(db_session)
     other = factories.valid_registration(db_session, program_code="tochigi", n=7)
