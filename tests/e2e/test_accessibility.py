@@ -54,15 +54,23 @@ class Checker:
         self.visited.append(self.page.url)
         self.problems.extend(axe_problems(self.page))
 
+    def hrefs(self, path: str, pattern: str) -> list[str]:
+        """The links on `path` whose href matches `pattern` (a regular expression)."""
+        self.page.goto(path)
+        return [
+            str(href)
+            for href in self.page.eval_on_selector_all(
+                "main a[href]", "els => els.map(e => e.getAttribute('href'))"
+            )
+            if re.fullmatch(pattern, href)
+        ]
+
     def first_href(self, path: str, pattern: str) -> str:
         """The first link on `path` whose href matches `pattern` (a regular expression)."""
-        self.page.goto(path)
-        for href in self.page.eval_on_selector_all(
-            "main a[href]", "els => els.map(e => e.getAttribute('href'))"
-        ):
-            if re.fullmatch(pattern, href):
-                return str(href)
-        raise AssertionError(f"no link matching {pattern} on {path}")
+        found = self.hrefs(path, pattern)
+        if not found:
+            raise AssertionError(f"no link matching {pattern} on {path}")
+        return found[0]
 
     def assert_clean(self) -> None:
         assert not self.problems, (
@@ -150,7 +158,13 @@ def test_coordinator_pages(browsing: Browsing) -> None:
     checker.visit(course)
     checker.visit(f"{course}/enrol")
     checker.visit(f"{course}/import")
-    checker.visit(checker.first_href(course, r"/courses/\d+/sessions/\d+/roll"))
+    # A roll call is offered only once its session has begun: the first course that has one.
+    roll = next(
+        link
+        for held in checker.hrefs("/courses/?kind=initial", r"/courses/\d+")
+        for link in checker.hrefs(held, r"/courses/\d+/sessions/\d+/roll")[:1]
+    )
+    checker.visit(roll)
     checker.visit(checker.first_href(course, r"/courses/\d+/enrolments/\d+"))
     person = checker.first_href("/register/", r"/register/\d+")
     checker.visit(person)
