@@ -207,7 +207,7 @@ def load_demo(
     session.flush()
     from supporters.training.demo import load_training_demo
 
-    load_training_demo(session, programs)
+    load_training_demo(session, programs, today=now.date())
     session.flush()
     from supporters.registry.demo import load_registry_demo
 

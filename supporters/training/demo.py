@@ -195,12 +195,68 @@ def _system(session: DbSession) -> User:
     return admin
 
 
-def load_training_demo(session: DbSession, programs: dict[str, Program]) -> None:
+def load_training_demo(session: DbSession, programs: dict[str, Program], *, today: date) -> None:
     seq = _Sequence(session.scalar(select(Person.id).order_by(Person.id.desc()).limit(1)) or 0)
     seq.value *= 10  # numbers that do not collide with an earlier run's
     _kagawa(session, programs["kagawa"], seq)
     _chiba(session, programs["chiba"], seq)
     _tochigi(session, programs["tochigi"], seq)
+    _kagawa_in_progress(session, programs["kagawa"], seq, today)
+
+
+def _kagawa_in_progress(session: DbSession, program: Program, seq: _Sequence, today: date) -> None:
+    """A course under way, as a coordinator meets one: its first day was last week (roll
+    call taken), its second is ahead. Skipped if it exists (idempotent)."""
+    title = "香川県ひきこもりサポーター養成研修（開催中）"
+    if session.scalar(select(Course).where(Course.program_id == program.id, Course.title == title)):
+        return
+    places = _places(session, "香川県", ["高松市", "丸亀市", "坂出市", "善通寺市"])
+    held, ahead = today - timedelta(days=7), today + timedelta(days=14)
+    course = services.create_course(
+        session,
+        actor=None,
+        program=program,
+        data=services.CourseInput(
+            kind=CourseKind.INITIAL,
+            organiser_id=_organiser(session, program, "hito.toco").id,
+            title=title,
+            venue="高松市 サンポートホール",
+            capacity=20,
+        ),
+        first_session_on=held,
+        use_curriculum=False,
+    )
+    actor = _system(session)
+    for day, topic in ((held, "ひきこもりの理解と家族支援"), (ahead, "サポーターの役割と実践")):
+        services.add_session(
+            session,
+            actor=actor,
+            course=course,
+            data=services.SessionInput(
+                date=day, start_time=time(13, 30), end_time=time(16, 0), topic=topic
+            ),
+        )
+    attributes = (
+        [Attribute.FAMILY] * 3 + [Attribute.WELFARE_PROFESSIONAL] * 3 + [Attribute.LIVED_EXPERIENCE]
+    )
+    enrolments = [
+        services.enrol_person(
+            session,
+            actor=None,
+            course=course,
+            person=_person(session, seq, program, places, attribute),
+            now=_at(held - timedelta(days=30)),
+        )
+        for attribute in attributes
+    ]
+    session.refresh(course)
+    services.record_roll_call(
+        session,
+        actor=actor,
+        course_session=course.sessions[0],
+        present_ids={e.id for e in enrolments[:-1]},
+        now=_at(held),
+    )
 
 
 def _demo_person(session: DbSession, email: str) -> Person | None:

@@ -217,7 +217,10 @@ def test_login_takes_the_same_time_for_every_kind_of_account(
         browser = app.test_client()
         token = csrf_token(browser, "/login")
         times: dict[str, list[float]] = {case: [] for case in CASES}
-        for run in range(10):
+        # Up to two rounds of ten (the account ceiling allows 30 guesses an hour): other work
+        # on the machine only ever adds time, so a round spoilt by a neighbour is outvoted,
+        # while a path that skips the hash stays faster in every round.
+        for run in range(20):
             for n, (case, email) in enumerate(CASES.items()):
                 started = time.perf_counter()
                 response = browser.post(
@@ -227,9 +230,15 @@ def test_login_takes_the_same_time_for_every_kind_of_account(
                 )
                 times[case].append(time.perf_counter() - started)
                 assert response.status_code == 200
+            if run % 10 == 9 and _even(times):
+                break
     finally:
         app.config["PASSWORD_HASH"] = cheap
     lows = {case: _low(values) for case, values in times.items()}
-    spread = max(lows.values()) - min(lows.values())
     # Before: a deactivated account answered in a fifth of the time of the others.
-    assert spread < 0.4 * min(lows.values()), lows
+    assert _even(times), lows
+
+
+def _even(times: dict[str, list[float]]) -> bool:
+    lows = [_low(values) for values in times.values()]
+    return max(lows) - min(lows) < 0.4 * min(lows)
