@@ -119,6 +119,20 @@ def app(request: pytest.FixtureRequest, schema_factory: _SchemaFactory) -> Itera
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def plain_app() -> Flask:
+    """An app without a database, for tests of pure functions."""
+    return create_app(make_test_config("sqlite://"))
+
+
+@pytest.fixture
+def japanese(plain_app: Flask) -> Iterator[None]:
+    """An app context, so the lazily translated messages of pure functions come out in the
+    default language (Japanese) as users see them, not as the English msgid."""
+    with plain_app.app_context():
+        yield
+
+
 class _BoundSession(FlaskSession):
     """Flask-SQLAlchemy's session ignores `bind`; tests bind it to one connection."""
 

@@ -31,21 +31,28 @@ def _report(session: Any, year: int = 2024, **kwargs: Any) -> Any:
     )
 
 
+@pytest.mark.usefixtures("japanese")
 def test_labels_and_bad_years() -> None:
     assert fiscal_year_label(2023) == "令和5年度"
     assert fiscal_year_label(2019) == "令和元年度"
     assert fiscal_year_label(2018) == "平成30年度"
     assert fiscal_year_label(1989) == "平成元年度"
     check_year(2025, TODAY)  # the running year
-    with pytest.raises(ServiceError) as future:
+    with pytest.raises(ServiceError, match="2026年度はまだ始まっていません") as future:
         check_year(2026, TODAY)
     assert future.value.field == "year"
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="報告は1989年度から作成できます"):
         check_year(1900, TODAY)
     assert parse_as_of(" 2023-11-30 ", TODAY) == date(2023, 11, 30)
     assert parse_as_of("", TODAY) is None
-    for bad in ("30/11/2023", "2023-02-30", "yesterday", "2099-01-01"):
-        with pytest.raises(ServiceError) as error:
+    not_a_date = "」は日付ではありません。2023-11-30のように入力してください"
+    for bad, message in [
+        ("30/11/2023", "「30/11/2023" + not_a_date),
+        ("2023-02-30", "「2023-02-30" + not_a_date),
+        ("yesterday", "「yesterday" + not_a_date),
+        ("2099-01-01", "2099-01-01は未来の日付です"),
+    ]:
+        with pytest.raises(ServiceError, match=message) as error:
             parse_as_of(bad, TODAY)
         assert error.value.field == "as_of"
 
