@@ -167,9 +167,11 @@ def test_attendance_after_the_event(db_session: Any) -> None:
 def test_requests_only_from_municipalities_in_the_scheme(db_session: Any) -> None:
     from supporters.dispatch.models import ProgramMunicipality
 
-    chiba = factories.program(db_session, "chiba")
-    narashino = factories.municipality(db_session, "習志野市", "千葉県")
-    staff = factories.municipal_staff(db_session, "chiba", "習志野市")
+    chiba = factories.program(db_session, code="chiba")
+    narashino = factories.municipality(db_session, name="習志野市", prefecture="千葉県")
+    staff = factories.municipal_staff(
+        db_session, program_code="chiba", municipality_name="習志野市"
+    )
     start = datetime(2030, 6, 1, 1, tzinfo=UTC)
     data = services.EventInput(
         title="家族会",

@@ -112,7 +112,7 @@ def test_the_report_page_of_a_filed_dispatch_links_to_the_first(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     assignment = _attended(db_session)
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     user.person_id = assignment.registration.person_id
     db_session.commit()
     login_as(user)
@@ -224,7 +224,7 @@ def test_supporter_declares_no_activity_from_my_page(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     registration = _registration(db_session)
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     user.person_id = registration.person_id
     db_session.commit()
     login_as(user)

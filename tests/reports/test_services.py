@@ -27,7 +27,7 @@ TODAY = date(2025, 6, 1)  # FY2024 has ended
 
 def _report(session: Any, year: int = 2024, **kwargs: Any) -> Any:
     return build_fiscal_year_report(
-        session, factories.program(session, "tochigi"), year, today=TODAY, **kwargs
+        session, factories.program(session, code="tochigi"), year, today=TODAY, **kwargs
     )
 
 
@@ -129,7 +129,7 @@ def test_a_year_without_records_is_empty(db_session: Any) -> None:
 def test_the_running_year_counts_up_to_today(db_session: Any) -> None:
     build_fy2024(db_session)
     report = build_fiscal_year_report(
-        db_session, factories.program(db_session, "tochigi"), 2024, today=date(2024, 6, 5)
+        db_session, factories.program(db_session, code="tochigi"), 2024, today=date(2024, 6, 5)
     )
     assert report.running and report.year_end_day == date(2024, 6, 5)
     # The 2024-06-10 dispatch is still planned (it counts), the course of 2024-07-20 not yet.
@@ -188,7 +188,7 @@ def test_published_figures_hide_small_counts(db_session: Any) -> None:
 
 def test_csv_has_a_bom_and_no_formulas(db_session: Any) -> None:
     build_fy2024(db_session)
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     program.name_ja = '=HYPERLINK("http://evil.example")'
     text = figures_csv(report_figures(_report(db_session), Suppression()))
     assert text.startswith("\ufeff区分,項目,値,割合（%）\r\n")
@@ -239,7 +239,7 @@ def test_status_counts_on_many_days_agree_with_the_register(db_session: Any) -> 
     )
     registry.reinstate(db_session, actor=admin, registration=same_day, on=date(2023, 3, 1))
     follow_up(db_session, year.lapsed, date(2024, 9, 1))  # renewed after the lapse
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     days = [
         date(2021, 5, 9),
         date(2022, 12, 31),

@@ -74,7 +74,7 @@ def test_nul_in_a_form_is_a_400_before_the_login_is_checked(client: Any) -> None
 def test_ids_beyond_the_integer_range_are_not_found(
     client: Any, login_as: Any, db_session: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get(f"/courses/{INT_MAX}").status_code == 404  # looked up, not there
     assert client.get(f"/courses/{INT_MAX + 1}").status_code == 404  # not even a route
     assert client.get("/courses/999999999999999999999").status_code == 404
@@ -83,7 +83,7 @@ def test_ids_beyond_the_integer_range_are_not_found(
 def test_numbers_and_dates_beyond_the_range_in_the_query(
     client: Any, login_as: Any, db_session: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get("/courses/?page=99999999999999999999").status_code == 200
     assert client.get("/register/?as_of=2200-12-31").status_code == 200
     assert client.get("/register/?as_of=2201-01-01").status_code == 400

@@ -37,7 +37,7 @@ def blank_png(width: int, height: int) -> bytes:
 
 
 def _organisation(db_session: Any) -> Organisation:
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     organisation = Organisation(program_id=program.id, kind="operator", name="印影 事務局")
     db_session.add(organisation)
     db_session.flush()
@@ -81,7 +81,7 @@ def test_a_png_that_is_not_an_image_is_refused(db_session: Any) -> None:
 
 
 def test_the_upload_page_says_why_in_japanese(client: Any, login_as: Any, db_session: Any) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     organisation = _organisation(db_session)
     db_session.commit()
     response = post_form(

@@ -83,7 +83,9 @@ def test_chiba_eligibility_refuses_with_a_reason_and_accepts_an_override(db_sess
     worker = factories.person(
         db_session, name="勤務 者", reading="キンム シャ", residence="宇都宮市", prefecture="栃木県"
     )
-    worker.work_municipality_id = factories.municipality(db_session, "佐倉市", "千葉県").id
+    worker.work_municipality_id = factories.municipality(
+        db_session, name="佐倉市", prefecture="千葉県"
+    ).id
     db_session.flush()
     db_session.refresh(worker)
     assert (

@@ -68,7 +68,7 @@ def _supporter_with_account(db_session: Any) -> Any:
     registration = factories.registration(
         db_session, program_code="tochigi", on=date(2025, 7, 1), email="sup@example.jp"
     )
-    user = factories.supporter(db_session, "tochigi", email="sup-user@example.jp")
+    user = factories.supporter(db_session, program_code="tochigi", email="sup-user@example.jp")
     user.person_id = registration.person_id
     db_session.flush()
     return registration
@@ -141,7 +141,7 @@ def test_applying_to_a_course_that_has_started_is_refused(
     registration = _supporter_with_account(db_session)
     today = date(2026, 6, 10)
     course = _follow_up(db_session, on=today + timedelta(days=offset))
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     with pytest.raises(ServiceError, match=message):
         services.apply_for_course(
             db_session,
@@ -157,7 +157,7 @@ def test_applying_the_day_before_the_course_is_accepted(db_session: Any) -> None
     registration = _supporter_with_account(db_session)
     today = date(2026, 6, 10)
     course = _follow_up(db_session, on=today + timedelta(days=1))
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     enrolment = services.apply_for_course(
         db_session,
         actor=user,
@@ -173,7 +173,7 @@ def test_applying_to_a_closed_course_is_refused(db_session: Any) -> None:
     registration = _supporter_with_account(db_session)
     course = _follow_up(db_session, on=date(2026, 9, 1))
     course.closed_at = _at(date(2026, 6, 1))
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     with pytest.raises(ServiceError, match="終了して"):
         services.apply_for_course(
             db_session,
