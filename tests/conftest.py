@@ -142,6 +142,14 @@ class _BoundSession(FlaskSession):
 
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Any]:
+    # Why the private db._make_scoped_session: Flask-SQLAlchemy 3.1 has no public way to bind
+    # db.session to one connection for one test. Its public create_scoped_session() became the
+    # private _make_scoped_session() in 3.0; session_options are only read when the extension
+    # is constructed (once, in supporters/extensions.py, long before a test has a connection);
+    # and SQLAlchemy's public db.session.configure(bind=...) is not enough, because
+    # Flask-SQLAlchemy's Session.get_bind ignores the session's own bind (pallets-eco/
+    # flask-sqlalchemy#1167), so the session class must change, which configure() cannot do.
+    # Checked against the installed 3.1.1 (extension.py, session.py); revisit on upgrade.
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
