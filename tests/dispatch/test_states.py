@@ -39,7 +39,7 @@ def test_staffed_only_when_every_place_is_confirmed(db_session: Any) -> None:
     third = factories.valid_registration(db_session, n=3)
     services.assign(db_session, actor=admin, event=event, registration=third, now=NOW)
     fourth = factories.valid_registration(db_session, n=4)
-    with pytest.raises(ServiceError, match="満員"):
+    with pytest.raises(ServiceError, match="この派遣は満員です"):
         services.sign_up(db_session, actor=admin, event=event, registration=fourth, now=NOW)
 
 
@@ -59,7 +59,7 @@ def test_held_only_after_the_end(db_session: Any, offset: timedelta, allowed: bo
     at = event.ends_at + offset
     ids = {a.id for a in taken}
     if not allowed:
-        with pytest.raises(ServiceError, match="終了した後"):
+        with pytest.raises(ServiceError, match="出席は、派遣が終了した後に記録できます"):
             services.record_attendance(
                 db_session, actor=admin, event=event, attended_ids=ids, now=at
             )
@@ -109,14 +109,16 @@ def test_a_request_for_a_past_time_is_refused(
         )
         assert event.state == "requested"
         # Accepting it once its time has passed is refused as well.
-        with pytest.raises(ServiceError, match="過ぎて"):
+        with pytest.raises(ServiceError, match="依頼の日時が過ぎています"):
             services.accept_request(db_session, actor=staff, event=event, now=starts)
         services.accept_request(
             db_session, actor=staff, event=event, now=starts - timedelta(minutes=1)
         )
         assert event.state == "open"
     else:
-        with pytest.raises(ServiceError, match="過去") as raised:
+        with pytest.raises(
+            ServiceError, match="過去の日時です。これから先の日時で依頼してください"
+        ) as raised:
             services.request_dispatch(db_session, actor=staff, program=chiba, data=data, now=NOW)
         assert raised.value.field == "date"
 
