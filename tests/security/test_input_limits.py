@@ -24,22 +24,22 @@ def test_bounded_int_at_the_integer_range() -> None:
 def test_parse_day_at_the_ends_of_its_range() -> None:
     assert parse_day("2200-12-30") == date(2200, 12, 30)
     assert parse_day("2200-12-31") == LATEST_DAY
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="2201-01-01 is outside 1900-01-01 to 2200-12-31"):
         parse_day("2201-01-01")
     assert parse_day("1900-01-01") == date(1900, 1, 1)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="1899-12-31 is outside 1900-01-01 to 2200-12-31"):
         parse_day("1899-12-31")
-    with pytest.raises(ValueError, match="not a date"):
+    with pytest.raises(ValueError, match=r"^not a date: "):
         parse_day("2023-11-30\x00")
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match="day is out of range for month"):
         parse_day("2023-02-30")
 
 
 def test_parse_month_at_the_ends_of_its_range() -> None:
     assert parse_month("2200-12") == date(2200, 12, 1)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="year 2201 is outside the range"):
         parse_month("2201-01")
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="year 1899 is outside the range"):
         parse_month("1899-12")
     with pytest.raises(ValueError, match=r"must be in 1\.\.12"):
         parse_month("2023-13")
