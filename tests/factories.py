@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
@@ -12,22 +12,24 @@ from sqlalchemy.orm import Session
 
 from supporters.accounts import services
 from supporters.accounts.models import Role, User
-from supporters.db import now_utc
 from supporters.programs.models import Municipality, Program
 
 PASSWORD = "correct horse battery"
 # The day valid_registration() registers on: before every fixed clock the tests use.
 REGISTERED_ON = date(2024, 2, 1)
+# When factory accounts set their password and get their role: a fixed instant before every
+# date the tests use, so no factory reads the machine's clock.
+ACCOUNTS_SET_UP_AT = datetime(2020, 4, 1, tzinfo=UTC)
 _counter = itertools.count(1)
 
 
-def program(session: Session, code: str = "tochigi") -> Program:
+def program(session: Session, *, code: str = "tochigi") -> Program:
     found = session.scalar(select(Program).where(Program.code == code))
     assert found is not None
     return found
 
 
-def municipality(session: Session, name: str, prefecture: str | None = None) -> Municipality:
+def municipality(session: Session, *, name: str, prefecture: str | None = None) -> Municipality:
     query = select(Municipality).where(Municipality.name == name)
     if prefecture:
         query = query.where(Municipality.prefecture == prefecture)
@@ -46,18 +48,21 @@ def user(
     program_code: str | None = None,
     municipality_name: str | None = None,
     active: bool = True,
+    now: datetime = ACCOUNTS_SET_UP_AT,
     **grant_kwargs: Any,
 ) -> User:
     email = email or f"user{next(_counter)}@example.jp"
     account = services.create_user(session, actor=None, email=email, display_name=name)
     if password is not None:
         services.set_password(
-            account, password, hash_params=current_app.config["PASSWORD_HASH"], now=now_utc()
+            account, password, hash_params=current_app.config["PASSWORD_HASH"], now=now
         )
     if role is not None:
-        prog = program(session, program_code) if program_code else None
+        prog = program(session, code=program_code) if program_code else None
         place = (
-            municipality(session, municipality_name, prog.prefecture if prog else None)
+            municipality(
+                session, name=municipality_name, prefecture=prog.prefecture if prog else None
+            )
             if municipality_name
             else None
         )
@@ -68,7 +73,7 @@ def user(
             role=role,
             program=prog,
             municipality=place,
-            now=now_utc(),
+            now=now,
             **grant_kwargs,
         )
     account.active = active
@@ -80,16 +85,17 @@ def admin(session: Session, **kwargs: Any) -> User:
     return user(session, role=Role.ADMIN, **kwargs)
 
 
-def coordinator(session: Session, program_code: str = "tochigi", **kwargs: Any) -> User:
+def coordinator(session: Session, *, program_code: str = "tochigi", **kwargs: Any) -> User:
     return user(session, role=Role.COORDINATOR, program_code=program_code, **kwargs)
 
 
-def supporter(session: Session, program_code: str = "tochigi", **kwargs: Any) -> User:
+def supporter(session: Session, *, program_code: str = "tochigi", **kwargs: Any) -> User:
     return user(session, role=Role.SUPPORTER, program_code=program_code, **kwargs)
 
 
 def municipal_staff(
     session: Session,
+    *,
     program_code: str = "tochigi",
     municipality_name: str = "佐野市",
     **kwargs: Any,
@@ -116,7 +122,7 @@ def person(
 ) -> Any:
     from supporters.people.services import clean_person_input, create_person
 
-    place = municipality(session, residence, prefecture) if residence else None
+    place = municipality(session, name=residence, prefecture=prefecture) if residence else None
     data = clean_person_input(
         name=name,
         name_reading=reading,
@@ -144,7 +150,7 @@ def course(
     from supporters.training import services as training
     from supporters.training.models import CourseSession
 
-    prog = program(session, program_code)
+    prog = program(session, code=program_code)
     organiser = session.scalar(select(Organisation).where(Organisation.program_id == prog.id))
     if organiser is None:
         organiser = Organisation(program_id=prog.id, kind="operator", name=f"{prog.code} 事務局")
@@ -191,7 +197,7 @@ def completed_enrolment(
 
     day = on or date(2020, 7, 20)
     new_course = course(session, program_code=program_code, topics=("基礎",), on=day)
-    prog = program(session, program_code)
+    prog = program(session, code=program_code)
     somebody = person_obj or person(
         session,
         residence=person_kwargs.pop("residence", None) or _home(prog),
@@ -248,8 +254,8 @@ def dispatch_event(
 
     from supporters.dispatch import services as dispatch
 
-    prog = program(session, program_code)
-    where = municipality(session, place or _home(prog), prog.prefecture)
+    prog = program(session, code=program_code)
+    where = municipality(session, name=place or _home(prog), prefecture=prog.prefecture)
     start = starts_at or datetime(2030, 5, 10, 4, 0, tzinfo=UTC)
     return dispatch.create_event(
         session,
@@ -286,6 +292,8 @@ def valid_registration(
     if reg.initial_valid_until is not None:  # as if renewed far ahead
         reg.initial_valid_until = reg.valid_until = date(2035, 3, 31)
     if place:
-        reg.main_municipality_id = municipality(session, place, reg.program.prefecture).id
+        reg.main_municipality_id = municipality(
+            session, name=place, prefecture=reg.program.prefecture
+        ).id
     session.flush()
     return reg

@@ -7,10 +7,10 @@ from config import Config, ProductionConfig
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SUPPORTERS_SECRET_KEY", raising=False)
-    with pytest.raises(RuntimeError, match="SUPPORTERS_SECRET_KEY"):
+    with pytest.raises(RuntimeError, match="SUPPORTERS_SECRET_KEY must be set"):
         ProductionConfig()
     monkeypatch.setenv("SUPPORTERS_SECRET_KEY", "short")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="at least 32 characters"):
         ProductionConfig()
     monkeypatch.setenv("SUPPORTERS_SECRET_KEY", "k" * 48)
     assert ProductionConfig().SECRET_KEY == "k" * 48

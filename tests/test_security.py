@@ -110,7 +110,7 @@ def test_https_deployment_gets_hsts_and_secure_cookies(schema_factory: Any) -> N
 
 
 def test_roles_are_scoped(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "chiba"))
+    login_as(factories.coordinator(db_session, program_code="chiba"))
     assert client.get("/programs/chiba").status_code == 200
     assert client.get("/programs/tochigi").status_code == 403
     assert client.get("/programs/nowhere").status_code == 404

@@ -24,7 +24,7 @@ def test_admin_invites_municipal_staff_with_a_municipality(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     admin = login_as(factories.admin(db_session))
-    tochigi = factories.program(db_session, "tochigi")
+    tochigi = factories.program(db_session, code="tochigi")
     response = post_form(
         client,
         "/admin/users/new",
@@ -56,7 +56,7 @@ def test_municipality_outside_the_program_is_refused(
             "display_name": "誤り",
             "email": "wrong@example.jp",
             "role": "municipal_staff",
-            "program": str(factories.program(db_session, "tochigi").id),
+            "program": str(factories.program(db_session, code="tochigi").id),
             "municipality": "高松市",
         },
     )

@@ -31,7 +31,7 @@ def test_invitation_sets_a_first_password_once(client: Any, db_session: Any, log
             "display_name": "山田 太郎",
             "email": "Yamada@Example.jp",
             "role": "coordinator",
-            "program": str(factories.program(db_session, "chiba").id),
+            "program": str(factories.program(db_session, code="chiba").id),
             "municipality": "",
         },
     )

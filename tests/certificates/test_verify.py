@@ -144,6 +144,6 @@ def test_a_logged_in_coordinator_stays_logged_in_after_a_check(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     card = _card(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get(f"/verify/{card.code}").status_code == 200
     assert client.get("/register/").status_code == 200

@@ -21,7 +21,7 @@ def test_sign_up_until_full(db_session: Any) -> None:
     for reg in regs[:2]:
         services.sign_up(db_session, actor=admin, event=event, registration=reg, now=NOW)
     assert event.state == "staffed"
-    with pytest.raises(ServiceError, match=r"満員|full"):
+    with pytest.raises(ServiceError, match="この派遣は満員です"):
         services.sign_up(db_session, actor=admin, event=event, registration=regs[2], now=NOW)
 
 
@@ -29,13 +29,13 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
     admin = factories.admin_user(db_session)
     event = factories.dispatch_event(db_session)
     lapsed = factories.registration(db_session, on=date(2020, 7, 20), email="old@example.jp")
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="派遣の日に、サポーター登録が有効ではありません"):
         services.sign_up(db_session, actor=admin, event=event, registration=lapsed, now=NOW)
     kagawa = factories.valid_registration(db_session, program_code="kagawa", n=1)
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="参加できるのは、この事業のサポーターのみです"):
         services.sign_up(db_session, actor=admin, event=event, registration=kagawa, now=NOW)
     fine = factories.valid_registration(db_session, n=2)
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この派遣はすでに始まっています"):
         services.sign_up(
             db_session,
             actor=admin,
@@ -44,7 +44,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
             now=event.starts_at + timedelta(minutes=1),
         )
     services.cancel_event(db_session, actor=admin, event=event, reason="荒天")
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この派遣は、サポーターを募集していません"):
         services.sign_up(db_session, actor=admin, event=event, registration=fine, now=NOW)
     assert db_session.scalar(select(Assignment)) is None
 
@@ -58,7 +58,7 @@ def test_no_one_in_two_overlapping_events(db_session: Any) -> None:
     later = factories.dispatch_event(db_session, starts_at=first.ends_at)
     reg = factories.valid_registration(db_session)
     services.sign_up(db_session, actor=admin, event=first, registration=reg, now=NOW)
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="同じ日のほかの派遣と時間が重なっています"):
         services.assign(db_session, actor=admin, event=overlapping, registration=reg, now=NOW)
     services.sign_up(
         db_session, actor=admin, event=later, registration=reg, now=NOW
@@ -77,7 +77,7 @@ def test_assignment_confirm_decline_and_cancel_reopen_the_place(db_session: Any)
     assert event.state == "open"
     taken = services.sign_up(db_session, actor=admin, event=event, registration=b, now=NOW)
     late = event.starts_at - timedelta(hours=47)  # Tochigi closes self-cancellation at 48 h
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この画面で取り消せる期限を過ぎています"):
         services.cancel_assignment(
             db_session, actor=admin, assignment=taken, now=late, by_supporter=True
         )
@@ -91,15 +91,18 @@ def test_needed_number_bounds(db_session: Any) -> None:
     admin = factories.admin_user(db_session)
     event = factories.dispatch_event(db_session, needed=2)
     for n in (0, 21, 100):
-        with pytest.raises(ServiceError):
+        with pytest.raises(ServiceError, match="必要人数は1人以上20人以内で入力してください"):
             services.change_needed(db_session, actor=admin, event=event, needed=n)
     for reg in (factories.valid_registration(db_session, n=i) for i in range(2)):
         services.sign_up(db_session, actor=admin, event=event, registration=reg, now=NOW)
-    with pytest.raises(ServiceError):
+    with pytest.raises(
+        ServiceError,
+        match="すでに2人のサポーターが参加予定のため、必要人数をこれより少なくできません",
+    ):
         services.change_needed(db_session, actor=admin, event=event, needed=1)
     services.change_needed(db_session, actor=admin, event=event, needed=3)
     assert event.state == "open"
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="終了時刻は開始時刻より後にしてください"):
         factories.dispatch_event(db_session, hours=0)
 
 
@@ -150,7 +153,7 @@ def test_attendance_after_the_event(db_session: Any) -> None:
         services.sign_up(db_session, actor=admin, event=event, registration=r, now=NOW)
         for r in regs
     ]
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="出席は、派遣が終了した後に記録できます"):
         services.record_attendance(
             db_session, actor=admin, event=event, attended_ids={taken[0].id}, now=NOW
         )
@@ -164,9 +167,11 @@ def test_attendance_after_the_event(db_session: Any) -> None:
 def test_requests_only_from_municipalities_in_the_scheme(db_session: Any) -> None:
     from supporters.dispatch.models import ProgramMunicipality
 
-    chiba = factories.program(db_session, "chiba")
-    narashino = factories.municipality(db_session, "習志野市", "千葉県")
-    staff = factories.municipal_staff(db_session, "chiba", "習志野市")
+    chiba = factories.program(db_session, code="chiba")
+    narashino = factories.municipality(db_session, name="習志野市", prefecture="千葉県")
+    staff = factories.municipal_staff(
+        db_session, program_code="chiba", municipality_name="習志野市"
+    )
     start = datetime(2030, 6, 1, 1, tzinfo=UTC)
     data = services.EventInput(
         title="家族会",
@@ -177,7 +182,7 @@ def test_requests_only_from_municipalities_in_the_scheme(db_session: Any) -> Non
         needed=2,
         activity="family_meeting",
     )
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この市町村は、まだこの事業の派遣に参加していません"):
         services.request_dispatch(db_session, actor=staff, program=chiba, data=data, now=NOW)
     db_session.add(
         ProgramMunicipality(
@@ -187,7 +192,7 @@ def test_requests_only_from_municipalities_in_the_scheme(db_session: Any) -> Non
     db_session.flush()
     event = services.request_dispatch(db_session, actor=staff, program=chiba, data=data, now=NOW)
     assert event.state == "requested"
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="理由を入力してください"):
         services.decline_request(db_session, actor=staff, event=event, reason=" ")
     services.accept_request(db_session, actor=staff, event=event, now=NOW)
     assert event.state == "open"

@@ -39,7 +39,7 @@ def test_staffed_only_when_every_place_is_confirmed(db_session: Any) -> None:
     third = factories.valid_registration(db_session, n=3)
     services.assign(db_session, actor=admin, event=event, registration=third, now=NOW)
     fourth = factories.valid_registration(db_session, n=4)
-    with pytest.raises(ServiceError, match="満員"):
+    with pytest.raises(ServiceError, match="この派遣は満員です"):
         services.sign_up(db_session, actor=admin, event=event, registration=fourth, now=NOW)
 
 
@@ -59,7 +59,7 @@ def test_held_only_after_the_end(db_session: Any, offset: timedelta, allowed: bo
     at = event.ends_at + offset
     ids = {a.id for a in taken}
     if not allowed:
-        with pytest.raises(ServiceError, match="終了した後"):
+        with pytest.raises(ServiceError, match="出席は、派遣が終了した後に記録できます"):
             services.record_attendance(
                 db_session, actor=admin, event=event, attended_ids=ids, now=at
             )
@@ -84,14 +84,16 @@ def test_held_only_after_the_end(db_session: Any, offset: timedelta, allowed: bo
 def test_a_request_for_a_past_time_is_refused(
     db_session: Any, starts: datetime, allowed: bool
 ) -> None:
-    chiba = factories.program(db_session, "chiba")
-    narashino = factories.municipality(db_session, "習志野市", "千葉県")
+    chiba = factories.program(db_session, code="chiba")
+    narashino = factories.municipality(db_session, name="習志野市", prefecture="千葉県")
     db_session.add(
         ProgramMunicipality(
             program_id=chiba.id, municipality_id=narashino.id, joined_on=date(2024, 4, 1)
         )
     )
-    staff = factories.municipal_staff(db_session, "chiba", "習志野市")
+    staff = factories.municipal_staff(
+        db_session, program_code="chiba", municipality_name="習志野市"
+    )
     data = services.EventInput(
         title="家族会",
         municipality_id=narashino.id,
@@ -107,14 +109,16 @@ def test_a_request_for_a_past_time_is_refused(
         )
         assert event.state == "requested"
         # Accepting it once its time has passed is refused as well.
-        with pytest.raises(ServiceError, match="過ぎて"):
+        with pytest.raises(ServiceError, match="依頼の日時が過ぎています"):
             services.accept_request(db_session, actor=staff, event=event, now=starts)
         services.accept_request(
             db_session, actor=staff, event=event, now=starts - timedelta(minutes=1)
         )
         assert event.state == "open"
     else:
-        with pytest.raises(ServiceError, match="過去") as raised:
+        with pytest.raises(
+            ServiceError, match="過去の日時です。これから先の日時で依頼してください"
+        ) as raised:
             services.request_dispatch(db_session, actor=staff, program=chiba, data=data, now=NOW)
         assert raised.value.field == "date"
 
@@ -157,7 +161,7 @@ def test_pages_show_confirmed_waiting_and_attended(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     admin = factories.admin_user(db_session)
-    coordinator = factories.coordinator(db_session, "tochigi")
+    coordinator = factories.coordinator(db_session, program_code="tochigi")
     event = factories.dispatch_event(db_session, needed=2, starts_at=_soon(3))
     regs = [factories.valid_registration(db_session, n=i) for i in range(2)]
     now = datetime.now(UTC)
@@ -213,7 +217,9 @@ def test_staff_start_page_counts_confirmed_places_only(
         reg = factories.valid_registration(db_session, n=n)
         services.assign(db_session, actor=admin, event=event, registration=reg, now=now)
     db_session.commit()
-    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    login_as(
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
+    )
     page = client.get("/").get_data(as_text=True)
     row = page[page.index(f'data-event="{event.id}"') :]
     row = row[: row.index("</tr>")]

@@ -110,8 +110,8 @@ def test_calendar_feed_is_private_resettable_and_readable_by_another_client(
 def test_municipal_staff_request_and_see_only_their_municipality(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    chiba = factories.program(db_session, "chiba")
-    narashino = factories.municipality(db_session, "習志野市", "千葉県")
+    chiba = factories.program(db_session, code="chiba")
+    narashino = factories.municipality(db_session, name="習志野市", prefecture="千葉県")
     db_session.add(
         ProgramMunicipality(
             program_id=chiba.id, municipality_id=narashino.id, joined_on=date(2024, 4, 1)
@@ -120,7 +120,9 @@ def test_municipal_staff_request_and_see_only_their_municipality(
     sakura_event = factories.dispatch_event(
         db_session, program_code="chiba", place="佐倉市", starts_at=_soon(7)
     )
-    login_as(factories.municipal_staff(db_session, "chiba", "習志野市"))
+    login_as(
+        factories.municipal_staff(db_session, program_code="chiba", municipality_name="習志野市")
+    )
     day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     response = post_form(
         client,
@@ -162,7 +164,7 @@ def test_municipal_staff_request_and_see_only_their_municipality(
 def test_coordinator_accepts_assigns_and_records_attendance(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     _user, reg = _supporter(db_session, place="佐野市")
     event = factories.dispatch_event(db_session, starts_at=_soon(3))
     db_session.commit()
@@ -176,7 +178,7 @@ def test_coordinator_accepts_assigns_and_records_attendance(
     )
     assignment = db_session.scalar(select(Assignment))
     assert assignment.state == "assigned"
-    other = factories.coordinator(db_session, "kagawa", email="k@example.jp")
+    other = factories.coordinator(db_session, program_code="kagawa", email="k@example.jp")
     db_session.commit()
     login_as(other)
     assert client.get(f"/dispatch/{event.id}").status_code == 403
@@ -195,7 +197,7 @@ def test_printed_notice_for_a_supporter_without_a_smartphone(
         if os.environ.get("CI") == "true":
             pytest.fail("pdftotext (poppler-utils) is missing")
         pytest.skip("pdftotext is not installed")
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     _user, reg = _supporter(db_session)
     event = factories.dispatch_event(db_session, starts_at=_soon(10))
     assignment = services.assign(

@@ -28,9 +28,18 @@ def test_reading_becomes_full_width_katakana(raw: str, expected: str) -> None:
     assert normalise_reading(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["山田 花子", "Yamada Hanako", "ヤマダ1", ""])
-def test_reading_that_is_not_kana_is_refused(raw: str) -> None:
-    with pytest.raises(ServiceError) as info:
+@pytest.mark.usefixtures("japanese")
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("山田 花子", "フリガナはカタカナ（またはひらがな）で入力してください"),
+        ("Yamada Hanako", "フリガナはカタカナ（またはひらがな）で入力してください"),
+        ("ヤマダ1", "フリガナはカタカナ（またはひらがな）で入力してください"),
+        ("", "フリガナをカタカナで入力してください"),
+    ],
+)
+def test_reading_that_is_not_kana_is_refused(raw: str, message: str) -> None:
+    with pytest.raises(ServiceError, match=message) as info:
         normalise_reading(raw)
     assert info.value.field == "name_reading"
 
@@ -49,9 +58,10 @@ def test_phone_is_normalised(raw: str, expected: str | None) -> None:
     assert normalise_phone(raw) == expected
 
 
+@pytest.mark.usefixtures("japanese")
 @pytest.mark.parametrize("raw", ["12345", "03-1234-56789-0", "電話なし", "1234567890"])
 def test_bad_phone_is_refused(raw: str) -> None:
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="電話番号は10桁または11桁で入力してください"):
         normalise_phone(raw)
 
 
@@ -76,8 +86,12 @@ def test_attribute_labels(raw: str, expected: str | None) -> None:
     assert (parsed.value if parsed else None) == expected
 
 
+@pytest.mark.usefixtures("japanese")
 def test_unknown_attribute_names_the_choices() -> None:
-    with pytest.raises(ServiceError, match="福祉専門職"):
+    with pytest.raises(
+        ServiceError,
+        match="ボランティアという属性はありません。次のいずれかを入力してください：福祉専門職、",
+    ):
         parse_attribute("ボランティア")
 
 

@@ -31,11 +31,11 @@ def test_find_municipality_normalises(db_session: Any, text: str) -> None:
 
 
 def test_find_municipality_refuses_clearly(db_session: Any) -> None:
-    with pytest.raises(ServiceError, match="高松市"):
+    with pytest.raises(ServiceError, match="栃木県に高松市という市町村はありません"):
         find_municipality(db_session, "高松市", prefecture="栃木県")
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="市町村を入力してください"):
         find_municipality(db_session, "")
     # 府中市 exists in Tokyo and Hiroshima: the prefecture is needed.
-    with pytest.raises(ServiceError, match="府中市"):
+    with pytest.raises(ServiceError, match="府中市という市町村は複数あります"):
         find_municipality(db_session, "府中市")
     assert find_municipality(db_session, "東京都府中市").prefecture == "東京都"

@@ -24,7 +24,7 @@ def tiny_png() -> bytes:
 
 
 def _organisation(db_session: Any) -> Organisation:
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     organisation = Organisation(program_id=program.id, kind="operator", name="ポラリスとちぎ")
     db_session.add(organisation)
     db_session.flush()
@@ -34,7 +34,7 @@ def _organisation(db_session: Any) -> Organisation:
 def test_coordinator_uploads_a_png_seal_and_only_a_png(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     organisation = _organisation(db_session)
     db_session.commit()
     url = f"/programs/tochigi/organisations/{organisation.id}/seal"
@@ -71,7 +71,7 @@ def test_coordinator_uploads_a_png_seal_and_only_a_png(
 
 
 def test_other_programs_cannot_change_the_seal(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     organisation = _organisation(db_session)
     db_session.commit()
     response = post_form(
@@ -87,8 +87,8 @@ def test_other_programs_cannot_change_the_seal(client: Any, db_session: Any, log
 def test_card_design_is_program_data(db_session: Any) -> None:
     from supporters.certificates.services import card_design
 
-    assert card_design(factories.program(db_session, "tochigi")) == "tochigi"
-    chiba = factories.program(db_session, "chiba")
+    assert card_design(factories.program(db_session, code="tochigi")) == "tochigi"
+    chiba = factories.program(db_session, code="chiba")
     assert card_design(chiba) == "default"
     chiba.card_design = "tochigi"
     assert card_design(chiba) == "tochigi"

@@ -71,7 +71,9 @@ def test_a_second_report_for_the_same_dispatch_is_refused(db_session: Any) -> No
         on_behalf=True,
     )
     assert first.assignment_id == assignment.id
-    with pytest.raises(services.ReportAlreadyFiled) as refused:
+    with pytest.raises(
+        services.ReportAlreadyFiled, match=r"^この派遣の活動報告は \d{4}-\d{2}-\d{2} に提出済みです"
+    ) as refused:
         services.file_report(
             db_session,
             actor=actor,
@@ -95,7 +97,7 @@ def test_the_refusal_dates_the_first_report_in_japan(db_session: Any) -> None:
 def test_a_report_for_someone_elses_dispatch_is_refused(db_session: Any) -> None:
     assignment = _attended(db_session)
     other = factories.valid_registration(db_session, program_code="tochigi", n=7)
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="このサポーターの派遣ではありません"):
         services.file_report(
             db_session,
             actor=factories.admin_user(db_session),
@@ -110,7 +112,7 @@ def test_the_report_page_of_a_filed_dispatch_links_to_the_first(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     assignment = _attended(db_session)
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     user.person_id = assignment.registration.person_id
     db_session.commit()
     login_as(user)
@@ -194,9 +196,9 @@ def test_no_activity_is_refused_when_not_applicable(db_session: Any) -> None:
             db_session, actor=actor, registration=reg, year=year, today=today, on_behalf=True
         )
 
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この年度はまだ始まっていません"):
         declare(2025)  # a year that has not started
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この年度より後に登録されています"):
         declare(2022)  # before the registration
     db_session.add(
         ActivityReport(
@@ -208,13 +210,13 @@ def test_no_activity_is_refused_when_not_applicable(db_session: Any) -> None:
         )
     )
     db_session.flush()
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この年度には活動報告が提出されています"):
         declare(2024)  # a report was filed: there was activity
     declare(2023)
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この年度の「活動なし」はすでに届け出られています"):
         declare(2023)  # once
     kagawa = factories.registration(db_session, program_code="kagawa", on=date(2023, 7, 20))
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="この事業では年度ごとの活動報告を求めていません"):
         declare(2024, kagawa)  # the program asks for no yearly report
 
 
@@ -222,7 +224,7 @@ def test_supporter_declares_no_activity_from_my_page(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     registration = _registration(db_session)
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     user.person_id = registration.person_id
     db_session.commit()
     login_as(user)

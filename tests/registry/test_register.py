@@ -90,7 +90,7 @@ def test_programs_without_validity_stay_active(db_session: Any) -> None:
 def test_refusals_change_nothing(db_session: Any) -> None:
     enrolment = factories.completed_enrolment(db_session, on=date(2023, 7, 1))
     services.register_enrolment(db_session, actor=None, enrolment=enrolment, on=date(2023, 7, 1))
-    with pytest.raises(ServiceError, match="すでに"):
+    with pytest.raises(ServiceError, match="山田 花子さんはすでにこの事業に登録されています"):
         services.register_enrolment(
             db_session, actor=None, enrolment=enrolment, on=date(2023, 7, 2)
         )
@@ -105,18 +105,18 @@ def test_refusals_change_nothing(db_session: Any) -> None:
     open_enrolment = training.enrol_person(
         db_session, actor=None, course=course, person=person, now=datetime.now(UTC)
     )
-    with pytest.raises(ServiceError, match="修了"):
+    with pytest.raises(ServiceError, match="養成研修を修了した方のみ登録できます"):
         services.register_enrolment(
             db_session, actor=None, enrolment=open_enrolment, on=date(2024, 1, 1)
         )
     kagawa = factories.completed_enrolment(
         db_session, program_code="kagawa", name="香川 花子", reading="カガワ ハナコ"
     )
-    with pytest.raises(ServiceError) as info:
+    with pytest.raises(ServiceError, match="登録申請書を提出した方のみ登録できます") as info:
         services.register_enrolment(db_session, actor=None, enrolment=kagawa, on=date(2024, 1, 1))
     assert info.value.field == "form_received"
     follow_up = factories.course(db_session, program_code="tochigi", kind="follow_up")
-    with pytest.raises(ServiceError, match="登録"):
+    with pytest.raises(ServiceError, match="この事業のサポーターとして登録されていません"):
         training.enrol_person(
             db_session, actor=None, course=follow_up, person=person, now=datetime.now(UTC)
         )
@@ -174,17 +174,17 @@ def test_activity_reports_validate_and_show_due_years(db_session: Any) -> None:
             on_behalf=False,
         )
 
-    for bad, field in [
-        ({"activity_on": date(2024, 5, 2)}, "activity_on"),
-        ({"hours": "-1"}, "hours"),
-        ({"hours": "0"}, "hours"),
-        ({"hours": "abc"}, "hours"),
-        ({"kind": "secret"}, "kind"),
-        ({"topics": ["client-name"]}, "topics"),
-        ({"note": "あ" * 201}, "note"),
-        ({"activity_on": date(2022, 1, 1)}, "activity_on"),
+    for bad, field, message in [
+        ({"activity_on": date(2024, 5, 2)}, "activity_on", "未来の日付は入力できません"),
+        ({"hours": "-1"}, "hours", "時間は0.1以上24以下で入力してください"),
+        ({"hours": "0"}, "hours", "時間は0.1以上24以下で入力してください"),
+        ({"hours": "abc"}, "hours", "時間は数字で入力してください"),
+        ({"kind": "secret"}, "kind", "活動の種類を選んでください"),
+        ({"topics": ["client-name"]}, "topics", "内容（テーマ）は一覧から選んでください"),
+        ({"note": "あ" * 201}, "note", "200文字以内で入力してください"),
+        ({"activity_on": date(2022, 1, 1)}, "activity_on", "サポーター登録日より前の日付です"),
     ]:
-        with pytest.raises(ServiceError) as info:
+        with pytest.raises(ServiceError, match=message) as info:
             report(**bad)
         assert info.value.field == field, bad
     assert services.reports_due(db_session, registration, registration.program, today) == [

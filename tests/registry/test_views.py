@@ -18,7 +18,7 @@ def _register(db_session: Any, **kwargs: Any) -> Registration:
 
 
 def test_register_search_by_any_kana_form(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     _register(db_session, name="佐藤 花子", reading="サトウ ハナコ", email="s@example.jp")
     _register(db_session, name="鈴木 一郎", reading="スズキ イチロウ", email="t@example.jp")
     db_session.commit()
@@ -30,7 +30,7 @@ def test_register_search_by_any_kana_form(client: Any, db_session: Any, login_as
 
 
 def test_register_filters_by_status_on_a_date(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     _register(db_session, name="期限 者", reading="キゲン シャ")
     db_session.commit()
     lapsed = client.get("/register/", query_string={"status": "lapsed", "as_of": "2027-08-01"})
@@ -46,7 +46,7 @@ def test_register_filters_by_status_on_a_date(client: Any, db_session: Any, logi
 def test_export_opens_in_excel_without_formulas_and_is_audited(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    coordinator = login_as(factories.coordinator(db_session, "tochigi"))
+    coordinator = login_as(factories.coordinator(db_session, program_code="tochigi"))
     _register(db_session, name="=cmd|' /C calc'!A0", reading="ア", phone="+81-3-1234-5678")
     db_session.commit()
     response = client.get("/register/export.csv")
@@ -64,7 +64,7 @@ def test_export_opens_in_excel_without_formulas_and_is_audited(
 def test_person_page_shows_a_timeline_and_audits_the_attribute(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    coordinator = login_as(factories.coordinator(db_session, "tochigi"))
+    coordinator = login_as(factories.coordinator(db_session, program_code="tochigi"))
     registration = _register(db_session, attribute="当事者")
     db_session.commit()
     page = client.get(f"/register/{registration.id}").get_data(as_text=True)
@@ -80,7 +80,7 @@ def test_other_program_and_municipal_staff_cannot_open_the_person_page(
     client: Any, db_session: Any, login_as: Any, app: Any
 ) -> None:
     registration = _register(db_session)
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     assert client.get(f"/register/{registration.id}").status_code == 403
     page = client.get("/register/").get_data(as_text=True)
     assert registration.number not in page
@@ -103,7 +103,9 @@ def test_municipal_staff_see_name_status_validity_only(
     mine.main_municipality_id = sano.id
     other = _register(db_session, name="那須 活動", reading="ナス カツドウ")
     other.main_municipality_id = find_municipality(db_session, "那須町", prefecture="栃木県").id
-    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    login_as(
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
+    )
     page = client.get("/municipality/supporters").get_data(as_text=True)
     assert "佐野 活動" in page and "那須 活動" not in page
     assert "x@example.jp" not in page and "090-0000-1111" not in page and "家族" not in page
@@ -151,7 +153,7 @@ def test_supporter_page_and_own_report(client: Any, db_session: Any, login_as: A
 def test_coordinator_files_on_behalf_and_registers_in_one_step(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     enrolment = factories.completed_enrolment(db_session, on=date(2024, 7, 20))
     db_session.commit()
     response = post_form(
@@ -173,7 +175,7 @@ def test_coordinator_files_on_behalf_and_registers_in_one_step(
 
 
 def test_kagawa_registers_only_with_the_form(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     enrolment = factories.completed_enrolment(
         db_session, program_code="kagawa", on=date(2023, 9, 9)
     )

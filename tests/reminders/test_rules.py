@@ -36,7 +36,7 @@ def _with_account(db_session: Any, registration: Any, email: str) -> Any:
 def test_follow_up_reminders_at_each_lead_time_once(db_session: Any) -> None:
     registration = factories.registration(db_session, on=date(2020, 7, 20))  # ends 2023-07-20
     user = _with_account(db_session, registration, "fu@example.jp")
-    coordinator = factories.coordinator(db_session, "tochigi", email="c@example.jp")
+    coordinator = factories.coordinator(db_session, program_code="tochigi", email="c@example.jp")
     seen = []
     for day in [
         date(2022, 12, 1),
@@ -140,7 +140,9 @@ def test_dispatch_reminders_two_days_before_and_on_the_morning_never_after(
 def test_unconfirmed_understaffed_and_report_reminders(db_session: Any) -> None:
     start = datetime(2030, 5, 10, 4, 0, tzinfo=UTC)
     event = factories.dispatch_event(db_session, starts_at=start, needed=3)
-    staff = factories.municipal_staff(db_session, "tochigi", "佐野市", email="staff@example.jp")
+    staff = factories.municipal_staff(
+        db_session, program_code="tochigi", municipality_name="佐野市", email="staff@example.jp"
+    )
     registration = factories.valid_registration(db_session)
     user = _with_account(db_session, registration, "u@example.jp")
     admin = factories.admin_user(db_session)

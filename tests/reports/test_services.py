@@ -27,25 +27,32 @@ TODAY = date(2025, 6, 1)  # FY2024 has ended
 
 def _report(session: Any, year: int = 2024, **kwargs: Any) -> Any:
     return build_fiscal_year_report(
-        session, factories.program(session, "tochigi"), year, today=TODAY, **kwargs
+        session, factories.program(session, code="tochigi"), year, today=TODAY, **kwargs
     )
 
 
+@pytest.mark.usefixtures("japanese")
 def test_labels_and_bad_years() -> None:
     assert fiscal_year_label(2023) == "令和5年度"
     assert fiscal_year_label(2019) == "令和元年度"
     assert fiscal_year_label(2018) == "平成30年度"
     assert fiscal_year_label(1989) == "平成元年度"
     check_year(2025, TODAY)  # the running year
-    with pytest.raises(ServiceError) as future:
+    with pytest.raises(ServiceError, match="2026年度はまだ始まっていません") as future:
         check_year(2026, TODAY)
     assert future.value.field == "year"
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError, match="報告は1989年度から作成できます"):
         check_year(1900, TODAY)
     assert parse_as_of(" 2023-11-30 ", TODAY) == date(2023, 11, 30)
     assert parse_as_of("", TODAY) is None
-    for bad in ("30/11/2023", "2023-02-30", "yesterday", "2099-01-01"):
-        with pytest.raises(ServiceError) as error:
+    not_a_date = "」は日付ではありません。2023-11-30のように入力してください"
+    for bad, message in [
+        ("30/11/2023", "「30/11/2023" + not_a_date),
+        ("2023-02-30", "「2023-02-30" + not_a_date),
+        ("yesterday", "「yesterday" + not_a_date),
+        ("2099-01-01", "2099-01-01は未来の日付です"),
+    ]:
+        with pytest.raises(ServiceError, match=message) as error:
             parse_as_of(bad, TODAY)
         assert error.value.field == "as_of"
 
@@ -122,7 +129,7 @@ def test_a_year_without_records_is_empty(db_session: Any) -> None:
 def test_the_running_year_counts_up_to_today(db_session: Any) -> None:
     build_fy2024(db_session)
     report = build_fiscal_year_report(
-        db_session, factories.program(db_session, "tochigi"), 2024, today=date(2024, 6, 5)
+        db_session, factories.program(db_session, code="tochigi"), 2024, today=date(2024, 6, 5)
     )
     assert report.running and report.year_end_day == date(2024, 6, 5)
     # The 2024-06-10 dispatch is still planned (it counts), the course of 2024-07-20 not yet.
@@ -181,7 +188,7 @@ def test_published_figures_hide_small_counts(db_session: Any) -> None:
 
 def test_csv_has_a_bom_and_no_formulas(db_session: Any) -> None:
     build_fy2024(db_session)
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     program.name_ja = '=HYPERLINK("http://evil.example")'
     text = figures_csv(report_figures(_report(db_session), Suppression()))
     assert text.startswith("\ufeff区分,項目,値,割合（%）\r\n")
@@ -232,7 +239,7 @@ def test_status_counts_on_many_days_agree_with_the_register(db_session: Any) -> 
     )
     registry.reinstate(db_session, actor=admin, registration=same_day, on=date(2023, 3, 1))
     follow_up(db_session, year.lapsed, date(2024, 9, 1))  # renewed after the lapse
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     days = [
         date(2021, 5, 9),
         date(2022, 12, 31),

@@ -45,10 +45,10 @@ def _needs_action(session: Any) -> None:
     dispatch.request_dispatch(
         session,
         actor=admin,
-        program=factories.program(session, "tochigi"),
+        program=factories.program(session, code="tochigi"),
         data=dispatch.EventInput(
             title="出張相談会の依頼",
-            municipality_id=factories.municipality(session, "佐野市", "栃木県").id,
+            municipality_id=factories.municipality(session, name="佐野市", prefecture="栃木県").id,
             venue="佐野市保健センター",
             starts_at=now + timedelta(days=30),
             ends_at=now + timedelta(days=30, hours=2),
@@ -97,7 +97,7 @@ def test_coordinator_start_page_counts_what_needs_action(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     _needs_action(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     page = client.get("/").get_data(as_text=True)
     counts = _counts(page, 'data-program="tochigi"')
     assert counts["understaffed"] == 1
@@ -115,7 +115,7 @@ def test_coordinator_start_page_queries_are_constant(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     _needs_action(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     client.get("/")
     with counting_queries() as few:
         assert client.get("/").status_code == 200
@@ -140,7 +140,9 @@ def test_municipal_staff_see_their_events_requests_and_supporters(
         registration=factories.valid_registration(db_session, n=902, place="佐野市"),
         on=date.today() - timedelta(days=1),
     )
-    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    login_as(
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
+    )
     client.get("/")
     with counting_queries() as queries:
         page = client.get("/").get_data(as_text=True)
@@ -172,7 +174,7 @@ def test_supporter_sees_the_next_dispatch_status_and_what_to_do(
         registration=registration,
         now=now,
     )
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     user.person_id = registration.person_id
     db_session.commit()
     login_as(user)
@@ -190,7 +192,7 @@ def test_supporter_sees_the_next_dispatch_status_and_what_to_do(
 
 def test_supporter_without_dispatch(client: Any, db_session: Any, login_as: Any) -> None:
     registration = factories.valid_registration(db_session, n=5)
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     user.person_id = registration.person_id
     db_session.commit()
     login_as(user)
@@ -251,10 +253,12 @@ def test_every_coordinator_count_leads_to_a_list_of_exactly_those_items(
     dispatch.request_dispatch(
         db_session,
         actor=admin,
-        program=factories.program(db_session, "tochigi"),
+        program=factories.program(db_session, code="tochigi"),
         data=dispatch.EventInput(
             title="半年先の依頼",
-            municipality_id=factories.municipality(db_session, "那須町", "栃木県").id,
+            municipality_id=factories.municipality(
+                db_session, name="那須町", prefecture="栃木県"
+            ).id,
             venue="那須町保健センター",
             starts_at=now + timedelta(days=170),
             ends_at=now + timedelta(days=170, hours=2),
@@ -272,7 +276,7 @@ def test_every_coordinator_count_leads_to_a_list_of_exactly_those_items(
         now=now - timedelta(hours=23),
     ).created_at = now - timedelta(hours=23)
     db_session.commit()
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     page = client.get("/").get_data(as_text=True)
     links = _links(page, 'data-program="tochigi"')
     for key in (
@@ -296,7 +300,9 @@ def test_municipal_staff_counts_lead_to_their_lists(
 ) -> None:
     _needs_action(db_session)
     db_session.commit()
-    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    login_as(
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
+    )
     page = client.get("/").get_data(as_text=True)
     links = _links(page + "</section>", 'class="start-actions start-actions--below"')
     for key in ("requested", "upcoming"):

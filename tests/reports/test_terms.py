@@ -65,7 +65,7 @@ def test_web_report_and_pdf_use_the_same_terms(
     if shutil.which("pdftotext") is None:
         pytest.skip("poppler-utils are not installed")
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     page = client.get("/reports/tochigi/2024").get_data(as_text=True)
     pdf = client.get("/reports/tochigi/2024/report.pdf").data
     path = tmp_path / "report.pdf"

@@ -24,7 +24,7 @@ def test_coordinator_sees_the_figures_the_attributes_and_the_charts(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     response = client.get("/reports/tochigi/2024")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -46,7 +46,7 @@ def test_coordinator_sees_the_figures_the_attributes_and_the_charts(
 
 def test_as_of_and_publication(client: Any, db_session: Any, login_as: Any) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     page = client.get("/reports/tochigi/2024?as_of=2024-05-20").get_data(as_text=True)
     assert _value(page, "register_as_of.valid") == "2"
     assert _value(page, "register_as_of.lapsed") == "1"
@@ -69,7 +69,7 @@ def test_others_get_the_figures_without_attributes(
 ) -> None:
     build_fy2024(db_session)
     user = (
-        factories.municipal_staff(db_session, "tochigi", "佐野市")
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
         if who == "staff"
         else factories.admin(db_session)
     )
@@ -88,17 +88,17 @@ def test_other_programs_and_supporters_are_refused(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     assert client.get("/reports/tochigi/2024").status_code == 403
     assert client.get("/reports/tochigi/2024/report.json").status_code == 403
     assert client.get("/reports/kagawa/2024").status_code == 200
-    login_as(factories.supporter(db_session, "tochigi"))
+    login_as(factories.supporter(db_session, program_code="tochigi"))
     assert client.get("/reports/").status_code == 403
     assert client.get("/reports/tochigi/2024").status_code == 403
 
 
 def test_bad_input(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get("/reports/nowhere/2024").status_code == 404
     assert client.get("/reports/tochigi/2024/report.xml").status_code == 404
     assert client.get("/reports/tochigi/next").status_code == 404
@@ -119,7 +119,7 @@ def test_bad_input(client: Any, db_session: Any, login_as: Any) -> None:
 def test_index_lists_the_programs_and_jumps_to_a_year(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     page = client.get("/reports/").get_data(as_text=True)
     assert 'value="tochigi"' in page and 'value="kagawa"' not in page
     response = client.get("/reports/?program=tochigi&year=2023")
@@ -132,7 +132,7 @@ def test_index_lists_the_programs_and_jumps_to_a_year(
 
 def test_exports_are_audited(client: Any, db_session: Any, login_as: Any) -> None:
     build_fy2024(db_session)
-    coordinator = login_as(factories.coordinator(db_session, "tochigi"))
+    coordinator = login_as(factories.coordinator(db_session, program_code="tochigi"))
     csv_response = client.get("/reports/tochigi/2024/report.csv?publish=1")
     assert csv_response.data.startswith(b"\xef\xbb\xbf")
     assert csv_response.headers["Content-Disposition"].endswith("report-tochigi-2024-publish.csv")
@@ -153,7 +153,7 @@ def test_pdf_has_pages_and_the_japanese_title(
     client: Any, db_session: Any, login_as: Any, tmp_path: Path
 ) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     response = client.get("/reports/tochigi/2024/report.pdf?publish=1")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
@@ -177,7 +177,7 @@ def test_report_page_queries_do_not_grow_with_the_data(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     client.get("/reports/tochigi/2024")  # warm up: user loading, first-use caches
     with counting_queries() as few:
         assert client.get("/reports/tochigi/2024?as_of=2024-12-01").status_code == 200
@@ -192,7 +192,7 @@ def test_the_threshold_is_configurable(
     app: Any, client: Any, db_session: Any, login_as: Any, monkeypatch: Any
 ) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     monkeypatch.setitem(app.config, "REPORT_SUPPRESS_BELOW", 2)
     page = client.get("/reports/tochigi/2024?publish=1").get_data(as_text=True)
     assert _value(page, "attributes.family") == "2"
@@ -204,7 +204,7 @@ def test_a_year_without_initial_training_has_no_attribute_chart(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     build_fy2024(db_session)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     page = client.get("/reports/tochigi/2025").get_data(as_text=True)
     assert 'id="attributes-none"' in page and "chart-attributes" not in page
     assert 'id="report-empty"' not in page  # the register still has supporters

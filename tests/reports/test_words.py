@@ -22,7 +22,7 @@ def test_card_sheet_legend_is_not_the_audit_pages_actor(
 ) -> None:
     login_as(factories.admin(db_session, email="a@example.jp"))
     audit = client.get("/audit/").get_data(as_text=True)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     sheet = client.get("/certificates/sheet").get_data(as_text=True)
     assert "操作者" in audit
     assert "操作者" not in sheet
@@ -33,7 +33,7 @@ def test_history_shows_hours_in_japanese(client: Any, db_session: Any, login_as:
     from supporters.registry import services as registry
 
     registration = factories.registration(db_session, on=date(2024, 5, 1))
-    coordinator = factories.coordinator(db_session, "tochigi")
+    coordinator = factories.coordinator(db_session, program_code="tochigi")
     registry.file_report(
         db_session,
         actor=coordinator,
@@ -57,8 +57,8 @@ def test_history_shows_hours_in_japanese(client: Any, db_session: Any, login_as:
 
 def test_error_page_does_not_send_a_coordinator_to_themselves(app: Any, db_session: Any) -> None:
     handler = next(iter(app.error_handler_spec[None][500].values()))
-    coordinator = factories.coordinator(db_session, "tochigi", email="c500@example.jp")
-    supporter = factories.supporter(db_session, "tochigi", email="s500@example.jp")
+    coordinator = factories.coordinator(db_session, program_code="tochigi", email="c500@example.jp")
+    supporter = factories.supporter(db_session, program_code="tochigi", email="s500@example.jp")
     admin = factories.admin(db_session, email="a500@example.jp")
     db_session.commit()  # the handler rolls back what the failed request left
     seen = {}

@@ -123,7 +123,7 @@ def _exports(app: Flask, client: Any, course_id: int) -> dict[str, str]:
 def test_every_csv_export_is_safe_for_spreadsheets(
     app: Flask, client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     course = factories.course(
         db_session,
         program_code="tochigi",

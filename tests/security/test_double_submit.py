@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from supporters.certificates.models import CardIssue, CertificateIssue
+from supporters.db import now_utc
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.registry.models import ActivityReport, Registration
@@ -55,7 +56,7 @@ def live(request: pytest.FixtureRequest, schema_factory: Any) -> Iterator[Live]:
         session = db.session
         world = build_world(session)
         course = factories.course(
-            session, program_code="tochigi", on=factories.now_utc().date() + timedelta(days=30)
+            session, program_code="tochigi", on=now_utc().date() + timedelta(days=30)
         )
         completed = [factories.completed_enrolment(session, name=f"二重 {n}") for n in range(4)]
         together = factories.course(session, program_code="tochigi", topics=("基礎",))
@@ -64,7 +65,7 @@ def live(request: pytest.FixtureRequest, schema_factory: Any) -> Iterator[Live]:
         for n in range(3):
             person = factories.person(session, name=f"一括 {n}", reading=f"イッカツ {'アイウ'[n]}")
             enrolment = training.enrol_person(
-                session, actor=None, course=together, person=person, now=factories.now_utc()
+                session, actor=None, course=together, person=person, now=now_utc()
             )
             training.complete_by_hand(
                 session,

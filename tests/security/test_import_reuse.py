@@ -55,7 +55,7 @@ def test_reusing_a_person_outside_the_prefecture_is_a_row_error(db_session: Any)
 def test_the_import_page_shows_the_row_error(client: Any, login_as: Any, db_session: Any) -> None:
     _kagawa_person(db_session)
     course = factories.course(db_session, program_code="chiba")
-    login_as(factories.coordinator(db_session, "chiba"))
+    login_as(factories.coordinator(db_session, program_code="chiba"))
     page = f"/courses/{course.id}/import"
     data = _csv("香川 太郎,カガワ タロウ,taro@example.jp,,習志野市,,住民")
     response = client.post(

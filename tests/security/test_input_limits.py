@@ -24,22 +24,22 @@ def test_bounded_int_at_the_integer_range() -> None:
 def test_parse_day_at_the_ends_of_its_range() -> None:
     assert parse_day("2200-12-30") == date(2200, 12, 30)
     assert parse_day("2200-12-31") == LATEST_DAY
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="2201-01-01 is outside 1900-01-01 to 2200-12-31"):
         parse_day("2201-01-01")
     assert parse_day("1900-01-01") == date(1900, 1, 1)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="1899-12-31 is outside 1900-01-01 to 2200-12-31"):
         parse_day("1899-12-31")
-    with pytest.raises(ValueError, match="not a date"):
+    with pytest.raises(ValueError, match=r"^not a date: "):
         parse_day("2023-11-30\x00")
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match="day is out of range for month"):
         parse_day("2023-02-30")
 
 
 def test_parse_month_at_the_ends_of_its_range() -> None:
     assert parse_month("2200-12") == date(2200, 12, 1)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="year 2201 is outside the range"):
         parse_month("2201-01")
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="year 1899 is outside the range"):
         parse_month("1899-12")
     with pytest.raises(ValueError, match=r"must be in 1\.\.12"):
         parse_month("2023-13")
@@ -74,7 +74,7 @@ def test_nul_in_a_form_is_a_400_before_the_login_is_checked(client: Any) -> None
 def test_ids_beyond_the_integer_range_are_not_found(
     client: Any, login_as: Any, db_session: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get(f"/courses/{INT_MAX}").status_code == 404  # looked up, not there
     assert client.get(f"/courses/{INT_MAX + 1}").status_code == 404  # not even a route
     assert client.get("/courses/999999999999999999999").status_code == 404
@@ -83,7 +83,7 @@ def test_ids_beyond_the_integer_range_are_not_found(
 def test_numbers_and_dates_beyond_the_range_in_the_query(
     client: Any, login_as: Any, db_session: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get("/courses/?page=99999999999999999999").status_code == 200
     assert client.get("/register/?as_of=2200-12-31").status_code == 200
     assert client.get("/register/?as_of=2201-01-01").status_code == 400

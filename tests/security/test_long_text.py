@@ -34,7 +34,7 @@ def test_fit_text_at_the_column_length() -> None:
 
 def _supporter_with_account(db_session: Any, n: int, program_code: str = "tochigi") -> Any:
     registration = factories.valid_registration(db_session, program_code=program_code, n=n)
-    user = factories.supporter(db_session, program_code, email=f"long{n}@example.jp")
+    user = factories.supporter(db_session, program_code=program_code, email=f"long{n}@example.jp")
     user.person_id = registration.person_id
     db_session.flush()
     return registration
@@ -46,7 +46,7 @@ def test_assigning_to_an_event_with_the_longest_title(
     event = factories.dispatch_event(db_session)
     event.title = TITLE[:LONGEST]
     registration = _supporter_with_account(db_session, 1)
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     response = post_form(
         client,
         f"/dispatch/{event.id}/assign",
@@ -100,7 +100,7 @@ def test_pdfs_with_the_longest_titles(client: Any, login_as: Any, db_session: An
         now=now_utc(),
     )
     db_session.flush()
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     for path in (
         f"/enrolments/{enrolment.id}/certificate.pdf",
         f"/assignments/{assignment.id}/notice.pdf",

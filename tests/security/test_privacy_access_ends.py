@@ -123,7 +123,7 @@ def test_another_programs_role_keeps_only_its_own_access(
         actor=None,
         user=world.users["sup"],
         role=Role.SUPPORTER,
-        program=factories.program(db_session, "kagawa"),
+        program=factories.program(db_session, code="kagawa"),
         municipality=None,
         now=now_utc(),
     )

@@ -111,7 +111,7 @@ def test_the_rule_itself(app: Flask, db_session: Any, world: World) -> None:
     assert other_program != registration.program.code
     from tests import factories
 
-    foreign_program = factories.program(db_session, other_program)
+    foreign_program = factories.program(db_session, code=other_program)
     assert not contact_for(db_session, users["staff"], person, foreign_program.id).shown
 
 

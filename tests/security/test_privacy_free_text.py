@@ -82,16 +82,20 @@ def test_ordinary_notes_pass(text: str) -> None:
     check_free_text(text, field="note")
 
 
+@pytest.mark.usefixtures("japanese")
 def test_the_probe_note_is_refused_and_says_why() -> None:
     found = _kinds(PROBE)
     assert {"name", "age", "school", "phone"} <= found
-    with pytest.raises(IdentifyingText, match="090-1234-5678") as error:
+    with pytest.raises(
+        IdentifyingText, match="電話番号「090-1234-5678」を削除してください"
+    ) as error:
         check_free_text(PROBE, field="note", confirmed=True)  # confirming does not help
     assert error.value.refused and error.value.field == "note"
 
 
+@pytest.mark.usefixtures("japanese")
 def test_a_warning_can_be_confirmed() -> None:
-    with pytest.raises(IdentifyingText, match="17") as error:
+    with pytest.raises(IdentifyingText, match="特定されるおそれがあります：年齢「17歳」") as error:
         check_free_text("17歳の方の家族と面談", field="notes")
     assert not error.value.refused
     check_free_text("17歳の方の家族と面談", field="notes", confirmed=True)

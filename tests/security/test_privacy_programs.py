@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from supporters.db import now_utc
 from supporters.people.models import Person
 from supporters.people.services import clean_person_input, find_duplicates
 from supporters.training.importer import import_trainees
@@ -44,7 +45,7 @@ def test_the_enrol_form_does_not_reveal_another_programs_person(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     tochigi = _tochigi_person(db_session)
-    login_as(factories.coordinator(db_session, "chiba"))
+    login_as(factories.coordinator(db_session, program_code="chiba"))
     course = factories.course(db_session, program_code="chiba")
     db_session.commit()
     data = {
@@ -82,7 +83,7 @@ def test_the_program_still_finds_its_own_duplicates(
     known = factories.completed_enrolment(
         db_session, program_code="chiba", email="own@example.jp", residence="習志野市"
     ).person
-    login_as(factories.coordinator(db_session, "chiba"))
+    login_as(factories.coordinator(db_session, program_code="chiba"))
     course = factories.course(db_session, program_code="chiba")
     db_session.commit()
     data = {
@@ -102,7 +103,7 @@ def test_the_csv_import_does_not_reuse_another_programs_person(db_session: Any) 
     csv = "氏名,フリガナ,メールアドレス,電話番号,居住市町村,勤務先市町村,属性\r\n"
     csv += f"栃木 花子,トチギ ハナコ,{TOCHIGI_EMAIL},{TOCHIGI_PHONE},習志野市,,\r\n"
     report = import_trainees(
-        db_session, actor=None, course=course, data=csv.encode("utf-8"), now=factories.now_utc()
+        db_session, actor=None, course=course, data=csv.encode("utf-8"), now=now_utc()
     )
     assert report.ok and (report.created, report.reused) == (1, 0)
     enrolment = _chiba_enrolment(db_session, course)
@@ -114,8 +115,8 @@ def test_the_csv_import_does_not_reuse_another_programs_person(db_session: Any) 
 def test_duplicates_are_matched_within_the_program_only(db_session: Any) -> None:
     tochigi = _tochigi_person(db_session)
     data = clean_person_input(name="栃木 花子", name_reading="トチギ ハナコ", phone=TOCHIGI_PHONE)
-    chiba = factories.program(db_session, "chiba")
-    tochigi_program = factories.program(db_session, "tochigi")
+    chiba = factories.program(db_session, code="chiba")
+    tochigi_program = factories.program(db_session, code="tochigi")
     assert find_duplicates(db_session, data, program_id=chiba.id) == []
     assert find_duplicates(db_session, data, program_id=tochigi_program.id) == [tochigi]
 
@@ -142,20 +143,20 @@ def test_applying_to_another_programs_course_does_not_hand_over_the_record(
         residence="高松市",
         attribute="family",
     ).person
-    user = factories.supporter(db_session, "kagawa", email="both@example.jp")
+    user = factories.supporter(db_session, program_code="kagawa", email="both@example.jp")
     user.person_id = kagawa.id
     grant_role(
         db_session,
         actor=None,
         user=user,
         role=Role.SUPPORTER,
-        program=factories.program(db_session, "tochigi"),
+        program=factories.program(db_session, code="tochigi"),
         now=now_utc(),
     )
     today = now_utc().date()
     ahead = today + timedelta(days=30)  # open for applications: only the record is in the way
     course = factories.course(db_session, program_code="tochigi", kind="meeting", on=ahead)
-    with pytest.raises(ServiceError, match=r"事務局|coordinator"):
+    with pytest.raises(ServiceError, match="この事業には、まだあなたの受講者情報がありません"):
         training.apply_for_course(
             db_session, actor=user, course=course, person=kagawa, today=today, now=now_utc()
         )

@@ -37,7 +37,7 @@ def blank_png(width: int, height: int) -> bytes:
 
 
 def _organisation(db_session: Any) -> Organisation:
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     organisation = Organisation(program_id=program.id, kind="operator", name="印影 事務局")
     db_session.add(organisation)
     db_session.flush()
@@ -49,7 +49,7 @@ def test_a_small_file_of_89_megapixels_is_refused_from_its_header(db_session: An
     assert len(bomb) < 300 * 1024
     organisation = _organisation(db_session)
     started = time.perf_counter()
-    with pytest.raises(ServiceError, match="ピクセル"):
+    with pytest.raises(ServiceError, match="印影の画像は2000 × 2000ピクセル以内にしてください"):
         set_seal(db_session, actor=None, organisation=organisation, data=bomb)
     assert time.perf_counter() - started < 0.5  # nothing was decoded
     assert organisation.seal_png is None
@@ -67,7 +67,7 @@ def test_the_pixel_limit_at_its_boundary(db_session: Any) -> None:
     set_seal(db_session, actor=None, organisation=organisation, data=edge)
     assert organisation.seal_png == edge
     for width, height in ((SEAL_MAX_SIDE + 1, 10), (10, SEAL_MAX_SIDE + 1)):
-        with pytest.raises(ServiceError, match="ピクセル"):
+        with pytest.raises(ServiceError, match="印影の画像は2000 × 2000ピクセル以内にしてください"):
             set_seal(
                 db_session, actor=None, organisation=organisation, data=blank_png(width, height)
             )
@@ -76,12 +76,12 @@ def test_the_pixel_limit_at_its_boundary(db_session: Any) -> None:
 
 def test_a_png_that_is_not_an_image_is_refused(db_session: Any) -> None:
     organisation = _organisation(db_session)
-    with pytest.raises(ServiceError, match="PNG"):
+    with pytest.raises(ServiceError, match="公印はPNG形式の画像にしてください"):
         set_seal(db_session, actor=None, organisation=organisation, data=b"\x89PNG\r\n\x1a\nbroken")
 
 
 def test_the_upload_page_says_why_in_japanese(client: Any, login_as: Any, db_session: Any) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     organisation = _organisation(db_session)
     db_session.commit()
     response = post_form(

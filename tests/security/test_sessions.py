@@ -28,11 +28,13 @@ def _user(db_session: Any, kind: str) -> User:
     if kind == "admin":
         user = factories.admin(db_session, email=email)
     elif kind == "coordinator":
-        user = factories.coordinator(db_session, "tochigi", email=email)
+        user = factories.coordinator(db_session, program_code="tochigi", email=email)
     elif kind == "municipal_staff":
-        user = factories.municipal_staff(db_session, "tochigi", "佐野市", email=email)
+        user = factories.municipal_staff(
+            db_session, program_code="tochigi", municipality_name="佐野市", email=email
+        )
     else:
-        user = factories.supporter(db_session, "tochigi", email=email)
+        user = factories.supporter(db_session, program_code="tochigi", email=email)
         user.person_id = factories.person(db_session, email="me@sessions.example").id
     db_session.commit()
     return user

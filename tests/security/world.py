@@ -68,7 +68,7 @@ def _registration(db_session: Any, program_code: str, place: str, n: int) -> Any
         residence=place,
     )
     registration.main_municipality_id = factories.municipality(
-        db_session, place, registration.program.prefecture
+        db_session, name=place, prefecture=registration.program.prefecture
     ).id
     db_session.flush()
     return registration
@@ -92,16 +92,30 @@ def build_world(db_session: Any) -> World:
 
     users = {
         "admin": factories.admin(db_session, email="admin@security.example"),
-        "coord": factories.coordinator(db_session, "tochigi", email="coord@security.example"),
-        "coordX": factories.coordinator(db_session, "kagawa", email="coordx@security.example"),
+        "coord": factories.coordinator(
+            db_session, program_code="tochigi", email="coord@security.example"
+        ),
+        "coordX": factories.coordinator(
+            db_session, program_code="kagawa", email="coordx@security.example"
+        ),
         "staff": factories.municipal_staff(
-            db_session, "tochigi", "佐野市", email="staff@security.example"
+            db_session,
+            program_code="tochigi",
+            municipality_name="佐野市",
+            email="staff@security.example",
         ),
         "staffX": factories.municipal_staff(
-            db_session, "tochigi", "那須塩原市", email="staffx@security.example"
+            db_session,
+            program_code="tochigi",
+            municipality_name="那須塩原市",
+            email="staffx@security.example",
         ),
-        "sup": factories.supporter(db_session, "tochigi", email="sup@security.example"),
-        "supX": factories.supporter(db_session, "tochigi", email="supx@security.example"),
+        "sup": factories.supporter(
+            db_session, program_code="tochigi", email="sup@security.example"
+        ),
+        "supX": factories.supporter(
+            db_session, program_code="tochigi", email="supx@security.example"
+        ),
     }
     users["sup"].person_id = own.person_id
     users["supX"].person_id = other.person_id

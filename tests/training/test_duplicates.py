@@ -21,7 +21,7 @@ FORM = {"name": "山田　花子", "name_reading": "やまだ はなこ", "resid
 
 def _enrolled(db_session: Any, program_code: str) -> Person:
     course = factories.course(db_session, program_code=program_code)
-    prog = factories.program(db_session, program_code)
+    prog = factories.program(db_session, code=program_code)
     home = {"kagawa": "高松市", "chiba": "習志野市"}[program_code]
     person = factories.person(db_session, residence=home, prefecture=prog.prefecture)
     services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
@@ -32,7 +32,7 @@ def test_same_name_and_reading_in_the_program_is_found(db_session: Any) -> None:
     known = _enrolled(db_session, "kagawa")
     elsewhere = _enrolled(db_session, "chiba")
     data = clean_person_input(name="山田 花子", name_reading="ヤマダ ハナコ")
-    kagawa = factories.program(db_session, "kagawa")
+    kagawa = factories.program(db_session, code="kagawa")
     assert [p.id for p in services.same_name_in_program(db_session, kagawa, data)] == [known.id]
     assert elsewhere.id not in {
         p.id for p in services.same_name_in_program(db_session, kagawa, data)
@@ -51,7 +51,7 @@ def test_registered_supporters_of_the_program_are_found(db_session: Any) -> None
 def test_enrol_form_asks_when_the_name_and_reading_match_without_contact(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     known = _enrolled(db_session, "kagawa")
     course = factories.course(db_session, program_code="kagawa")
     db_session.commit()
@@ -67,7 +67,7 @@ def test_enrol_form_asks_when_the_name_and_reading_match_without_contact(
 def test_choosing_the_existing_person_enrols_them(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     known = _enrolled(db_session, "kagawa")
     course = factories.course(db_session, program_code="kagawa")
     db_session.commit()

@@ -57,7 +57,7 @@ def test_a_trainee_who_is_not_registered_is_a_row_error(db_session: Any) -> None
 def test_the_register_export_imports_back_into_a_follow_up_course(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     with_contact = _registered(db_session, 0, email="s0@example.jp")
     without_contact = _registered(db_session, 1, email=None)
     course = _follow_up(db_session)
@@ -86,7 +86,7 @@ def test_extra_columns_are_ignored_but_a_misspelt_one_is_not(db_session: Any) ->
 
 
 def test_a_follow_up_course_starts_from_the_follow_up_curriculum(db_session: Any) -> None:
-    program = factories.program(db_session, "tochigi")
+    program = factories.program(db_session, code="tochigi")
     organiser = factories.course(db_session, program_code="tochigi").organiser
     course = services.create_course(
         db_session,
@@ -111,7 +111,7 @@ def test_a_follow_up_course_starts_from_the_follow_up_curriculum(db_session: Any
 
 
 def test_coordinator_enrols_from_the_register(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     a = _registered(db_session, 0, email="s0@example.jp")
     b = _registered(db_session, 1, email="s1@example.jp")
     _registered(db_session, 2, email="s2@example.jp")
@@ -137,7 +137,7 @@ def test_coordinator_enrols_from_the_register(client: Any, db_session: Any, logi
 def test_person_page_shows_follow_up_and_enrols(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "tochigi"))
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
     registration = _registered(db_session, 0, email="s0@example.jp")
     course = factories.course(
         db_session, program_code="tochigi", kind="follow_up", topics=("更新",), on=date(2099, 9, 1)

@@ -161,7 +161,7 @@ def test_import_page_and_command_take_xlsx(
     app: Any, client: Any, db_session: Any, login_as: Any, tmp_path: Path
 ) -> None:
     course = factories.course(db_session, title="エクセル研修")
-    coordinator = factories.coordinator(db_session, "kagawa")
+    coordinator = factories.coordinator(db_session, program_code="kagawa")
     db_session.commit()
     login_as(coordinator)
     template = client.get(f"/courses/{course.id}/template.xlsx")

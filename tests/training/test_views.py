@@ -16,8 +16,8 @@ from tests.training.test_import import excel_cp932
 def test_coordinator_creates_a_course_with_the_curriculum(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "chiba"))
-    chiba = factories.program(db_session, "chiba")
+    login_as(factories.coordinator(db_session, program_code="chiba"))
+    chiba = factories.program(db_session, code="chiba")
     from supporters.programs.models import Organisation
 
     organiser = Organisation(program_id=chiba.id, kind="operator", name="千葉県センター")
@@ -46,8 +46,8 @@ def test_coordinator_creates_a_course_with_the_curriculum(
 def test_coordinator_cannot_create_a_course_in_another_program(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "chiba"))
-    tochigi = factories.program(db_session, "tochigi")
+    login_as(factories.coordinator(db_session, program_code="chiba"))
+    tochigi = factories.program(db_session, code="tochigi")
     response = post_form(
         client,
         "/courses/new",
@@ -63,7 +63,7 @@ def test_coordinator_cannot_create_a_course_in_another_program(
 
 
 def test_enrol_form_offers_the_existing_person(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = factories.course(db_session)
     known = factories.person(db_session, email="dup@example.jp", residence="高松市")
     db_session.commit()
@@ -88,7 +88,7 @@ def test_enrol_form_offers_the_existing_person(client: Any, db_session: Any, log
 def test_enrol_form_shows_the_eligibility_refusal_on_the_field(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "chiba"))
+    login_as(factories.coordinator(db_session, program_code="chiba"))
     course = factories.course(db_session, program_code="chiba")
     db_session.commit()
     data = {"name": "県外 太郎", "name_reading": "ケンガイ タロウ", "residence": "宇都宮市"}
@@ -105,7 +105,7 @@ def test_enrol_form_shows_the_eligibility_refusal_on_the_field(
 def test_import_page_imports_all_or_shows_the_rows(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = factories.course(db_session)
     db_session.commit()
     bad = excel_cp932("良い 人,ヨイ ヒト,,,高松市,,", "悪い 人,悪い人,,,高松市,,")
@@ -134,7 +134,7 @@ def test_import_page_imports_all_or_shows_the_rows(
 def test_roll_call_page_saves_attendance_and_completes(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = factories.course(db_session, topics=("基礎",))
     from datetime import UTC, datetime
 
@@ -175,7 +175,7 @@ def test_roll_call_page_saves_attendance_and_completes(
 def test_waiting_list_moves_on_withdrawal_through_the_page(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = factories.course(db_session, capacity=1)
     from datetime import UTC, datetime
 
@@ -231,10 +231,10 @@ def test_attribute_visibility_by_role(
         present_ids={enrolment.id},
         now=datetime.now(UTC),
     )
-    coordinator = factories.coordinator(db_session, "tochigi")
+    coordinator = factories.coordinator(db_session, program_code="tochigi")
     others = [
-        factories.municipal_staff(db_session, "tochigi", "佐野市"),
-        factories.coordinator(db_session, "kagawa"),
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市"),
+        factories.coordinator(db_session, program_code="kagawa"),
         factories.admin(db_session),
     ]
     db_session.commit()
@@ -300,7 +300,9 @@ def test_municipal_staff_see_only_their_trainees(
         services.enrol_person(
             db_session, actor=None, course=course, person=p, now=datetime.now(UTC)
         )
-    login_as(factories.municipal_staff(db_session, "tochigi", "佐野市"))
+    login_as(
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
+    )
     page = client.get(f"/courses/{course.id}").get_data(as_text=True)
     assert "佐野 住民" in page and "那須 住民" not in page
     nasu_enrolment = db_session.scalar(select(Enrolment).where(Enrolment.person_id == nasu.id))
@@ -338,7 +340,7 @@ def test_supporter_applies_through_the_page(client: Any, db_session: Any, login_
 
 
 def test_export_is_audited_and_formula_safe(client: Any, db_session: Any, login_as: Any) -> None:
-    coordinator = login_as(factories.coordinator(db_session, "kagawa"))
+    coordinator = login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = factories.course(db_session)
     from datetime import UTC, datetime
 
@@ -372,7 +374,7 @@ def test_sign_in_sheet_pdf_sorted_by_reading(
         if os.environ.get("CI") == "true":
             pytest.fail("pdftotext (poppler-utils) is missing")
         pytest.skip("pdftotext is not installed")
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = factories.course(db_session, topics=("基礎",))
     for name, reading in [
         ("渡辺 久美子", "ワタナベ クミコ"),

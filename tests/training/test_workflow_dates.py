@@ -68,7 +68,7 @@ def _supporter_with_account(db_session: Any) -> Any:
     registration = factories.registration(
         db_session, program_code="tochigi", on=date(2025, 7, 1), email="sup@example.jp"
     )
-    user = factories.supporter(db_session, "tochigi", email="sup-user@example.jp")
+    user = factories.supporter(db_session, program_code="tochigi", email="sup-user@example.jp")
     user.person_id = registration.person_id
     db_session.flush()
     return registration
@@ -131,8 +131,8 @@ def test_courses_to_offer_lists_only_those_that_can_be_taken(db_session: Any) ->
 @pytest.mark.parametrize(
     ("offset", "message"),
     [
-        (-1, "すでに始まって"),  # started (or held) yesterday
-        (0, "すでに始まって"),  # starts today
+        (-1, "この研修はすでに始まっているため、受講申込は受け付けていません"),  # yesterday
+        (0, "この研修はすでに始まっているため、受講申込は受け付けていません"),  # starts today
     ],
 )
 def test_applying_to_a_course_that_has_started_is_refused(
@@ -141,7 +141,7 @@ def test_applying_to_a_course_that_has_started_is_refused(
     registration = _supporter_with_account(db_session)
     today = date(2026, 6, 10)
     course = _follow_up(db_session, on=today + timedelta(days=offset))
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     with pytest.raises(ServiceError, match=message):
         services.apply_for_course(
             db_session,
@@ -157,7 +157,7 @@ def test_applying_the_day_before_the_course_is_accepted(db_session: Any) -> None
     registration = _supporter_with_account(db_session)
     today = date(2026, 6, 10)
     course = _follow_up(db_session, on=today + timedelta(days=1))
-    user = factories.supporter(db_session, "tochigi")
+    user = factories.supporter(db_session, program_code="tochigi")
     enrolment = services.apply_for_course(
         db_session,
         actor=user,
@@ -173,8 +173,8 @@ def test_applying_to_a_closed_course_is_refused(db_session: Any) -> None:
     registration = _supporter_with_account(db_session)
     course = _follow_up(db_session, on=date(2026, 9, 1))
     course.closed_at = _at(date(2026, 6, 1))
-    user = factories.supporter(db_session, "tochigi")
-    with pytest.raises(ServiceError, match="終了して"):
+    user = factories.supporter(db_session, program_code="tochigi")
+    with pytest.raises(ServiceError, match=r"^この研修は終了しています。$"):
         services.apply_for_course(
             db_session,
             actor=user,
@@ -204,7 +204,9 @@ def test_roll_call_before_the_session_is_refused(db_session: Any) -> None:
     day = date(2027, 1, 16)
     course, enrolment = _course_with_trainee(db_session, day)
     admin = factories.admin_user(db_session)
-    with pytest.raises(ServiceError, match="まだ開催されていません"):
+    with pytest.raises(
+        ServiceError, match="の日程はまだ開催されていません。出欠はその日から記録できます"
+    ):
         services.record_roll_call(
             db_session,
             actor=admin,
@@ -282,7 +284,9 @@ def test_completion_by_hand_before_the_course_is_refused(db_session: Any) -> Non
     day = date(2027, 1, 16)
     _course, enrolment = _course_with_trainee(db_session, day)
     admin = factories.admin_user(db_session)
-    with pytest.raises(ServiceError, match="まだ開催されていません"):
+    with pytest.raises(
+        ServiceError, match="この研修はまだ開催されていません。開催前に修了にすることはできません"
+    ):
         services.complete_by_hand(
             db_session, actor=admin, enrolment=enrolment, reason="理由", on=date(2026, 11, 30)
         )
@@ -293,7 +297,7 @@ def test_closing_before_the_last_session_is_over_is_refused(db_session: Any) -> 
     course, _enrolment = _course_with_trainee(db_session, day)  # 10:00-12:00
     admin = factories.admin_user(db_session)
     for moment in (_at(day - timedelta(days=1), 18), _at(day, 11, 59)):
-        with pytest.raises(ServiceError, match="最後の日程"):
+        with pytest.raises(ServiceError, match="研修は最後の日程が終わってから終了できます"):
             services.close_course(db_session, actor=admin, course=course, now=moment)
     assert course.closed_at is None
 
@@ -306,13 +310,13 @@ def test_closing_after_the_last_session(db_session: Any, moment: tuple[int, int]
     now = _at(day + timedelta(days=moment[0]), moment[1])
     assert services.close_course(db_session, actor=admin, course=course, now=now) == 1
     assert course.closed_at == now and enrolment.state == "not_completed"
-    with pytest.raises(ServiceError, match="終了して"):
+    with pytest.raises(ServiceError, match="この研修はすでに終了しています"):
         services.close_course(db_session, actor=admin, course=course, now=now)
 
 
 def test_closing_a_course_without_sessions_is_refused(db_session: Any) -> None:
     course = factories.course(db_session, topics=())
-    with pytest.raises(ServiceError, match="最後の日程"):
+    with pytest.raises(ServiceError, match="研修は最後の日程が終わってから終了できます"):
         services.close_course(
             db_session,
             actor=factories.admin_user(db_session),
@@ -326,7 +330,9 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
     course, enrolment = _course_with_trainee(db_session, day)
     admin = factories.admin_user(db_session)
     services.close_course(db_session, actor=admin, course=course, now=_at(day, 18))
-    with pytest.raises(ServiceError, match="終了して"):
+    with pytest.raises(
+        ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
+    ):
         services.enrol_person(
             db_session, actor=admin, course=course, person=_trainee(db_session, 1), now=_at(day, 19)
         )
@@ -338,7 +344,9 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
         now=_at(day, 19),
     )
     assert not report.ok and "終了して" in report.errors[0].message
-    with pytest.raises(ServiceError, match="終了して"):
+    with pytest.raises(
+        ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
+    ):
         services.record_roll_call(
             db_session,
             actor=admin,
@@ -359,9 +367,13 @@ def test_a_closed_course_refuses_withdrawal_but_takes_a_make_up(db_session: Any)
     later = factories.course(db_session, topics=("基礎",), on=date(2026, 12, 5))
     admin = factories.admin_user(db_session)
     services.close_course(db_session, actor=admin, course=course, now=_at(day, 18))
-    with pytest.raises(ServiceError, match="終了して"):
+    with pytest.raises(
+        ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
+    ):
         services.withdraw_enrolment(db_session, actor=admin, enrolment=enrolment, now=_at(day, 19))
-    with pytest.raises(ServiceError, match="まだ開催されていません"):
+    with pytest.raises(
+        ServiceError, match="の日程はまだ開催されていません。出欠はその日から記録できます"
+    ):
         services.record_make_up(
             db_session,
             actor=admin,
@@ -386,7 +398,7 @@ def test_a_registration_dated_after_today_is_refused(db_session: Any) -> None:
         db_session, program_code="tochigi", on=date(2026, 10, 3)
     )
     today = date(2026, 11, 30)
-    with pytest.raises(ServiceError, match="未来"):
+    with pytest.raises(ServiceError, match="登録日が未来の日付になっています"):
         registry.register_enrolment(
             db_session, actor=None, enrolment=enrolment, on=today + timedelta(days=1), today=today
         )

@@ -25,7 +25,7 @@ def _course(db_session: Any, on: date) -> Course:
 
 
 def test_closing_asks_first_then_closes(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = _course(db_session, date(2024, 5, 1))
     db_session.commit()
     detail = client.get(f"/courses/{course.id}").get_data(as_text=True)
@@ -47,7 +47,7 @@ def test_closing_asks_first_then_closes(client: Any, db_session: Any, login_as: 
 
 
 def test_a_course_still_ahead_cannot_be_closed(client: Any, db_session: Any, login_as: Any) -> None:
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     course = _course(db_session, date(2099, 5, 1))
     db_session.commit()
     detail = client.get(f"/courses/{course.id}").get_data(as_text=True)
@@ -68,7 +68,7 @@ def test_my_page_lists_only_follow_up_courses_that_can_be_taken(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
     registration = factories.registration(db_session, program_code="kagawa", on=date(2024, 7, 1))
-    user = factories.supporter(db_session, "kagawa")
+    user = factories.supporter(db_session, program_code="kagawa")
     user.person_id = registration.person_id
     held = factories.course(
         db_session, program_code="kagawa", kind="follow_up", title="過去の研修", on=date(2022, 9, 1)
