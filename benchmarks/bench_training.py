@@ -66,7 +66,9 @@ def main() -> None:
         upgrade()
         big = factories.course(db.session, capacity=None, title="大規模研修")
         small = factories.course(db.session, capacity=None, title="小規模研修")
-        coordinator = factories.coordinator(db.session, program_code="kagawa", email="bench@example.jp")
+        coordinator = factories.coordinator(
+            db.session, program_code="kagawa", email="bench@example.jp"
+        )
         db.session.commit()
         started = time.perf_counter()
         report = import_trainees(
