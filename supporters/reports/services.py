@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -45,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from supporters.core.time import TOKYO
 from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch import services as dispatch_services
@@ -81,7 +81,6 @@ from supporters.training.models import (
     EnrolmentState,
 )
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 MIN_YEAR = 1989  # 平成元年度
 HISTORY_YEARS = 10
 DEFAULT_SUPPRESS_BELOW = 5
