@@ -41,8 +41,8 @@ from flask import Flask
 
 from config import TestConfig
 from supporters import create_app
+from supporters.core.dates import add_months, fiscal_year
 from supporters.core.time import TOKYO
-from supporters.dates import add_months, fiscal_year
 from supporters.extensions import db
 
 NATIONAL = {

@@ -63,8 +63,8 @@ from flask import Flask
 
 from config import TestConfig
 from supporters import create_app
+from supporters.core.dates import add_months, fiscal_year
 from supporters.core.time import TOKYO
-from supporters.dates import add_months, fiscal_year
 from supporters.extensions import db
 
 NATIONAL = {"supporters": 100_000, "events": 200_000, "assignments": 600_000}

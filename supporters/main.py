@@ -11,8 +11,8 @@ from werkzeug.wrappers import Response
 
 from supporters.accounts.forms import ROLE_LABELS, LanguageForm
 from supporters.accounts.models import Role
+from supporters.core.dates import fiscal_year
 from supporters.core.time import local_date
-from supporters.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.dispatch.forms import ASSIGNMENT_STATE_LABELS, EVENT_STATE_LABELS
 from supporters.extensions import db

@@ -20,8 +20,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.core.dates import parse_time
 from supporters.core.time import TOKYO, local_date
-from supporters.dates import parse_time
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch.models import (
     HOLDING,

@@ -33,8 +33,8 @@ from supporters.accounts.permissions import (
     is_admin,
     require,
 )
+from supporters.core.dates import parse_month
 from supporters.core.time import TOKYO, local_date
-from supporters.dates import parse_month
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services
@@ -557,7 +557,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         PdfInputError,
         render_dispatch_notice,
     )
-    from supporters.dates import japanese_era
+    from supporters.core.eras import japanese_era
 
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:

@@ -15,8 +15,8 @@ from sqlalchemy.sql.elements import Label
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.core.time import local_date
-from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
 from supporters.people.free_text import check_free_text
 from supporters.people.models import Person

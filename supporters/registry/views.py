@@ -18,8 +18,8 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
 from supporters.audit.services import record_audit
+from supporters.core.dates import parse_day
 from supporters.core.time import local_date, today_in_japan
-from supporters.dates import parse_day
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation

@@ -44,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.core.time import TOKYO
-from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch import services as dispatch_services
 from supporters.dispatch.models import (

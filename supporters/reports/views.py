@@ -26,8 +26,8 @@ from flask_login import current_user
 from supporters.accounts.permissions import is_coordinator_of, require
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import PdfInputError
+from supporters.core.dates import fiscal_year
 from supporters.core.time import today_in_japan
-from supporters.dates import fiscal_year
 from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db

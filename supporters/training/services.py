@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.core.dates import fiscal_year
 from supporters.core.time import TOKYO, local_date
-from supporters.dates import fiscal_year
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
 from supporters.people.privacy import is_known_to_program
