@@ -23,3 +23,14 @@ def japanese_era(day: date) -> str:
 def format_date(day: date) -> str:
     """The Japanese-era date followed by the western one: ``"令和5年11月30日 (2023-11-30)"``."""
     return f"{japanese_era(day)} ({day.isoformat()})"
+
+
+def fiscal_year_label(year: int) -> str:
+    """``2023`` → ``"令和5年度"``. A fiscal year (April to March) takes the era whose first
+    calendar year it starts in: 2019 is 令和元年度 and 1989 平成元年度 (元, never 1), 1988 is
+    昭和63年度. A year before 昭和 is given in the western form (``"1920年度"``)."""
+    for start, name in _ERAS:
+        if year >= start.year:
+            number = year - start.year + 1
+            return f"{name}{'元' if number == 1 else number}年度"
+    return f"{year}年度"

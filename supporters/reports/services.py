@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
+from supporters.core.eras import fiscal_year_label
 from supporters.core.time import TOKYO
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch import services as dispatch_services
@@ -91,13 +92,6 @@ _VALID = [s.value for s in VALID_STATUSES]
 
 
 # --- labels and input -----------------------------------------------------------------
-
-
-def fiscal_year_label(year: int) -> str:
-    """``2023`` → ``"令和5年度"``; the first year of an era is 元年度."""
-    era, first = ("令和", 2019) if year >= 2019 else ("平成", 1989)
-    number = year - first + 1
-    return f"{era}{'元' if number == 1 else number}年度"
 
 
 def check_year(year: int, today: date) -> None:

@@ -27,6 +27,7 @@ from supporters.accounts.permissions import is_coordinator_of, require
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import PdfInputError
 from supporters.core.dates import fiscal_year
+from supporters.core.eras import fiscal_year_label
 from supporters.core.time import today_in_japan
 from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
@@ -48,7 +49,6 @@ from supporters.reports.services import (
     build_fiscal_year_report,
     check_year,
     figures_csv,
-    fiscal_year_label,
     parse_as_of,
     report_figures,
     supporters_without_report,

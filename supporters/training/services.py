@@ -35,14 +35,6 @@ from supporters.training.models import (
 DEFAULT_SESSION_START = time(10, 0)
 
 
-def reiwa_label(year: int) -> str:
-    return (
-        f"令和{'元' if year == 2019 else year - 2018}年度"
-        if year >= 2019
-        else f"平成{year - 1988}年度"
-    )
-
-
 # --- dates and states of a course -------------------------------------------------------
 
 

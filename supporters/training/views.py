@@ -22,6 +22,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require
 from supporters.audit.services import record_audit
+from supporters.core.eras import fiscal_year_label
 from supporters.core.time import local_date
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
@@ -275,7 +276,7 @@ def detail(course_id: int) -> str:
         today=local_date(now_utc()),
         mine=mine,
         confirm=ConfirmForm(),
-        fiscal_year_label=services.reiwa_label,
+        fiscal_year_label=fiscal_year_label,
         **_labels(),
     )
 
