@@ -18,6 +18,7 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
 from supporters.audit.services import record_audit
+from supporters.core.csv import safe_cell
 from supporters.core.dates import parse_day
 from supporters.core.time import local_date, today_in_japan
 from supporters.db import ServiceError, now_utc, writes
@@ -46,7 +47,6 @@ from supporters.registry.permissions import (
     staff_places,
 )
 from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
-from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
 from supporters.training.services import follow_up_courses_open, follow_up_courses_to_enrol

@@ -44,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from supporters.core.csv import safe_cell
 from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import TOKYO
@@ -72,7 +73,6 @@ from supporters.registry.services import (
     status_sql,
     validity_end_sql,
 )
-from supporters.training.importer import safe_cell
 from supporters.training.models import (
     Attendance,
     Course,
