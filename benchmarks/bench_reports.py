@@ -33,7 +33,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -42,10 +41,10 @@ from flask import Flask
 
 from config import TestConfig
 from supporters import create_app
-from supporters.dates import add_months, fiscal_year
+from supporters.core.dates import add_months, fiscal_year
+from supporters.core.time import TOKYO
 from supporters.extensions import db
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 NATIONAL = {
     "supporters": 20_000,
     "events": 40_000,

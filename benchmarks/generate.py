@@ -55,7 +55,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -64,10 +63,10 @@ from flask import Flask
 
 from config import TestConfig
 from supporters import create_app
-from supporters.dates import add_months, fiscal_year
+from supporters.core.dates import add_months, fiscal_year
+from supporters.core.time import TOKYO
 from supporters.extensions import db
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 NATIONAL = {"supporters": 100_000, "events": 200_000, "assignments": 600_000}
 SHARES = {"tochigi": 0.5, "chiba": 0.3, "kagawa": 0.2}
 BENCH_PROGRAM = "tochigi"

@@ -206,7 +206,7 @@ def open_sessions(app: Flask) -> Subjects:
 
     from supporters.accounts import services as accounts
     from supporters.accounts.models import User
-    from supporters.dates import fiscal_year
+    from supporters.core.dates import fiscal_year
     from supporters.db import now_utc
     from supporters.dispatch import calendar as feeds
     from supporters.dispatch.models import DispatchEvent

@@ -22,6 +22,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from supporters import web
+    from supporters.core.time import TOKYO
     from supporters.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -32,7 +33,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
     babel.init_app(
         app,
         locale_selector=web.select_locale,
-        timezone_selector=lambda: "Asia/Tokyo",
+        timezone_selector=lambda: TOKYO.key,
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
     with app.app_context():

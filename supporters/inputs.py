@@ -7,9 +7,9 @@
   404, as for any id that does not exist; in the query or a form (`args.get(..., type=int)`
   and `getlist(..., type=int)`): treated as not a number, as "abc" already is.
 * Dates written as YYYY-MM-DD or YYYY-MM outside the years the application handles
-  (`supporters.dates.EARLIEST_DAY` to `LATEST_DAY`: 9999-12-31, 0001-01-01) in the query or
+  (`supporters.core.dates.EARLIEST_DAY` to `LATEST_DAY`: 9999-12-31, 0001-01-01) in the query or
   a form: 400, before any date arithmetic can overflow. Views read dates with
-  `supporters.dates.parse_day` / `parse_month`, which keep to the same range.
+  `supporters.core.dates.parse_day` / `parse_month`, which keep to the same range.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flask import Flask, Request, abort, request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
-from supporters.dates import is_out_of_range_date_text
+from supporters.core.dates import is_out_of_range_date_text
 
 # PostgreSQL `integer` (and so every id column): a larger id cannot exist.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -12,17 +11,17 @@ from werkzeug.wrappers import Response
 
 from supporters.accounts.forms import ROLE_LABELS, LanguageForm
 from supporters.accounts.models import Role
-from supporters.dates import fiscal_year
+from supporters.core.dates import fiscal_year
+from supporters.core.eras import fiscal_year_label
+from supporters.core.time import local_date
 from supporters.db import now_utc
 from supporters.dispatch.forms import ASSIGNMENT_STATE_LABELS, EVENT_STATE_LABELS
 from supporters.extensions import db
 from supporters.registry.forms import STATUS_LABELS
 from supporters.reports import services as overview
-from supporters.reports.services import fiscal_year_label
 from supporters.web import is_local_url, public
 
 bp = Blueprint("main", __name__)
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @bp.get("/")
@@ -30,7 +29,7 @@ def index() -> str:
     """The start page: for each role the user holds, what needs doing. A fixed number of
     aggregate queries, whatever the amount of data."""
     now = now_utc()
-    today = now.astimezone(TOKYO).date()
+    today = local_date(now)
     grants = list(current_user.active_grants)
 
     def programs_for(role: Role) -> list[Any]:

@@ -42,7 +42,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.events import EVENT_SCHEDULER_START
@@ -54,12 +53,12 @@ from flask import Flask
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
+from supporters.core.time import TOKYO
 from supporters.db import DbSession, now_utc
 from supporters.extensions import db
 
 log = logging.getLogger(__name__)
 
-TIMEZONE = ZoneInfo("Asia/Tokyo")
 # pg_try_advisory_lock(LOCK_CLASS, <schema hash>): "SCHD", then the schema in use.
 LOCK_CLASS = 0x53434844
 LOCK_CHECK_INTERVAL = timedelta(seconds=5)
@@ -96,16 +95,16 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
     """A scheduler (not started) with every job; each also runs once right at start, which
     catches up after downtime (runs missed meanwhile are coalesced into that one)."""
     scheduler = BlockingScheduler(
-        timezone=TIMEZONE,
+        timezone=TOKYO,
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1},
     )
-    start = datetime.now(TIMEZONE)
+    start = datetime.now(TOKYO)
     for job in scheduled_jobs():
         seconds = int(job.every.total_seconds())
         scheduler.add_job(
             job.func,
-            IntervalTrigger(seconds=seconds, timezone=TIMEZONE),
+            IntervalTrigger(seconds=seconds, timezone=TOKYO),
             args=[app],
             id=job.id,
             name=job.description,
@@ -471,7 +470,7 @@ def run_scheduler(app: Flask, *, poll_seconds: float = 5.0) -> None:
 
             scheduler.add_job(
                 check_lock,
-                IntervalTrigger(seconds=LOCK_CHECK_INTERVAL.total_seconds(), timezone=TIMEZONE),
+                IntervalTrigger(seconds=LOCK_CHECK_INTERVAL.total_seconds(), timezone=TOKYO),
                 id="scheduler.lock_check",
                 name="check that this process still holds the scheduler lock",
                 replace_existing=True,

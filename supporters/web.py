@@ -299,7 +299,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = lambda value: (
         format_date(value, "yyyy/MM/dd") if value else ""
     )
-    from supporters.dates import format_date as wareki_date
+    from supporters.core.eras import format_date as wareki_date
 
     app.jinja_env.filters["wareki"] = lambda value: wareki_date(value) if value else ""
     app.jinja_env.filters["hours"] = hours_text

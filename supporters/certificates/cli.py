@@ -25,6 +25,7 @@ from supporters.certificates.pdf import (
     render_card_sheet,
     render_completion_certificate,
 )
+from supporters.core.time import local_date
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
@@ -126,7 +127,7 @@ def card_command(registration_number: str, output: Path) -> None:
         data = services.card_data(
             db.session,
             card,
-            today=services.local_day(now),
+            today=local_date(now),
             base_url=_base_url(),
             font_path=_font(),
         )
@@ -184,7 +185,7 @@ def sheet_command(
         now = now_utc()
         selection = services.SheetSelection(
             program=found,
-            day=services.local_day(now),
+            day=local_date(now),
             status=status,
             registered_from=selection_from,
             registered_to=selection_to,
@@ -241,9 +242,7 @@ def completion_command(enrolment_id: int, output: Path) -> None:
         certificate = services.issue_certificate(
             db.session, actor=None, enrolment=found, now=now, font_path=_font()
         )
-        data = services.completion_data(
-            certificate, today=services.local_day(now), font_path=_font()
-        )
+        data = services.completion_data(certificate, today=local_date(now), font_path=_font())
         body = render_completion_certificate(data, font_path=_font())
         _audit("completion", certificate, found.course.program_id, number=certificate.number)
         number = certificate.number

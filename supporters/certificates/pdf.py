@@ -40,7 +40,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from supporters.certificates.qr import qr_pdf_operators, qr_symbol
-from supporters.dates import format_date, japanese_era
+from supporters.core.eras import format_date, japanese_era
 from supporters.programs.services import SEAL_MAX_SIDE
 
 __all__ = [
@@ -61,8 +61,6 @@ __all__ = [
     "check_printable",
     "check_text",
     "default_font_path",
-    "format_date",
-    "japanese_era",
     "load_font",
     "new_canvas",
     "reading_sort_key",

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
@@ -27,6 +26,7 @@ from supporters.certificates.pdf import (
     PdfInputError,
     check_printable,
 )
+from supporters.core.time import local_date
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
 from supporters.programs.models import Program
@@ -34,7 +34,6 @@ from supporters.registry import services as registry
 from supporters.registry.models import Registration, RegistrationEvent, Status
 from supporters.training.models import Enrolment, EnrolmentState
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 CODE_BYTES = 16  # 128 random bits: 22 URL-safe characters
 
 # What the card says about a registration that is not in force on the day it is printed.
@@ -44,11 +43,6 @@ IN_FORCE = (Status.ACTIVE, Status.FOLLOW_UP_DUE)
 SHEET_STATUSES = ("active", "lapsed", "suspended", "all")
 # Above this many cards, a sheet's progress is reported (the log, or the command's stderr).
 LARGE_SHEET = 200
-
-
-def local_day(now: datetime) -> date:
-    """The day in Japan, where cards are printed and checked."""
-    return now.astimezone(TOKYO).date()
 
 
 def new_code(session: DbSession) -> str:
@@ -357,7 +351,7 @@ def issue_sheet(
     """Issue (or reuse) the card of every registration and build what goes on the sheet, in
     a few queries whatever the size. An unprintable name refuses the whole sheet, naming the
     registration, before anything is issued."""
-    today = local_day(now)
+    today = local_date(now)
     ids = [r.id for r in registrations]
     for registration in registrations:
         _refuse_withdrawn(registration)

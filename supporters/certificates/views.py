@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -43,6 +42,7 @@ from supporters.certificates.permissions import (
     can_print_certificate,
     is_own_registration,
 )
+from supporters.core.time import today_in_japan
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db, limiter
 from supporters.programs.models import Program
@@ -56,10 +56,6 @@ bp = Blueprint("certificates", __name__)
 verify_bp = Blueprint("verify", __name__)
 
 LARGE_SHEET = services.LARGE_SHEET
-
-
-def _today() -> date:
-    return services.local_day(now_utc())
 
 
 def _font() -> str | None:
@@ -111,7 +107,7 @@ def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
             font_path=_font(),
         )
         data = services.card_data(
-            db.session, card, today=_today(), base_url=_base_url(), font_path=_font()
+            db.session, card, today=today_in_japan(), base_url=_base_url(), font_path=_font()
         )
         body = render_card(data, font_path=_font())
     except (ServiceError, PdfInputError) as error:
@@ -163,7 +159,7 @@ def cards(registration_id: int) -> str:
         "certificates/cards.html",
         registration=registration,
         person=registration.person,
-        status=registry.status_on(registration, registration.program, events, _today()),
+        status=registry.status_on(registration, registration.program, events, today_in_japan()),
         status_labels=STATUS_LABELS,
         history=history,
         checks=services.verify_counts(db.session, history),
@@ -250,7 +246,7 @@ def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
         certificate = services.issue_certificate(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc(), font_path=_font()
         )
-        data = services.completion_data(certificate, today=_today(), font_path=_font())
+        data = services.completion_data(certificate, today=today_in_japan(), font_path=_font())
         body = render_completion_certificate(data, font_path=_font())
     except (ServiceError, PdfInputError) as error:
         db.session.rollback()
@@ -305,7 +301,7 @@ def _build_sheet(form: SheetForm, program: Program) -> ResponseReturnValue:
     started = time.perf_counter()
     selection = services.SheetSelection(
         program=program,
-        day=_today(),
+        day=today_in_japan(),
         status=form.status.data or "active",
         registered_from=form.registered_from.data,
         registered_to=form.registered_to.data,
@@ -399,11 +395,11 @@ def _verify_page(status_code: int, **context: object) -> Response:
 @public
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])
 def verify(code: str) -> ResponseReturnValue:
-    result = services.verify(db.session, code, _today())
+    result = services.verify(db.session, code, today_in_japan())
     db.session.commit()
     if result is None:
         return _verify_page(404, result=None)
-    return _verify_page(200, result=result, checked_on=_today())
+    return _verify_page(200, result=result, checked_on=today_in_japan())
 
 
 @verify_bp.after_request

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from supporters.accounts.models import User
+from supporters.core.time import TOKYO
 from supporters.db import DbSession
 from supporters.dispatch.models import (
     Assignment,
@@ -104,7 +105,7 @@ def build_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
-    calendar.add("x-wr-timezone", "Asia/Tokyo")
+    calendar.add("x-wr-timezone", TOKYO.key)
     for assignment in assignments:
         calendar.add_component(_vevent(assignment, base_url=base_url, domain=domain))
     calendar.add_missing_timezones()
@@ -112,16 +113,13 @@ def build_calendar(
 
 
 def _vevent(assignment: Assignment, *, base_url: str, domain: str) -> Event:
-    from zoneinfo import ZoneInfo
-
-    tokyo = ZoneInfo("Asia/Tokyo")
     event = assignment.event
     cancelled = event.state == EventState.CANCELLED or assignment.state == AssignmentState.CANCELLED
     vevent = Event()
     vevent.add("uid", f"assignment-{assignment.id}@{domain}")
     vevent.add("dtstamp", assignment.answered_at or assignment.created_at)
-    vevent.add("dtstart", event.starts_at.astimezone(tokyo))
-    vevent.add("dtend", event.ends_at.astimezone(tokyo))
+    vevent.add("dtstart", event.starts_at.astimezone(TOKYO))
+    vevent.add("dtend", event.ends_at.astimezone(TOKYO))
     vevent.add("summary", event.title)
     vevent.add("location", f"{event.municipality.name} {event.venue}")
     description = [event.notes] if event.notes else []

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from supporters.accounts.models import User
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch import services
 from supporters.dispatch.models import (
@@ -69,11 +70,11 @@ DEMO_SUPPORTERS = {
 
 
 def _at(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), services.TOKYO)
+    return datetime.combine(day, time(hour), TOKYO)
 
 
 def load_dispatch_demo(session: DbSession, programs: dict[str, Program], now: datetime) -> None:
-    today = services.local_date(now)
+    today = local_date(now)
     for code, plan in PLANS.items():
         program = programs[code]
         if session.scalar(select(DispatchEvent.id).where(DispatchEvent.program_id == program.id)):

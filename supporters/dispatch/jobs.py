@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.dispatch.models import (
     HOLDING,
@@ -17,7 +18,6 @@ from supporters.dispatch.models import (
     DispatchEvent,
     EventState,
 )
-from supporters.dispatch.services import TOKYO, local_date
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.rules import Message, coordinators_of, decide, staff_of, users_by_person
 

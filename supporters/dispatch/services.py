@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, literal, select, update
@@ -21,7 +20,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
-from supporters.dates import parse_time
+from supporters.core.dates import parse_time
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch.models import (
     HOLDING,
@@ -38,7 +38,6 @@ from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
 from supporters.registry.services import events_for, status_on, status_sql
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 MAX_NEEDED = 20
 
 KIND_FOR_MODE = {
@@ -46,10 +45,6 @@ KIND_FOR_MODE = {
     DispatchMode.MUNICIPAL_REQUEST: EventKind.DISPATCH_REQUEST,
     DispatchMode.GROUP_ACTIVITIES: EventKind.GROUP_ACTIVITY,
 }
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(TOKYO).date()
 
 
 # --- what the start pages count, and the lists their numbers lead to --------------------

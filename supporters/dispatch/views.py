@@ -33,7 +33,8 @@ from supporters.accounts.permissions import (
     is_admin,
     require,
 )
-from supporters.dates import parse_month
+from supporters.core.dates import parse_month
+from supporters.core.time import TOKYO, local_date
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services
@@ -86,8 +87,8 @@ def _labels() -> dict[str, object]:
 
 
 def _when(event: DispatchEvent) -> str:
-    start = event.starts_at.astimezone(services.TOKYO)
-    end = event.ends_at.astimezone(services.TOKYO)
+    start = event.starts_at.astimezone(TOKYO)
+    end = event.ends_at.astimezone(TOKYO)
     return f"{start:%Y/%m/%d %H:%M}–{end:%H:%M}"
 
 
@@ -141,7 +142,7 @@ def _month() -> date:
     try:
         return parse_month(request.args.get("month"))
     except ValueError:
-        today = services.local_date(now_utc())
+        today = local_date(now_utc())
         return today.replace(day=1)
 
 
@@ -158,8 +159,8 @@ def index() -> ResponseReturnValue:
         return _filtered_list(show)
     first = _month()
     last_day = month_calendar.monthrange(first.year, first.month)[1]
-    start = datetime.combine(first, time(0), services.TOKYO)
-    end = datetime.combine(first.replace(day=last_day), time(0), services.TOKYO) + timedelta(days=1)
+    start = datetime.combine(first, time(0), TOKYO)
+    end = datetime.combine(first.replace(day=last_day), time(0), TOKYO) + timedelta(days=1)
     query = (
         select(DispatchEvent)
         .options(joinedload(DispatchEvent.municipality))
@@ -180,7 +181,7 @@ def index() -> ResponseReturnValue:
     taken = services.place_counts(db.session, events)
     by_day: dict[date, list[DispatchEvent]] = {}
     for event in events:
-        by_day.setdefault(services.local_date(event.starts_at), []).append(event)
+        by_day.setdefault(local_date(event.starts_at), []).append(event)
     weeks = month_calendar.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
     holidays = {
         day: jpholiday.is_holiday_name(day)
@@ -203,7 +204,7 @@ def index() -> ResponseReturnValue:
         place_text=place_text,
         can_create=bool(coordinated_program_ids(current_user)),
         can_request=bool(staff_programs(current_user)),
-        today=services.local_date(now_utc()),
+        today=local_date(now_utc()),
         when=_when,
         **_labels(),
     )
@@ -424,7 +425,7 @@ def detail(event_id: int) -> str:
         started=event.starts_at <= now,
         ended=event.ends_at <= now,
         when=_when(event),
-        holiday=jpholiday.is_holiday_name(services.local_date(event.starts_at)),
+        holiday=jpholiday.is_holiday_name(local_date(event.starts_at)),
         **_labels(),
     )
 
@@ -556,15 +557,15 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         PdfInputError,
         render_dispatch_notice,
     )
-    from supporters.dates import japanese_era
+    from supporters.core.eras import japanese_era
 
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:
         abort(404)
     event = assignment.event
     require(can_manage_event(current_user, event))
-    start = event.starts_at.astimezone(services.TOKYO)
-    end = event.ends_at.astimezone(services.TOKYO)
+    start = event.starts_at.astimezone(TOKYO)
+    end = event.ends_at.astimezone(TOKYO)
     organiser = next(
         (o.name for o in event.program.organisations if o.kind == "operator"), event.program.name_ja
     )
@@ -578,7 +579,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         bring=event.bring,
         notes=event.notes,
         issuer_name=organiser,
-        issued_on=services.local_date(now_utc()),
+        issued_on=local_date(now_utc()),
     )
     try:
         pdf = render_dispatch_notice(data, font_path=current_app.config.get("PDF_FONT"))

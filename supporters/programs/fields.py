@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import StringField
 
-from supporters.dates import parse_time
+from supporters.core.dates import parse_time
 from supporters.db import DbSession
 from supporters.programs.models import Municipality, Program
 

@@ -12,12 +12,12 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from supporters.audit.services import record_audit
+from supporters.core.csv import safe_cell
 from supporters.extensions import db
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import get_program_by_code
 from supporters.registry import services
 from supporters.registry.models import Status
-from supporters.training.importer import safe_cell
 
 registry_cli = AppGroup("registry", help="The supporter register.")
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from supporters.accounts.models import User
+from supporters.core.eras import fiscal_year_label
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Organisation, Program
@@ -148,7 +149,7 @@ def _tochigi(session: DbSession, program: Program, admin: User, today: date) -> 
     nasu_council = _organiser(session, program, "那須町社会福祉協議会")
     cohorts = {}
     for year in (2019, 2020, 2021, 2022, 2023):
-        label = f"令和{'元' if year == 2019 else year - 2018}年度 ひきこもりサポーター養成研修"
+        label = f"{fiscal_year_label(year)} ひきこもりサポーター養成研修"
         cohorts[year] = _register_all(session, _course(session, program, label))
     nasu = _register_all(session, _course(session, program, "那須町ひきこもりサポーター養成講座"))
 

@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
-from supporters.dates import fiscal_year, fiscal_year_bounds, format_date
+from supporters.core.dates import fiscal_year, fiscal_year_bounds
+from supporters.core.eras import format_date
+from supporters.core.time import local_date
 from supporters.db import DbSession
-from supporters.dispatch.services import local_date
 from supporters.programs.models import Program
 from supporters.registry.models import ActivityReport, Registration
 from supporters.registry.services import erase_withdrawn, no_activity_declared_filter

@@ -15,7 +15,8 @@ from sqlalchemy.sql.elements import Label
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
-from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
+from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
+from supporters.core.time import local_date
 from supporters.db import DbSession, ServiceError
 from supporters.people.free_text import check_free_text
 from supporters.people.models import Person
@@ -32,7 +33,6 @@ from supporters.registry.models import (
     Topic,
 )
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
-from supporters.training.services import japan_date
 
 # --- registering ----------------------------------------------------------------------
 
@@ -494,7 +494,7 @@ class ReportAlreadyFiled(ServiceError):
             str(
                 _l(
                     "The report for this dispatch was already filed on %(d)s.",
-                    d=japan_date(report.created_at).isoformat(),
+                    d=local_date(report.created_at).isoformat(),
                 )
             ),
         )

@@ -7,7 +7,6 @@ import csv
 import io
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,7 +18,9 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
 from supporters.audit.services import record_audit
-from supporters.dates import parse_day
+from supporters.core.csv import safe_cell
+from supporters.core.dates import parse_day
+from supporters.core.time import local_date, today_in_japan
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
@@ -46,7 +47,6 @@ from supporters.registry.permissions import (
     staff_places,
 )
 from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
-from supporters.training.importer import safe_cell
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
 from supporters.training.services import follow_up_courses_open, follow_up_courses_to_enrol
@@ -55,7 +55,6 @@ from supporters.web import commit_or_flash, hours_text, posted_reason, show_serv
 bp = Blueprint("registry", __name__)
 
 PAGE_SIZE = 50
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def _labels() -> dict[str, object]:
@@ -66,11 +65,6 @@ def _labels() -> dict[str, object]:
         "event_labels": EVENT_LABELS,
         "attribute_labels": ATTRIBUTE_LABELS,
     }
-
-
-def _today() -> date:
-    """Today in Japan, where the users are."""
-    return now_utc().astimezone(TOKYO).date()
 
 
 def _place(program: Program, raw: str | None, field: str) -> Municipality | None:
@@ -100,10 +94,10 @@ def _managed_program() -> Program:
 def _register_filter(program: Program) -> services.RegisterFilter:
     args = request.args
     try:
-        day = parse_day(args["as_of"]) if args.get("as_of") else _today()
+        day = parse_day(args["as_of"]) if args.get("as_of") else today_in_japan()
     except ValueError:
         flash(_("The date %(d)s is not valid; showing today.", d=args.get("as_of")), "error")
-        day = _today()
+        day = today_in_japan()
     municipality_id = None
     if args.get("municipality"):
         try:
@@ -171,7 +165,7 @@ def register() -> str:
         page_size=PAGE_SIZE,
         counts=counts,
         args={k: v for k, v in request.args.items() if k != "page"},
-        follow_up_courses=follow_up_courses_to_enrol(db.session, program, _today()),
+        follow_up_courses=follow_up_courses_to_enrol(db.session, program, today_in_japan()),
         confirm=ConfirmForm(),
         **_labels(),
     )
@@ -289,7 +283,7 @@ def _registration(registration_id: int) -> Registration:
 def person_page(registration_id: int) -> str:
     registration = _registration(registration_id)
     manage = can_manage_register(current_user, registration.program_id)
-    today = _today()
+    today = today_in_japan()
     events = services.events_for(db.session, registration)
     status = services.status_on(registration, registration.program, events, today)
     enrolments = db.session.execute(
@@ -383,19 +377,19 @@ def _state_change(registration_id: int, action: str) -> ResponseReturnValue:
                 db.session,
                 actor=current_user,
                 registration=registration,
-                on=_today(),
+                on=today_in_japan(),
                 reason=reason,
             )
         elif action == "reinstate":
             services.reinstate(
-                db.session, actor=current_user, registration=registration, on=_today()
+                db.session, actor=current_user, registration=registration, on=today_in_japan()
             )
         else:
             services.withdraw(
                 db.session,
                 actor=current_user,
                 registration=registration,
-                on=_today(),
+                on=today_in_japan(),
                 reason=reason,
             )
 
@@ -435,7 +429,7 @@ def register_enrolment(enrolment_id: int) -> ResponseReturnValue:
     program = enrolment.course.program
     form = RegisterForm()
     if request.method == "GET":
-        form.registered_on.data = enrolment.completed_on or _today()
+        form.registered_on.data = enrolment.completed_on or today_in_japan()
         residence = enrolment.person.residence_municipality
         if residence and residence.prefecture == program.prefecture:
             form.main_municipality.data = residence.name
@@ -445,11 +439,11 @@ def register_enrolment(enrolment_id: int) -> ResponseReturnValue:
                 db.session,
                 actor=current_user,
                 enrolment=enrolment,
-                on=form.registered_on.data or _today(),
+                on=form.registered_on.data or today_in_japan(),
                 main_municipality=_place(program, form.main_municipality.data, "main_municipality"),
                 consent_share_contact=bool(form.consent_share_contact.data),
                 form_received=bool(form.form_received.data),
-                today=_today(),
+                today=today_in_japan(),
             )
         except ServiceError as error:
             db.session.rollback()
@@ -493,7 +487,7 @@ def register_completed(course_id: int) -> ResponseReturnValue:
             db.session,
             actor=current_user,
             enrolment=enrolment,
-            on=enrolment.completed_on or _today(),
+            on=enrolment.completed_on or today_in_japan(),
             main_municipality=residence
             if residence and residence.prefecture == course.program.prefecture
             else None,
@@ -525,12 +519,12 @@ def _prefill_report(form: ReportForm, registration: Registration) -> None:
     """From a dispatch ("file the activity report" on the schedule): date, hours, kind, place."""
     from supporters.dispatch.models import Assignment
 
-    form.activity_on.data = _today()
+    form.activity_on.data = today_in_japan()
     assignment = db.session.get(Assignment, request.args.get("assignment", type=int) or 0)
     if assignment is None or assignment.registration_id != registration.id:
         return
     event = assignment.event
-    form.activity_on.data = event.starts_at.astimezone(TOKYO).date()
+    form.activity_on.data = local_date(event.starts_at)
     form.hours.data = f"{(event.ends_at - event.starts_at).total_seconds() / 3600:.1f}"
     form.kind.data = event.activity
     form.municipality.data = event.municipality.name
@@ -572,7 +566,7 @@ def new_report(registration_id: int) -> ResponseReturnValue:
                 db.session,
                 actor=current_user,
                 registration=registration,
-                today=_today(),
+                today=today_in_japan(),
                 on_behalf=on_behalf,
                 data=services.ReportInput(
                     activity_on=form.activity_on.data,
@@ -633,7 +627,7 @@ def declare_no_activity(registration_id: int) -> ResponseReturnValue:
             actor=current_user,
             registration=registration,
             year=year,
-            today=_today(),
+            today=today_in_japan(),
             on_behalf=on_behalf,
         ),
         _("Recorded: no activity in fiscal year %(y)d.", y=year),
@@ -648,7 +642,7 @@ def declare_no_activity(registration_id: int) -> ResponseReturnValue:
 def me() -> ResponseReturnValue:
     if current_user.person_id is None or not supporter_program_ids(current_user):
         return redirect(url_for("main.index"))
-    today = _today()
+    today = today_in_japan()
     registrations = db.session.scalars(
         select(Registration)
         .where(own_current_registration_filter(current_user))
@@ -691,7 +685,7 @@ def me() -> ResponseReturnValue:
 def municipal_supporters() -> str:
     places = staff_places(current_user)
     require(bool(places))
-    today = _today()
+    today = today_in_japan()
     program_ids = {g.program_id for g in current_user.active_grants if g.role == "municipal_staff"}
     sections = []
     for program in db.session.scalars(select(Program).where(Program.id.in_(program_ids))):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from supporters.core.time import TOKYO
 from supporters.db import now_utc
 from supporters.extensions import db
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 # `--now` further ahead than this acts on the future (mail sent early): refused without --force.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from supporters.audit.services import record_audit
-from supporters.db import ServiceError, now_utc
+from supporters.core.time import today_in_japan
+from supporters.db import ServiceError
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
 from supporters.reports.services import (
     DEFAULT_SUPPRESS_BELOW,
-    TOKYO,
     Suppression,
     build_fiscal_year_report,
     check_year,
@@ -30,10 +29,6 @@ report_cli = AppGroup("report", help="Fiscal-year reports.")
 
 def register(app: Flask) -> None:
     app.cli.add_command(report_cli)
-
-
-def _today() -> date:
-    return now_utc().astimezone(TOKYO).date()
 
 
 @report_cli.command("fiscal-year")
@@ -56,7 +51,7 @@ def fiscal_year_command(
     program = get_program_by_code(db.session, program_code)
     if program is None:
         raise click.ClickException(f"Unknown program: {program_code}")
-    today = _today()
+    today = today_in_japan()
     try:
         check_year(year, today)
         day = parse_as_of(as_of, today)

@@ -24,10 +24,10 @@ from supporters.certificates.pdf import (
     FontPath,
     PdfFont,
     check_text,
-    japanese_era,
     load_font,
     new_canvas,
 )
+from supporters.core.eras import japanese_era
 
 __all__ = ["render_report"]
 

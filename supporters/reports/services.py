@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -45,7 +44,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from supporters.dates import add_months, fiscal_year, fiscal_year_bounds
+from supporters.core.csv import safe_cell
+from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
+from supporters.core.eras import fiscal_year_label
+from supporters.core.time import TOKYO
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch import services as dispatch_services
 from supporters.dispatch.models import (
@@ -71,7 +73,6 @@ from supporters.registry.services import (
     status_sql,
     validity_end_sql,
 )
-from supporters.training.importer import safe_cell
 from supporters.training.models import (
     Attendance,
     Course,
@@ -81,7 +82,6 @@ from supporters.training.models import (
     EnrolmentState,
 )
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 MIN_YEAR = 1989  # 平成元年度
 HISTORY_YEARS = 10
 DEFAULT_SUPPRESS_BELOW = 5
@@ -92,13 +92,6 @@ _VALID = [s.value for s in VALID_STATUSES]
 
 
 # --- labels and input -----------------------------------------------------------------
-
-
-def fiscal_year_label(year: int) -> str:
-    """``2023`` → ``"令和5年度"``; the first year of an era is 元年度."""
-    era, first = ("令和", 2019) if year >= 2019 else ("平成", 1989)
-    number = year - first + 1
-    return f"{era}{'元' if number == 1 else number}年度"
 
 
 def check_year(year: int, today: date) -> None:

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -27,8 +26,10 @@ from flask_login import current_user
 from supporters.accounts.permissions import is_coordinator_of, require
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import PdfInputError
-from supporters.dates import fiscal_year
-from supporters.db import ServiceError, now_utc, writes
+from supporters.core.dates import fiscal_year
+from supporters.core.eras import fiscal_year_label
+from supporters.core.time import today_in_japan
+from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db
 from supporters.programs.models import Program
@@ -48,7 +49,6 @@ from supporters.reports.services import (
     build_fiscal_year_report,
     check_year,
     figures_csv,
-    fiscal_year_label,
     parse_as_of,
     report_figures,
     supporters_without_report,
@@ -60,13 +60,7 @@ from supporters.training.forms import KIND_LABELS as COURSE_KIND_LABELS
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 FORMATS = ("csv", "json", "pdf")
-
-
-def _today() -> date:
-    """Today in Japan, where the users are."""
-    return now_utc().astimezone(TOKYO).date()
 
 
 def _rule() -> Suppression:
@@ -91,7 +85,7 @@ def _problem(program: Program, year: int, error: ServiceError) -> tuple[str, int
             year=year,
             field=error.field,
             message=error.message,
-            current_year=fiscal_year(_today()),
+            current_year=fiscal_year(today_in_japan()),
         ),
         400,
     )
@@ -106,7 +100,7 @@ class _Loaded:
 
 def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
     program = _program(code)
-    today = _today()
+    today = today_in_japan()
     try:
         check_year(year, today)
         as_of = parse_as_of(request.args.get("as_of"), today)
@@ -127,7 +121,7 @@ def missing_reports(code: str, year: int) -> ResponseReturnValue:
         abort(404)
     require(is_coordinator_of(current_user, program.id))  # names: as the register
     try:
-        check_year(year, _today())
+        check_year(year, today_in_japan())
     except ServiceError as error:
         return _problem(program, year, error)
     rows = supporters_without_report(db.session, program, year)
@@ -147,7 +141,7 @@ def waiting_list(code: str) -> ResponseReturnValue:
     if program is None:
         abort(404)
     require(is_coordinator_of(current_user, program.id))
-    rows = waiting_enrolments(db.session, program, _today())
+    rows = waiting_enrolments(db.session, program, today_in_japan())
     return render_template("reports/waiting_list.html", program=program, rows=rows)
 
 
@@ -158,7 +152,7 @@ def index() -> ResponseReturnValue:
     code, year = request.args.get("program"), request.args.get("year", type=int)
     if code and year:
         return redirect(url_for("reports.fiscal_year_report", code=code, year=year))
-    current = fiscal_year(_today())
+    current = fiscal_year(today_in_japan())
     years = [(y, fiscal_year_label(y)) for y in range(current, max(MIN_YEAR, current - 9) - 1, -1)]
     return render_template(
         "reports/index.html", programs=programs, years=years, current_year=current
@@ -274,7 +268,7 @@ def fiscal_year_report(code: str, year: int) -> ResponseReturnValue:
         keep=keep,
         as_of=as_of,
         previous_year=year - 1 if year > MIN_YEAR else None,
-        next_year=year + 1 if year < fiscal_year(_today()) else None,
+        next_year=year + 1 if year < fiscal_year(today_in_japan()) else None,
         **_labels(),
     )
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from supporters.accounts.models import User
+from supporters.core.eras import fiscal_year_label
 from supporters.db import DbSession
 from supporters.people.models import Attribute, Person
 from supporters.people.services import PersonInput, create_person
@@ -381,14 +382,12 @@ def _tochigi(session: DbSession, program: Program, seq: _Sequence) -> None:
         if year == 2022 and demo is not None:
             demo.attribute = Attribute.FAMILY
             people.append(demo)
-        reiwa = year - 2018
         _run_course(
             session,
             program=program,
             organiser=polaris,
             kind=CourseKind.INITIAL,
-            title=f"令和{'元' if reiwa == 1 else reiwa}年度 ひきこもりサポーター養成研修"
-            "（ポラリスとちぎ）",
+            title=f"{fiscal_year_label(year)} ひきこもりサポーター養成研修（ポラリスとちぎ）",
             on=date(year, 7, 20),
             capacity=40,
             people=people,

@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from supporters.accounts.models import User
+from supporters.core.csv import safe_cell
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
 from supporters.people.services import (
@@ -691,13 +692,3 @@ def enrolments_csv(session: DbSession, course: Course) -> str:
             ]
         )
     return buffer.getvalue()
-
-
-def safe_cell(value: str) -> str:
-    """Spreadsheets run a cell starting with = + - @ (or tab, CR) as a formula.
-
-    A CR inside the value becomes a line feed: a csv writer whose lines end in "\\n" leaves a
-    CR unquoted, a reader starts a new row there, and what follows would begin a cell."""
-    if value and value[0] in "=+-@\t\r":
-        value = "'" + value
-    return value.replace("\r\n", "\n").replace("\r", "\n")

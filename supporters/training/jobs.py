@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
-from supporters.dispatch.services import TOKYO, local_date
 from supporters.people.models import Person
 from supporters.registry.models import VALID_STATUSES, Registration
 from supporters.registry.services import status_sql

@@ -7,14 +7,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
-from supporters.dates import fiscal_year
+from supporters.core.dates import fiscal_year
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
 from supporters.people.privacy import is_known_to_program
@@ -35,22 +35,6 @@ from supporters.training.models import (
 DEFAULT_SESSION_START = time(10, 0)
 
 
-def reiwa_label(year: int) -> str:
-    return (
-        f"令和{'元' if year == 2019 else year - 2018}年度"
-        if year >= 2019
-        else f"平成{year - 1988}年度"
-    )
-
-
-TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def japan_date(now: datetime) -> date:
-    """The date in Japan, where the courses are held, at this aware moment."""
-    return now.astimezone(TOKYO).date()
-
-
 # --- dates and states of a course -------------------------------------------------------
 
 
@@ -64,7 +48,7 @@ def course_is_over(course: Course, now: datetime) -> bool:
         return False
     last = max(course.sessions, key=lambda s: (s.date, s.end_time or time.max))
     if last.end_time is None:
-        return japan_date(now) > last.date
+        return local_date(now) > last.date
     return now >= datetime.combine(last.date, last.end_time, TOKYO)
 
 
@@ -640,7 +624,7 @@ def record_roll_call(
 
 
 def _require_held(course_session: CourseSession, now: datetime) -> None:
-    if course_session.date > japan_date(now):
+    if course_session.date > local_date(now):
         raise ServiceError(
             None,
             str(

@@ -22,6 +22,8 @@ from wtforms import SelectChoice
 from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.permissions import coordinated_program_ids, require
 from supporters.audit.services import record_audit
+from supporters.core.eras import fiscal_year_label
+from supporters.core.time import local_date
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
@@ -269,12 +271,12 @@ def detail(course_id: int) -> str:
         can_manage=can_manage_course(current_user, course),
         show_attributes=can_view_attribute_figures(current_user, course.program_id),
         can_apply=can_apply(current_user, course),
-        application_problem=services.application_problem(course, services.japan_date(now_utc())),
+        application_problem=services.application_problem(course, local_date(now_utc())),
         course_over=services.course_is_over(course, now_utc()),
-        today=services.japan_date(now_utc()),
+        today=local_date(now_utc()),
         mine=mine,
         confirm=ConfirmForm(),
-        fiscal_year_label=services.reiwa_label,
+        fiscal_year_label=fiscal_year_label,
         **_labels(),
     )
 
@@ -731,7 +733,7 @@ def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseRe
                 actor=current_user,
                 enrolment=enrolment,
                 reason=reason,
-                on=services.japan_date(now_utc()),
+                on=local_date(now_utc()),
             )
         else:
             services.uncomplete_by_hand(
@@ -787,7 +789,7 @@ def apply(course_id: int) -> ResponseReturnValue:
             actor=current_user,
             course=course,
             person=person,
-            today=services.japan_date(now_utc()),
+            today=local_date(now_utc()),
             now=now_utc(),
         )
     except ServiceError as error:

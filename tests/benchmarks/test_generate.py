@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from supporters import create_app
+from supporters.core.time import local_date
 from supporters.dispatch.models import Assignment
-from supporters.dispatch.services import local_date
 from supporters.extensions import db
 from supporters.registry.models import VALID_STATUSES, Registration, RegistrationEvent
 from supporters.registry.services import status_on

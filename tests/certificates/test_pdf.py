@@ -27,8 +27,6 @@ from supporters.certificates.pdf import (
     SignInSheetData,
     UnprintableTextError,
     check_printable,
-    format_date,
-    japanese_era,
     reading_sort_key,
     render_calibration_page,
     render_card,
@@ -37,6 +35,7 @@ from supporters.certificates.pdf import (
     render_sign_in_sheet,
 )
 from supporters.certificates.qr import qr_pdf_operators, qr_rectangles, qr_symbol
+from supporters.core.eras import format_date
 
 VERIFY_URL = "https://supporters.example.jp/verify/k3J9xQ2mP7vT4wZ8"
 
@@ -117,21 +116,6 @@ def completion(**changes: object) -> CompletionData:
 
 
 # --- dates and sorting ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("day", "expected"),
-    [
-        (date(2019, 4, 30), "平成31年4月30日"),
-        (date(2019, 5, 1), "令和元年5月1日"),
-        (date(2020, 1, 1), "令和2年1月1日"),
-        (date(2023, 11, 30), "令和5年11月30日"),
-        (date(1989, 1, 8), "平成元年1月8日"),
-        (date(1989, 1, 7), "昭和64年1月7日"),
-    ],
-)
-def test_japanese_era(day: date, expected: str) -> None:
-    assert japanese_era(day) == expected
 
 
 def test_format_date_shows_era_and_western_form() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from supporters.audit.models import AuditCounter
 from supporters.certificates import services
 from supporters.certificates.models import CardIssue
-from supporters.dates import japanese_era
+from supporters.core.eras import japanese_era
 from supporters.db import now_utc
 from supporters.registry import services as registry
 from tests import factories

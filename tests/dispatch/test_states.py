@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from supporters.core.time import TOKYO
 from supporters.db import ServiceError
 from supporters.dispatch import services
 from supporters.dispatch.models import Assignment, ProgramMunicipality
@@ -169,7 +170,7 @@ def test_pages_show_confirmed_waiting_and_attended(
         services.assign(db_session, actor=admin, event=event, registration=reg, now=now)
     db_session.commit()
     login_as(coordinator)
-    month = event.starts_at.astimezone(services.TOKYO).strftime("%Y-%m")
+    month = event.starts_at.astimezone(TOKYO).strftime("%Y-%m")
     listing = client.get("/dispatch/", query_string={"month": month}).get_data(as_text=True)
     assert "充足" not in listing
     assert "0/2" in listing and "回答待ち 2" in listing
@@ -202,7 +203,7 @@ def test_pages_show_confirmed_waiting_and_attended(
     )
     page = client.get(f"/dispatch/{held.id}").get_data(as_text=True)
     assert "実施済み" in page and "2/2" in page
-    month = held.starts_at.astimezone(services.TOKYO).strftime("%Y-%m")
+    month = held.starts_at.astimezone(TOKYO).strftime("%Y-%m")
     listing = client.get("/dispatch/", query_string={"month": month}).get_data(as_text=True)
     assert "2/2" in listing
 

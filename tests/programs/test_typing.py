@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from supporters.dates import parse_time
+from supporters.core.dates import parse_time
 from supporters.db import ServiceError
 from supporters.programs.services import find_municipality
 from tests import factories

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from supporters.dates import fiscal_year
+from supporters.core.dates import fiscal_year
 from supporters.db import ServiceError
 from supporters.dispatch import services as dispatch
 from supporters.registry import jobs as registry_jobs

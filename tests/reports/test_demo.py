@@ -106,7 +106,7 @@ def test_tochigi_registered_and_valid_on_2023_11_30(demo_app: Flask) -> None:
 
 
 def test_dispatch_chart_in_the_running_year(demo_app: Flask) -> None:
-    from supporters.dates import fiscal_year
+    from supporters.core.dates import fiscal_year
 
     year = fiscal_year(now_utc().date())
     client = _client(demo_app, "coordinator.tochigi@demo.example")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from supporters.core.eras import fiscal_year_label
 from supporters.db import ServiceError
 from supporters.reports.services import (
     Suppression,
@@ -15,7 +16,6 @@ from supporters.reports.services import (
     check_year,
     figure_rows,
     figures_csv,
-    fiscal_year_label,
     parse_as_of,
     report_figures,
 )

@@ -18,7 +18,7 @@ from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from supporters.dates import fiscal_year
+from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.people.models import Person
 from supporters.registry import services as registry

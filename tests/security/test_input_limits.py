@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from supporters.dates import LATEST_DAY, parse_day, parse_month
+from supporters.core.dates import LATEST_DAY, parse_day, parse_month
 from supporters.inputs import INT_MAX, bounded_int, has_control_characters
 from tests import factories
 

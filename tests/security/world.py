@@ -22,7 +22,7 @@ from sqlalchemy import select
 from supporters.accounts import services as account_services
 from supporters.accounts.models import RoleGrant, User
 from supporters.certificates import services as certificates
-from supporters.dates import fiscal_year
+from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from supporters.audit.models import AuditEvent
+from supporters.core.eras import fiscal_year_label
 from supporters.db import ServiceError
 from supporters.training import services
 from supporters.training.models import Enrolment
@@ -278,4 +279,4 @@ def test_completion_numbers_count_per_program_and_year(db_session: Any) -> None:
 )
 def test_fiscal_year(day: date, year: int, label: str) -> None:
     assert services.fiscal_year(day) == year
-    assert services.reiwa_label(year) == label
+    assert fiscal_year_label(year) == label
