@@ -85,7 +85,7 @@ def test_a_course_page_names_the_first_fiscal_year_of_an_era_gannen(
 ) -> None:
     course = factories.course(db_session, program_code="kagawa", on=on)
     db_session.commit()
-    login_as(factories.coordinator(db_session, "kagawa"))
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
     page = client.get(f"/courses/{course.id}").get_data(as_text=True)
     assert expected in page
     assert wrong not in page
