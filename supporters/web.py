@@ -445,17 +445,6 @@ def show_service_error(form: Any, error: Any) -> None:
         flash(error.message, "error")
 
 
-def flash_form_errors(form: Any) -> None:
-    """Used where errors cannot be shown next to fields."""
-    for errors in form.errors.values():
-        for error in errors:
-            flash(error, "error")
-
-
-def redirect_to(endpoint: str, **values: Any) -> Response:
-    return redirect(url_for(endpoint, **values))
-
-
 # --- forms sent twice and writes that meet at the same moment -------------------------
 
 # The CSRF field of a form, also of a form with a prefix ("reissue-csrf_token").

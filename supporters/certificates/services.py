@@ -446,16 +446,6 @@ def latest_certificate(session: DbSession, enrolment: Enrolment) -> CertificateI
     )
 
 
-def certificate_history(session: DbSession, enrolment: Enrolment) -> list[CertificateIssue]:
-    return list(
-        session.scalars(
-            select(CertificateIssue)
-            .where(CertificateIssue.enrolment_id == enrolment.id)
-            .order_by(CertificateIssue.version.desc())
-        )
-    )
-
-
 def _new_certificate(
     session: DbSession,
     *,
@@ -549,32 +539,6 @@ def reissue_certificate(
             latest.revoked_by_id = actor.id if actor else None
         latest.superseded_by_id = certificate.id
     return certificate
-
-
-def revoke_certificate(
-    session: DbSession,
-    *,
-    actor: User | None,
-    certificate: CertificateIssue,
-    now: datetime,
-    reason: str,
-) -> None:
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
-    if certificate.revoked_at is not None:
-        raise ServiceError(None, str(_l("This certificate has already been revoked.")))
-    certificate.revoked_at = now
-    certificate.revocation_reason = reason[:500]
-    certificate.revoked_by_id = actor.id if actor else None
-    record_audit(
-        session,
-        actor,
-        "certificate.completion_revoke",
-        certificate,
-        program_id=certificate.enrolment.course.program_id,
-        detail={"number": certificate.number},
-    )
 
 
 def completion_data(

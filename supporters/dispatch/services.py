@@ -229,34 +229,6 @@ def decline_request(session: DbSession, *, actor: User, event: DispatchEvent, re
     record_audit(session, actor, "dispatch.decline", event, program_id=event.program_id)
 
 
-def update_event(
-    session: DbSession, *, actor: User, event: DispatchEvent, data: EventInput
-) -> None:
-    _check_event(session, event.program, data)
-    lock_event(session, event)
-    if data.needed < holding_count(session, event):
-        raise ServiceError(
-            "needed",
-            str(
-                _l(
-                    "%(n)d supporters already hold a place; cancel an assignment first.",
-                    n=holding_count(session, event),
-                )
-            ),
-        )
-    moved = (data.starts_at, data.ends_at) != (event.starts_at, event.ends_at)
-    for key, value in data.columns().items():
-        setattr(event, key, value.strip() if isinstance(value, str) else value)
-    if moved:
-        session.execute(
-            update(Assignment)
-            .where(Assignment.event_id == event.id)
-            .values(starts_at=data.starts_at, ends_at=data.ends_at)
-        )
-    _refresh_state(session, event)
-    record_audit(session, actor, "dispatch.update", event, program_id=event.program_id)
-
-
 def cancel_event(
     session: DbSession, *, actor: User, event: DispatchEvent, reason: str
 ) -> list[Assignment]:

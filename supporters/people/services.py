@@ -213,15 +213,6 @@ def create_person(session: DbSession, *, actor: User | None, data: PersonInput) 
     return person
 
 
-def update_person(
-    session: DbSession, *, actor: User | None, person: Person, data: PersonInput
-) -> None:
-    for key, value in data.__dict__.items():
-        setattr(person, key, value)
-    person.name_key = name_key(data.name)
-    record_audit(session, actor, "person.update", person)
-
-
 def record_attribute_view(
     session: DbSession, *, actor: User, person: Person, program_id: int | None
 ) -> None:

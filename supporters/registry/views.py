@@ -24,7 +24,6 @@ from supporters.core.time import local_date, today_in_japan
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
-from supporters.people.models import Person
 from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
 from supporters.programs.models import Municipality, Program, RegistrationMode
@@ -697,6 +696,3 @@ def municipal_supporters() -> str:
         ).all()
         sections.append((program, rows))
     return render_template("registry/staff_list.html", sections=sections, **_labels())
-
-
-__all__ = ["Person"]
