@@ -138,6 +138,9 @@ class Assignment(Base):
             postgresql_where=text("state IN ('assigned', 'confirmed', 'attended', 'no_show')"),
         ),
         Index("ix_assignment_person_starts_at", "person_id", "starts_at"),
+        # Unanswered and upcoming places by state and time (start page counts, open places,
+        # reminder rules): measured 190 -> 8 ms and 170 -> 20 ms at national scale.
+        Index("ix_assignment_state_starts_at", "state", "starts_at"),
     )
 
 
