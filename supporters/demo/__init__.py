@@ -1,7 +1,8 @@
 """The demo data set: the organisations of DOMAIN.md and a user for every role.
 
 Idempotent: running it again finds what is there and adds only what is missing.
-Later features extend `load_demo` with courses, registrations and dispatches.
+The features' parts live beside this module (training, registry, dispatch), so the feature
+packages carry no demo code and the demo may use every feature.
 """
 
 from __future__ import annotations
@@ -205,15 +206,15 @@ def load_demo(
         session, programs, password=password, now=now, set_password_always=set_password_always
     )
     session.flush()
-    from supporters.training.demo import load_training_demo
+    from supporters.demo.training import load_training_demo
 
     load_training_demo(session, programs, today=now.date())
     session.flush()
-    from supporters.registry.demo import load_registry_demo
+    from supporters.demo.registry import load_registry_demo
 
     load_registry_demo(session, programs, today=now.date())
     session.flush()
-    from supporters.dispatch.demo import load_dispatch_demo
+    from supporters.demo.dispatch import load_dispatch_demo
 
     load_dispatch_demo(session, programs, now=now)
     session.flush()

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from supporters.accounts.models import User
 from supporters.core.eras import fiscal_year_label
 from supporters.db import DbSession
+from supporters.demo.training import _run_course
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Organisation, Program
 from supporters.registry import services
 from supporters.registry.models import Registration
-from supporters.training.demo import _run_course
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 
 KINDS = ["sitting_in", "phone", "home_visit", "drop_in", "family_meeting"]
