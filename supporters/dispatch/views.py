@@ -69,7 +69,7 @@ from supporters.registry.permissions import (
     own_current_registration_filter,
 )
 from supporters.registry.services import filed_reports_for_assignments
-from supporters.reminders.mail import deliver_after_commit, queue_user_mail
+from supporters.reminders.mail import queue_user_mail
 from supporters.reminders.rules import coordinators_of
 from supporters.training.forms import ReasonForm
 from supporters.web import commit_or_flash, posted_reason, public, show_service_error
@@ -466,8 +466,7 @@ def assign(event_id: int) -> ResponseReturnValue:
             ),
         )
 
-    if commit_or_flash(ask, _("%(name)s was asked to take part.", name=registration.person.name)):
-        deliver_after_commit()
+    commit_or_flash(ask, _("%(name)s was asked to take part.", name=registration.person.name))
     return _back(event)
 
 
@@ -508,8 +507,7 @@ def cancel(event_id: int) -> ResponseReturnValue:
         for assignment in live:
             _tell_supporter(assignment, _("This dispatch has been cancelled."))
 
-    if commit_or_flash(cancel_and_tell, _("The event was cancelled; its supporters are told.")):
-        deliver_after_commit()
+    commit_or_flash(cancel_and_tell, _("The event was cancelled; its supporters are told."))
     return _back(event)
 
 
@@ -619,8 +617,7 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
                 assignment, _("Your place at this dispatch has been cancelled by the coordinator.")
             )
 
-    if commit_or_flash(cancel_and_tell, _("The place was cancelled and is open again.")):
-        deliver_after_commit()
+    commit_or_flash(cancel_and_tell, _("The place was cancelled and is open again."))
     if mine:
         return redirect(url_for("dispatch.my_schedule"))
     return _back(assignment.event)
@@ -709,8 +706,7 @@ def answer(assignment_id: int) -> ResponseReturnValue:
             _tell_coordinators(assignment.event, assignment.registration.person.name)
 
     done = _("Thank you, you are confirmed.") if accept else _("You have declined.")
-    if commit_or_flash(answer_and_tell, done):
-        deliver_after_commit()
+    commit_or_flash(answer_and_tell, done)
     return redirect(url_for("dispatch.my_schedule"))
 
 

@@ -1,4 +1,6 @@
-"""Mail to users: rendered in the recipient's language, queued in the outbox, sent after commit."""
+"""Mail to users: rendered in the recipient's language and queued in the outbox. Requests only
+queue; the scheduler's `outbox.send` job sends, so no web worker waits on a mail server and an
+answer's time does not tell whether mail was queued."""
 
 from __future__ import annotations
 
@@ -44,11 +46,3 @@ def queue_user_mail(
         domain=urlsplit(str(current_app.config["BASE_URL"])).hostname or "supporters.invalid",
         expires_at=expires_at,
     )
-
-
-def deliver_after_commit() -> int:
-    """Nothing is sent while a request waits: requests only queue mail in the outbox, and the
-    scheduler's `outbox.send` job (every minute) sends it. So no web worker is held by a slow
-    or unreachable mail server, and the time of an answer does not tell whether mail was
-    queued (no user enumeration). Kept as the place where a view's mail leaves its hands."""
-    return 0
