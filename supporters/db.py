@@ -91,12 +91,16 @@ def now_utc() -> datetime:
 
 
 class ServiceError(Exception):
-    """A business rule refused an operation; `field` names the form field to show it on."""
+    """A business rule refused an operation. `field` names the form field to show it on,
+    `message` says why in the user's language, and `code` names the refusal in a stable,
+    untranslated word (`course_closed`, `roll_call_before_day`) for tests and callers that
+    act on which refusal it was rather than on its wording."""
 
-    def __init__(self, field: str | None, message: str) -> None:
+    def __init__(self, field: str | None, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code or "refused"
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -14,12 +14,12 @@ from supporters.accounts.models import Role
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import local_date
+from supporters.core.web import is_local_url, public
 from supporters.db import now_utc
 from supporters.dispatch.forms import ASSIGNMENT_STATE_LABELS, EVENT_STATE_LABELS
 from supporters.extensions import db
 from supporters.registry.forms import STATUS_LABELS
 from supporters.reports import services as overview
-from supporters.web import is_local_url, public
 
 bp = Blueprint("main", __name__)
 

@@ -13,24 +13,30 @@ from flask import (
     abort,
     flash,
     g,
-    has_request_context,
     redirect,
     render_template,
     request,
     session,
-    url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from supporters.accounts import permissions
+from supporters.core.web import (
+    back_url,
+    conflict_message,
+    hours_text,
+    is_local_url,
+    is_write_conflict,
+    select_locale,
+)
 from supporters.db import now_utc
 from supporters.extensions import db, login_manager
 
@@ -43,36 +49,6 @@ CSP = (
 )
 
 
-def public(view: F) -> F:
-    """Mark a view as reachable without logging in (everything else requires a login)."""
-    view._public = True  # type: ignore[attr-defined]
-    return view
-
-
-def select_locale() -> str:
-    languages = ("ja", "en")
-    if not has_request_context():  # commands and jobs: the default language
-        return "ja"
-    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
-        return str(current_user.locale)
-    chosen = session.get("locale")
-    if chosen in languages:
-        return str(chosen)
-    return request.accept_languages.best_match(languages, default="ja") or "ja"
-
-
-def is_local_url(target: str | None) -> bool:
-    """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
-    from urllib.parse import urlsplit
-
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return False
-    if any(ch in target for ch in ("\\", "\r", "\n", "\t")):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
-
-
 def trust_proxies(app: Flask) -> None:
     """Behind SUPPORTERS_TRUSTED_PROXIES reverse proxies, take the client's address, scheme and
     host from their X-Forwarded-* headers (the last N entries only, so a client cannot forge
@@ -83,11 +59,6 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
-
-
-def client_address() -> str:
-    """The real client's address (see trust_proxies), the key of every per-client limit."""
-    return request.remote_addr or "unknown"
 
 
 def init_web(app: Flask) -> None:
@@ -315,18 +286,6 @@ def init_web(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
 
 
-def hours_text(value: Any) -> str:
-    """Hours as a person writes them: 3.5, 2, not 3.50 or 2.0 (the unit is the message's)."""
-    if value is None or value == "":
-        return ""
-    from decimal import Decimal
-
-    number = Decimal(str(value))
-    if number == number.to_integral_value():
-        return str(int(number))
-    return format(number.normalize(), "f")
-
-
 def error_contact_line(user: Any) -> str:
     """Whom to tell when something keeps failing: a coordinator for those who have one, the
     system's administrator for coordinators and administrators themselves."""
@@ -397,54 +356,6 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     return items
 
 
-def commit_or_flash(action: Callable[[], object], success: str) -> bool:
-    """Run a service call at the edge: on a refusal roll back and show why; otherwise commit
-    and say it is done. Returns whether it was done (so mail can go out after the commit).
-    A unique key that another request took at the same moment is the normal message too."""
-    from supporters.db import ServiceError
-
-    try:
-        action()
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return False
-    except (IntegrityError, OperationalError) as error:
-        db.session.rollback()
-        if not is_write_conflict(error):
-            raise
-        flash(conflict_message(), "info")
-        return False
-    flash(success, "success")
-    return True
-
-
-def posted_reason() -> str | None:
-    """The reason of a posted ReasonForm; a missing CSRF token is a 400, a missing reason a
-    message (None)."""
-    from flask import abort
-
-    from supporters.training.forms import ReasonForm
-
-    form = ReasonForm()
-    if form.validate_on_submit():
-        return form.reason.data or ""
-    if "csrf_token" in form.errors:
-        abort(400)
-    flash(_("Give a reason."), "error")
-    return None
-
-
-def show_service_error(form: Any, error: Any) -> None:
-    """Show a ServiceError next to its field, or as a message when it names none."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-
-
 # --- forms sent twice and writes that meet at the same moment -------------------------
 
 # The CSRF field of a form, also of a form with a prefix ("reissue-csrf_token").
@@ -461,60 +372,3 @@ def _with_form_tokens(body: str) -> str:
         )
 
     return _CSRF_INPUT_RE.sub(add, body)
-
-
-def is_write_conflict(error: BaseException) -> bool:
-    """A unique key taken by another transaction, or a lock/serialisation conflict between
-    two transactions: the outcome of a race, not a bug (foreign key and NOT NULL failures
-    are bugs and stay errors)."""
-    if not isinstance(error, DBAPIError):
-        return False
-    original = error.orig
-    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if state is not None:
-        return str(state) in ("23505", "40001", "40P01")
-    text = str(original)
-    return text.startswith("UNIQUE constraint failed") or "database is locked" in text
-
-
-def conflict_message() -> str:
-    return _(
-        "This was saved by another request at the same moment, so it was not saved twice. "
-        "Check the page and try again if something is missing."
-    )
-
-
-def back_url() -> str:
-    """Where to send a form that cannot be used again: the page it was on (this site
-    only), else the start page."""
-    from urllib.parse import urlsplit
-
-    referrer = request.referrer
-    if referrer:
-        parts = urlsplit(referrer)
-        if parts.netloc in ("", request.host):
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
-            if is_local_url(target):
-                return target
-    return url_for("main.index")
-
-
-def writes_on_get(view: F) -> F:
-    """A GET that writes (a download that issues a card or certificate the first time):
-    marked like `db.writes`, so on SQLite its transaction takes the write lock at once, and
-    when another request issued the same record at the same moment it runs once more and
-    finds that record."""
-    from functools import wraps
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except (IntegrityError, OperationalError) as error:
-            db.session.rollback()
-            if not is_write_conflict(error):
-                raise
-        return view(*args, **kwargs)
-
-    wrapper.writes_on_get = True  # type: ignore[attr-defined]  # read by db._may_write
-    return wrapper  # type: ignore[return-value]

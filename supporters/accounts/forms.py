@@ -123,9 +123,3 @@ class LanguageForm(FlaskForm):
         validators=[DataRequired()],
     )
     submit = SubmitField(_l("Change"))
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a button that posts with a CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))

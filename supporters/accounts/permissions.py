@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
-from flask import abort
+from typing import Any
 
 from supporters.accounts.models import Role, User
 
@@ -66,13 +64,4 @@ def visible_program_ids(user: Any) -> set[int] | None:
     return {g.program_id for g in _grants(user) if g.program_id is not None}
 
 
-def require(allowed: bool) -> None:
-    if not allowed:
-        forbid()
-
-
-def forbid() -> NoReturn:
-    abort(403)
-
-
-__all__ = ["User", "require"]
+__all__ = ["User"]

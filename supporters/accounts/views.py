@@ -28,7 +28,6 @@ from supporters.accounts import services, throttle
 from supporters.accounts.forms import (
     ROLE_LABELS,
     ChangePasswordForm,
-    ConfirmForm,
     ForgotPasswordForm,
     GrantRoleForm,
     InviteUserForm,
@@ -37,14 +36,15 @@ from supporters.accounts.forms import (
     SetPasswordForm,
 )
 from supporters.accounts.models import Role, RoleGrant, User
-from supporters.accounts.permissions import can_manage_users, require
+from supporters.accounts.permissions import can_manage_users
 from supporters.audit.services import record_audit
+from supporters.core.forms import ConfirmForm
+from supporters.core.web import client_address, is_local_url, public, require, show_service_error
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
 from supporters.reminders.mail import queue_user_mail
-from supporters.web import client_address, is_local_url, public, show_service_error
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from supporters.accounts.models import User
-from supporters.accounts.permissions import can_view_audit_log, require
+from supporters.accounts.permissions import can_view_audit_log
 from supporters.audit.models import AuditEvent
+from supporters.core.web import require
 from supporters.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

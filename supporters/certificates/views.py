@@ -24,7 +24,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from supporters.accounts.models import User
-from supporters.accounts.permissions import coordinated_program_ids, require
+from supporters.accounts.permissions import coordinated_program_ids
 from supporters.audit.services import record_audit
 from supporters.certificates import services
 from supporters.certificates.forms import VERIFY_STATUS_LABELS, CardReasonForm, SheetForm
@@ -43,6 +43,7 @@ from supporters.certificates.permissions import (
     is_own_registration,
 )
 from supporters.core.time import today_in_japan
+from supporters.core.web import public, require, select_locale, show_service_error, writes_on_get
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db, limiter
 from supporters.programs.models import Program
@@ -50,7 +51,6 @@ from supporters.registry import services as registry
 from supporters.registry.forms import STATUS_LABELS
 from supporters.registry.models import Registration
 from supporters.training.models import Enrolment
-from supporters.web import public, select_locale, show_service_error, writes_on_get
 
 bp = Blueprint("certificates", __name__)
 verify_bp = Blueprint("verify", __name__)

@@ -26,15 +26,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from supporters.accounts.forms import ConfirmForm
 from supporters.accounts.models import User
-from supporters.accounts.permissions import (
-    coordinated_program_ids,
-    is_admin,
-    require,
-)
+from supporters.accounts.permissions import coordinated_program_ids, is_admin
 from supporters.core.dates import parse_month
+from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import TOKYO, local_date
+from supporters.core.web import commit_or_flash, posted_reason, public, require, show_service_error
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services
@@ -71,8 +68,6 @@ from supporters.registry.permissions import (
 from supporters.registry.services import filed_reports_for_assignments
 from supporters.reminders.mail import queue_user_mail
 from supporters.reminders.rules import coordinators_of
-from supporters.training.forms import ReasonForm
-from supporters.web import commit_or_flash, posted_reason, public, show_service_error
 
 bp = Blueprint("dispatch", __name__)
 

@@ -15,12 +15,19 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from supporters.accounts.forms import ConfirmForm
-from supporters.accounts.permissions import coordinated_program_ids, require, supporter_program_ids
+from supporters.accounts.permissions import coordinated_program_ids, supporter_program_ids
 from supporters.audit.services import record_audit
 from supporters.core.csv import safe_cell
 from supporters.core.dates import parse_day
+from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import local_date, today_in_japan
+from supporters.core.web import (
+    commit_or_flash,
+    hours_text,
+    posted_reason,
+    require,
+    show_service_error,
+)
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
@@ -45,11 +52,10 @@ from supporters.registry.permissions import (
     own_current_registration_filter,
     staff_places,
 )
-from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS, ReasonForm
+from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.permissions import can_manage_course
 from supporters.training.services import follow_up_courses_open, follow_up_courses_to_enrol
-from supporters.web import commit_or_flash, hours_text, posted_reason, show_service_error
 
 bp = Blueprint("registry", __name__)
 

@@ -6,9 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
-from supporters.accounts.forms import ConfirmForm
-from supporters.accounts.permissions import can_view_outbox, require
+from supporters.accounts.permissions import can_view_outbox
 from supporters.audit.services import record_audit
+from supporters.core.forms import ConfirmForm
+from supporters.core.web import require
 from supporters.db import now_utc, writes
 from supporters.extensions import db
 from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderFailure

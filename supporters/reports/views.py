@@ -23,12 +23,13 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from supporters.accounts.permissions import is_coordinator_of, require
+from supporters.accounts.permissions import is_coordinator_of
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import PdfInputError
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import today_in_japan
+from supporters.core.web import require
 from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db

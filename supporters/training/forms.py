@@ -130,11 +130,6 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
-class ReasonForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=500)])
-    submit = SubmitField(_l("Save"))
-
-
 class MakeUpForm(FlaskForm):
     session_id = SelectField(_l("Make-up session"), choices=[], validators=[DataRequired(REQUIRED)])
     submit = SubmitField(_l("Record attendance"))

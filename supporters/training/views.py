@@ -19,11 +19,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from supporters.accounts.forms import ConfirmForm
-from supporters.accounts.permissions import coordinated_program_ids, require
+from supporters.accounts.permissions import coordinated_program_ids
 from supporters.audit.services import record_audit
 from supporters.core.eras import fiscal_year_label
+from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import local_date
+from supporters.core.web import commit_or_flash, posted_reason, require, show_service_error
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
@@ -45,7 +46,6 @@ from supporters.training.forms import (
     EnrolForm,
     ImportForm,
     MakeUpForm,
-    ReasonForm,
     SessionForm,
     attribute_choices,
 )
@@ -66,7 +66,6 @@ from supporters.training.permissions import (
     visible_course_filter,
     visible_trainee_filter,
 )
-from supporters.web import commit_or_flash, posted_reason, show_service_error
 
 bp = Blueprint("training", __name__, url_prefix="/courses")
 
