@@ -16,7 +16,7 @@ from supporters.db import DbSession
 from supporters.demo.training import _run_course
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Organisation, Program
-from supporters.registry import services
+from supporters.registry import activity_reports, services
 from supporters.registry.models import Registration
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 
@@ -117,13 +117,13 @@ def _reports(
             if day < registration.registered_on or day > today:
                 continue
             place = registration.main_municipality_id
-            services.file_report(
+            activity_reports.file_report(
                 session,
                 actor=actor,
                 registration=registration,
                 today=today,
                 on_behalf=True,
-                data=services.ReportInput(
+                data=activity_reports.ReportInput(
                     activity_on=day,
                     hours=Decimal("1.5") + index % 3,
                     kind=KINDS[(index + year) % len(KINDS)],

@@ -59,13 +59,13 @@ from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
+from supporters.registry.activity_reports import filed_reports_for_assignments
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
 from supporters.registry.permissions import (
     is_own_current_registration,
     own_current_registration_filter,
 )
-from supporters.registry.services import filed_reports_for_assignments
 from supporters.reminders.mail import queue_user_mail
 from supporters.reminders.rules import coordinators_of
 

@@ -16,7 +16,7 @@ from supporters.core.csv import safe_cell
 from supporters.extensions import db
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import get_program_by_code
-from supporters.registry import services
+from supporters.registry import queries, services
 from supporters.registry.models import Status
 
 registry_cli = AppGroup("registry", help="The supporter register.")
@@ -51,7 +51,7 @@ def list_command(program_code: str, status: str | None, as_of: str | None, outpu
     """The register on a date."""
     program = _program(program_code)
     day = _day(as_of)
-    flt = services.RegisterFilter(program=program, day=day, status=status)
+    flt = queries.RegisterFilter(program=program, day=day, status=status)
     places = {
         mid: name for mid, name in db.session.execute(db.select(Municipality.id, Municipality.name))
     }
@@ -66,7 +66,7 @@ def list_command(program_code: str, status: str | None, as_of: str | None, outpu
             "municipality": places.get(registration.main_municipality_id, ""),
         }
         for registration, person, row_status, valid_until in db.session.execute(
-            services.register_query(flt)
+            queries.register_query(flt)
         )
     ]
     record_audit(

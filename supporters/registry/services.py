@@ -6,31 +6,25 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
 from sqlalchemy.sql.elements import Label
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
-from supporters.core.dates import add_months, fiscal_year, fiscal_year_bounds
-from supporters.core.time import local_date
+from supporters.core.dates import add_months, fiscal_year_bounds
 from supporters.db import DbSession, ServiceError
-from supporters.people.free_text import check_free_text
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Program, RegistrationMode
-from supporters.programs.services import next_number
+from supporters.programs.services import find_municipality, next_number
 from supporters.registry.models import (
-    ActivityKind,
-    ActivityReport,
     EventKind,
     NoActivityDeclaration,
     Registration,
     RegistrationEvent,
     Status,
-    Topic,
 )
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 
@@ -67,7 +61,9 @@ def register_enrolment(
     program = course.program
     if enrolment.state != EnrolmentState.COMPLETED or course.kind != CourseKind.INITIAL:
         raise ServiceError(
-            None, str(_l("Only trainees who completed initial training can be registered."))
+            None,
+            str(_l("Only trainees who completed initial training can be registered.")),
+            code="initial_training_not_completed",
         )
     if program.registration_mode == RegistrationMode.ON_REQUEST and not form_received:
         raise ServiceError(
@@ -75,16 +71,24 @@ def register_enrolment(
             str(
                 _l("In this program, only those who hand in the registration form are registered.")
             ),
+            code="registration_form_missing",
         )
     if current_registration(session, program.id, enrolment.person_id) is not None:
         raise ServiceError(
             None,
             str(_l("%(name)s is already registered in this program.", name=enrolment.person.name)),
+            code="already_registered",
         )
     if enrolment.completed_on and on < enrolment.completed_on:
-        raise ServiceError("on", str(_l("The registration date is before the completion.")))
+        raise ServiceError(
+            "on",
+            str(_l("The registration date is before the completion.")),
+            code="registered_before_completion",
+        )
     if today is not None and on > today:
-        raise ServiceError("on", str(_l("The registration date is in the future.")))
+        raise ServiceError(
+            "on", str(_l("The registration date is in the future.")), code="registered_in_future"
+        )
     number = program.format_registration_number(
         on.year, next_number(session, program, "registration", on.year)
     )
@@ -126,6 +130,53 @@ def register_enrolment(
         detail={"number": number},
     )
     return registration
+
+
+def register_completed(session: DbSession, *, actor: User, course: Course, today: date) -> int:
+    """Register everyone who completed the course and is not registered yet, in one step:
+    on their completion day, in their residence where it lies in the program's prefecture.
+    Programs where registration is optional register one by one, by form. Returns how many
+    were registered."""
+    program = course.program
+    if program.registration_mode == RegistrationMode.ON_REQUEST:
+        raise ServiceError(
+            None,
+            str(_l("In this program, register each trainee who hands in the form.")),
+            code="registration_on_request",
+        )
+    done = 0
+    for enrolment in session.scalars(
+        select(Enrolment).where(
+            Enrolment.course_id == course.id, Enrolment.state == EnrolmentState.COMPLETED
+        )
+    ):
+        if current_registration(session, course.program_id, enrolment.person_id):
+            continue
+        residence = enrolment.person.residence_municipality
+        register_enrolment(
+            session,
+            actor=actor,
+            enrolment=enrolment,
+            on=enrolment.completed_on or today,
+            main_municipality=residence
+            if residence and residence.prefecture == program.prefecture
+            else None,
+        )
+        done += 1
+    return done
+
+
+def find_place(
+    session: DbSession, program: Program, raw: str | None, field: str
+) -> Municipality | None:
+    """The municipality named in a form's `field`, in the program's prefecture; None when
+    the field is empty."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        return find_municipality(session, raw, prefecture=program.prefecture)
+    except ServiceError as error:
+        raise ServiceError(field, error.message, code=error.code) from error
 
 
 def _event(
@@ -334,6 +385,7 @@ def require_registration_for_follow_up(session: DbSession, course: Course, perso
                     name=person.name,
                 )
             ),
+            code="not_registered",
         )
 
 
@@ -356,14 +408,20 @@ def enrol_in_follow_up(
     from supporters.training.services import enrol_person, lock_course
 
     if course.kind != CourseKind.FOLLOW_UP:
-        raise ServiceError("course_id", str(_l("Choose a follow-up course.")))
+        raise ServiceError(
+            "course_id", str(_l("Choose a follow-up course.")), code="not_a_follow_up_course"
+        )
     if course.closed_at is not None:
-        raise ServiceError("course_id", str(_l("This course is closed.")))
+        raise ServiceError("course_id", str(_l("This course is closed.")), code="course_closed")
     lock_course(session, course)
     result = FollowUpEnrolment()
     for registration in registrations:
         if registration.program_id != course.program_id:
-            raise ServiceError(None, str(_l("Choose supporters of the course's program.")))
+            raise ServiceError(
+                None,
+                str(_l("Choose supporters of the course's program.")),
+                code="other_program",
+            )
         try:
             with session.begin_nested():
                 result.enrolled.append(
@@ -394,9 +452,11 @@ def suspend(
 ) -> None:
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
+        raise ServiceError("reason", str(_l("Give a reason.")), code="reason_missing")
     if registration.withdrawn_on is not None:
-        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
+        raise ServiceError(
+            None, str(_l("This registration has been withdrawn.")), code="registration_withdrawn"
+        )
     _event(session, registration, EventKind.SUSPENDED, on, actor, reason=reason[:500])
     record_audit(
         session, actor, "registration.suspend", registration, program_id=registration.program_id
@@ -419,7 +479,11 @@ def withdraw(
     reason: str = "",
 ) -> None:
     if registration.withdrawn_on is not None:
-        raise ServiceError(None, str(_l("This registration has already been withdrawn.")))
+        raise ServiceError(
+            None,
+            str(_l("This registration has already been withdrawn.")),
+            code="already_withdrawn",
+        )
     registration.withdrawn_on = on
     _event(
         session, registration, EventKind.WITHDRAWN, on, actor, reason=reason.strip()[:500] or None
@@ -466,131 +530,7 @@ def erase_withdrawn(session: DbSession, *, now: datetime, retention_days: int) -
     return erased
 
 
-# --- activity reports -----------------------------------------------------------------
-
-NOTE_MAX = 200
-
-
-@dataclass
-class ReportInput:
-    activity_on: date | None
-    hours: str | Decimal | float | None
-    kind: str
-    municipality_id: int | None
-    topics: list[str]
-    note: str = ""
-    meeting_course_id: int | None = None
-    assignment_id: int | None = None  # the dispatch reported on
-    # The writer confirmed that a note the detector warned about identifies no one.
-    note_confirmed: bool = False
-
-
-class ReportAlreadyFiled(ServiceError):
-    """A report for this dispatch exists: one report per dispatch."""
-
-    def __init__(self, report: ActivityReport) -> None:
-        super().__init__(
-            None,
-            str(
-                _l(
-                    "The report for this dispatch was already filed on %(d)s.",
-                    d=local_date(report.created_at).isoformat(),
-                )
-            ),
-        )
-        self.report = report
-
-
-def report_for_assignment(session: DbSession, assignment_id: int) -> ActivityReport | None:
-    return session.scalar(
-        select(ActivityReport).where(ActivityReport.assignment_id == assignment_id)
-    )
-
-
-def filed_reports_for_assignments(session: DbSession, assignment_ids: set[int]) -> dict[int, int]:
-    """assignment id -> its report's id, for the dispatches that have one."""
-    if not assignment_ids:
-        return {}
-    return {
-        assignment_id: report_id
-        for assignment_id, report_id in session.execute(
-            select(ActivityReport.assignment_id, ActivityReport.id).where(
-                ActivityReport.assignment_id.in_(assignment_ids)
-            )
-        )
-        if assignment_id is not None
-    }
-
-
-def _check_assignment(session: DbSession, registration: Registration, assignment_id: int) -> None:
-    from supporters.dispatch.models import Assignment  # dispatch registers with the register
-
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None or assignment.registration_id != registration.id:
-        raise ServiceError(None, str(_l("This dispatch is not one of this supporter's.")))
-    existing = report_for_assignment(session, assignment_id)
-    if existing is not None:
-        raise ReportAlreadyFiled(existing)
-
-
-def file_report(
-    session: DbSession,
-    *,
-    actor: User,
-    registration: Registration,
-    data: ReportInput,
-    today: date,
-    on_behalf: bool,
-) -> ActivityReport:
-    if registration.withdrawn_on is not None:
-        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
-    if data.assignment_id is not None:
-        _check_assignment(session, registration, data.assignment_id)
-    if data.activity_on is None:
-        raise ServiceError("activity_on", str(_l("Enter the date.")))
-    if data.activity_on > today:
-        raise ServiceError("activity_on", str(_l("The date is in the future.")))
-    if data.activity_on < registration.registered_on:
-        raise ServiceError("activity_on", str(_l("The date is before the registration.")))
-    try:
-        hours = Decimal(str(data.hours)).quantize(Decimal("0.1"))
-    except (InvalidOperation, ValueError) as error:
-        raise ServiceError("hours", str(_l("Enter the hours as a number, e.g. 1.5."))) from error
-    if not Decimal("0") < hours <= Decimal("24"):
-        raise ServiceError("hours", str(_l("Enter between 0.1 and 24 hours.")))
-    if data.kind not in {k.value for k in ActivityKind}:
-        raise ServiceError("kind", str(_l("Choose the kind of activity.")))
-    topics = sorted(set(data.topics))
-    if any(t not in {x.value for x in Topic} for t in topics):
-        raise ServiceError("topics", str(_l("Choose topics from the list.")))
-    note = " ".join((data.note or "").split())
-    if len(note) > NOTE_MAX:
-        raise ServiceError("note", str(_l("Use at most %(n)d characters.", n=NOTE_MAX)))
-    check_free_text(note, field="note", confirmed=data.note_confirmed)
-    report = ActivityReport(
-        registration_id=registration.id,
-        activity_on=data.activity_on,
-        hours=hours,
-        kind=data.kind,
-        municipality_id=data.municipality_id,
-        topics=topics,
-        note=note,
-        meeting_course_id=data.meeting_course_id,
-        assignment_id=data.assignment_id,
-        filed_by_id=actor.id,
-        filed_on_behalf=on_behalf,
-    )
-    session.add(report)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        "report.file",
-        report,
-        program_id=registration.program_id,
-        detail={"on_behalf": on_behalf},
-    )
-    return report
+# --- figures and filters over the register -------------------------------------------
 
 
 def no_activity_declared_filter(year: int) -> list[ColumnElement[bool]]:
@@ -601,157 +541,6 @@ def no_activity_declared_filter(year: int) -> list[ColumnElement[bool]]:
             NoActivityDeclaration.fiscal_year == year,
         )
     ]
-
-
-def reports_due(
-    session: DbSession, registration: Registration, program: Program, today: date
-) -> list[int]:
-    """Fiscal years (from the registration's to this one) without a report or a declaration
-    of no activity, where the program requires reports."""
-    if not program.activity_reports_required or registration.withdrawn_on is not None:
-        return []
-    filed = {
-        fiscal_year(day)
-        for day in session.scalars(
-            select(ActivityReport.activity_on).where(
-                ActivityReport.registration_id == registration.id
-            )
-        )
-    } | declared_years(session, registration)
-    years = range(fiscal_year(registration.registered_on), fiscal_year(today) + 1)
-    return [year for year in years if year not in filed]
-
-
-def declare_no_activity(
-    session: DbSession,
-    *,
-    actor: User,
-    registration: Registration,
-    year: int,
-    today: date,
-    on_behalf: bool,
-) -> NoActivityDeclaration:
-    """活動なし: where the program requires a yearly report, a supporter with no activity in
-    a fiscal year says so instead of inventing hours; it counts as that year's report."""
-    program = registration.program
-    if not program.activity_reports_required:
-        raise ServiceError(None, str(_l("This program does not ask for a yearly report.")))
-    if registration.withdrawn_on is not None:
-        raise ServiceError(None, str(_l("This registration has been withdrawn.")))
-    if year > fiscal_year(today):
-        raise ServiceError("year", str(_l("This fiscal year has not started yet.")))
-    if year < fiscal_year(registration.registered_on):
-        raise ServiceError("year", str(_l("The registration began after this fiscal year.")))
-    start, end = fiscal_year_bounds(year)
-    reported = session.scalar(
-        select(func.count())
-        .select_from(ActivityReport)
-        .where(
-            ActivityReport.registration_id == registration.id,
-            ActivityReport.activity_on.between(start, end),
-        )
-    )
-    if reported:
-        raise ServiceError(
-            None, str(_l("An activity report was filed for this fiscal year: there was activity."))
-        )
-    if year in declared_years(session, registration):
-        raise ServiceError(None, str(_l("No activity was already declared for this fiscal year.")))
-    declaration = NoActivityDeclaration(
-        registration_id=registration.id,
-        fiscal_year=year,
-        declared_on=today,
-        filed_by_id=actor.id,
-        filed_on_behalf=on_behalf,
-    )
-    session.add(declaration)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        "report.no_activity",
-        registration,
-        program_id=registration.program_id,
-        detail={"fiscal_year": year, "on_behalf": on_behalf},
-    )
-    return declaration
-
-
-def declared_years(session: DbSession, registration: Registration) -> set[int]:
-    return set(
-        session.scalars(
-            select(NoActivityDeclaration.fiscal_year).where(
-                NoActivityDeclaration.registration_id == registration.id
-            )
-        )
-    )
-
-
-def report_totals(session: DbSession, registration: Registration) -> tuple[int, Decimal]:
-    count, hours = session.execute(
-        select(func.count(), func.coalesce(func.sum(ActivityReport.hours), 0)).where(
-            ActivityReport.registration_id == registration.id
-        )
-    ).one()
-    return int(count), Decimal(hours)
-
-
-# --- the register list ----------------------------------------------------------------
-
-
-@dataclass
-class RegisterFilter:
-    program: Program
-    day: date
-    status: str | None = None
-    query: str = ""
-    municipality_id: int | None = None
-    due_within_days: int | None = None
-    attribute: str | None = None  # coordinators only: the view checks
-
-
-def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = None) -> Any:
-    """SELECT Registration, Person, status, valid_until_on (both as of the filter's day) for
-    the register, filtered in SQL."""
-    from supporters.people.services import normalise_reading
-
-    status = status_sql(flt.program, flt.day)
-    query = (
-        select(Registration, Person, status, validity_end_sql(flt.day).label("valid_until_on"))
-        .join(Person, Person.id == Registration.person_id)
-        .where(Registration.program_id == flt.program.id, Registration.registered_on <= flt.day)
-    )
-    if flt.status:
-        query = query.where(status == flt.status)
-    if flt.query:
-        text = " ".join(flt.query.split())
-        clauses = [
-            Person.name.contains(text, autoescape=True),
-            Person.name_key.contains(text.replace(" ", ""), autoescape=True),
-            Registration.number.contains(text, autoescape=True),
-        ]
-        try:  # any kana form: ひらがな, ﾊﾝｶｸ and カタカナ all find the reading
-            reading = normalise_reading(text)
-            clauses.append(
-                func.replace(Person.name_reading, " ", "").contains(
-                    reading.replace(" ", ""), autoescape=True
-                )
-            )
-        except ServiceError:
-            pass
-        query = query.where(or_(*clauses))
-    if flt.municipality_id:
-        query = query.where(Registration.main_municipality_id == flt.municipality_id)
-    if municipality_ids is not None:
-        query = query.where(Registration.main_municipality_id.in_(municipality_ids or {-1}))
-    if flt.due_within_days is not None:
-        end = validity_end_sql(flt.day)
-        query = query.where(
-            end.is_not(None), end >= flt.day, end <= flt.day + timedelta(days=flt.due_within_days)
-        )
-    if flt.attribute:
-        query = query.where(Person.attribute == flt.attribute)
-    return query.order_by(Person.name_reading, Person.id)
 
 
 def fiscal_year_follow_up_counts(session: DbSession, program: Program, year: int) -> Counter[str]:

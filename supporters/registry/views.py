@@ -3,8 +3,6 @@ and the municipal view of the supporters acting in a municipality."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Any
 
@@ -12,30 +10,21 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from supporters.accounts.permissions import coordinated_program_ids, supporter_program_ids
-from supporters.audit.services import record_audit
-from supporters.core.csv import safe_cell
 from supporters.core.dates import parse_day
 from supporters.core.forms import ConfirmForm, ReasonForm
-from supporters.core.time import local_date, today_in_japan
-from supporters.core.web import (
-    commit_or_flash,
-    hours_text,
-    posted_reason,
-    require,
-    show_service_error,
-)
+from supporters.core.time import today_in_japan
+from supporters.core.web import commit_or_flash, hours_text, posted_reason, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
 from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
-from supporters.programs.models import Municipality, Program, RegistrationMode
+from supporters.programs.models import Program, RegistrationMode
 from supporters.programs.services import find_municipality
-from supporters.registry import services
+from supporters.registry import activity_reports, queries, services
 from supporters.registry.forms import (
     ACTIVITY_LABELS,
     EVENT_LABELS,
@@ -44,18 +33,17 @@ from supporters.registry.forms import (
     RegisterForm,
     ReportForm,
 )
-from supporters.registry.models import ActivityReport, Registration
+from supporters.registry.models import Registration
 from supporters.registry.permissions import (
     can_file_report_for,
     can_manage_register,
     can_view_registration,
-    own_current_registration_filter,
     staff_places,
 )
 from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS
-from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
+from supporters.training.models import Course, Enrolment
 from supporters.training.permissions import can_manage_course
-from supporters.training.services import follow_up_courses_open, follow_up_courses_to_enrol
+from supporters.training.services import follow_up_courses_to_enrol
 
 bp = Blueprint("registry", __name__)
 
@@ -72,31 +60,16 @@ def _labels() -> dict[str, object]:
     }
 
 
-def _place(program: Program, raw: str | None, field: str) -> Municipality | None:
-    if not raw or not raw.strip():
-        return None
-    try:
-        return find_municipality(db.session, raw, prefecture=program.prefecture)
-    except ServiceError as error:
-        raise ServiceError(field, error.message) from error
-
-
 # --- coordinators: the register -------------------------------------------------------
 
 
 def _managed_program() -> Program:
     ids = coordinated_program_ids(current_user)
     require(bool(ids))
-    code = request.args.get("program")
-    programs = db.session.scalars(select(Program).where(Program.id.in_(ids)).order_by(Program.id))
-    chosen = next((p for p in programs if p.code == code), None) if code else None
-    if chosen is None:
-        chosen = db.session.get(Program, min(ids))
-    assert chosen is not None
-    return chosen
+    return queries.chosen_program(db.session, ids, request.args.get("program"))
 
 
-def _register_filter(program: Program) -> services.RegisterFilter:
+def _register_filter(program: Program) -> queries.RegisterFilter:
     args = request.args
     try:
         day = parse_day(args["as_of"]) if args.get("as_of") else today_in_japan()
@@ -112,7 +85,7 @@ def _register_filter(program: Program) -> services.RegisterFilter:
         except ServiceError as error:
             flash(error.message, "error")
     due = args.get("due", type=int)
-    return services.RegisterFilter(
+    return queries.RegisterFilter(
         program=program,
         day=day,
         status=args.get("status") if args.get("status") in STATUS_LABELS else None,
@@ -129,46 +102,22 @@ def register() -> str:
     program = _managed_program()
     flt = _register_filter(program)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = services.register_query(flt)
-    total = (
-        db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    found = queries.register_page(
+        db.session, flt, actor=current_user, page=page, page_size=PAGE_SIZE
     )
-    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    places = {
-        m.id: m
-        for m in db.session.scalars(
-            select(Municipality).where(
-                Municipality.id.in_({r.Registration.main_municipality_id for r in rows} - {None})
-            )
-        )
-    }
-    counts = services.status_counts(db.session, program, flt.day)
     if flt.attribute:
-        record_audit(
-            db.session,
-            current_user,
-            "person.view_attribute_list",
-            None,
-            program_id=program.id,
-            detail={"attribute": flt.attribute},
-        )
-        db.session.commit()
-    programs = db.session.scalars(
-        select(Program)
-        .where(Program.id.in_(coordinated_program_ids(current_user)))
-        .order_by(Program.id)
-    ).all()
+        db.session.commit()  # the audit row of who listed by attribute
     return render_template(
         "registry/list.html",
         program=program,
-        programs=programs,
+        programs=queries.programs_by_id(db.session, coordinated_program_ids(current_user)),
         flt=flt,
-        rows=rows,
-        places=places,
-        total=total,
+        rows=found.rows,
+        places=found.places,
+        total=found.total,
         page=page,
         page_size=PAGE_SIZE,
-        counts=counts,
+        counts=found.counts,
         args={k: v for k, v in request.args.items() if k != "page"},
         follow_up_courses=follow_up_courses_to_enrol(db.session, program, today_in_japan()),
         confirm=ConfirmForm(),
@@ -189,34 +138,30 @@ def enrol_follow_up() -> ResponseReturnValue:
     require(can_manage_course(current_user, course))
     require(can_manage_register(current_user, course.program_id))
     ids = {int(v) for v in request.form.getlist("registration_id") if v.isdigit()}
-    registrations = list(
-        db.session.scalars(
-            select(Registration)
-            .where(Registration.id.in_(ids), Registration.program_id == course.program_id)
-            .order_by(Registration.id)
-        )
-    )
+    registrations = queries.registrations_of_program(db.session, ids, course.program_id)
     if not registrations:
         flash(_("Choose the supporters to enrol."), "error")
         return redirect(request.referrer or url_for("registry.register"))
-    try:
-        result = services.enrol_in_follow_up(
+    outcome = save(
+        lambda: services.enrol_in_follow_up(
             db.session,
             actor=current_user,
             course=course,
             registrations=registrations,
             now=now_utc(),
         )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    )
+    if not outcome or outcome.value is None:
         return redirect(request.referrer or url_for("registry.register"))
-    db.session.commit()
     flash(
-        _("%(n)d supporters were enrolled in %(t)s.", n=len(result.enrolled), t=course.title),
+        _(
+            "%(n)d supporters were enrolled in %(t)s.",
+            n=len(outcome.value.enrolled),
+            t=course.title,
+        ),
         "success",
     )
-    for message in result.refused:
+    for message in outcome.value.refused:
         flash(message, "info")
     return redirect(url_for("training.detail", course_id=course.id))
 
@@ -226,49 +171,10 @@ def enrol_follow_up() -> ResponseReturnValue:
 def export() -> Response:
     program = _managed_program()
     flt = _register_filter(program)
-    record_audit(
-        db.session,
-        current_user,
-        "export.register",
-        None,
-        program_id=program.id,
-        ip_address=request.remote_addr,
-        detail={"status": flt.status, "as_of": flt.day.isoformat(), "q": flt.query},
+    body = queries.export_register(
+        db.session, flt, actor=current_user, ip_address=request.remote_addr
     )
     db.session.commit()
-    places = dict(db.session.execute(select(Municipality.id, Municipality.name)).all())
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "登録番号",
-            "氏名",
-            "フリガナ",
-            "状態",
-            "登録日",
-            "有効期限",
-            "主な活動市町村",
-            "メールアドレス",
-            "電話番号",
-        ]
-    )
-    for registration, person, status, valid_until in db.session.execute(
-        services.register_query(flt)
-    ):
-        writer.writerow(
-            [
-                registration.number,
-                safe_cell(person.name),
-                safe_cell(person.name_reading),
-                str(STATUS_LABELS[status]),
-                registration.registered_on.isoformat(),
-                valid_until.isoformat() if valid_until else "",
-                places.get(registration.main_municipality_id, ""),
-                safe_cell(person.email or ""),
-                safe_cell(person.phone or ""),
-            ]
-        )
-    body = ("\ufeff" + buffer.getvalue()).encode("utf-8")
     name = f"register-{program.code}-{flt.day.isoformat()}.csv"
     return Response(
         body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
@@ -289,24 +195,7 @@ def person_page(registration_id: int) -> str:
     registration = _registration(registration_id)
     manage = can_manage_register(current_user, registration.program_id)
     today = today_in_japan()
-    events = services.events_for(db.session, registration)
-    status = services.status_on(registration, registration.program, events, today)
-    enrolments = db.session.execute(
-        select(Enrolment, Course)
-        .join(Course, Course.id == Enrolment.course_id)
-        .where(
-            Enrolment.person_id == registration.person_id,
-            Course.program_id == registration.program_id,
-        )
-        .order_by(Enrolment.applied_at)
-    ).all()
-    reports = db.session.scalars(
-        select(ActivityReport)
-        .where(ActivityReport.registration_id == registration.id)
-        .order_by(ActivityReport.activity_on.desc())
-        .limit(100)
-    ).all()
-    timeline = _timeline(events, enrolments, reports)
+    found = queries.person_page(db.session, registration, today)
     if manage:
         record_attribute_view(
             db.session,
@@ -315,23 +204,22 @@ def person_page(registration_id: int) -> str:
             program_id=registration.program_id,
         )
         db.session.commit()
-    valid_until = services.validity_end_on(registration, events, today)
     return render_template(
         "registry/person.html",
         registration=registration,
         person=registration.person,
         contact=contact_for(db.session, current_user, registration.person, registration.program_id),
-        status=status,
-        follow_up_due_from=services.follow_up_due_from(registration.program, valid_until),
-        follow_up_valid_until=valid_until,
+        status=found.status,
+        follow_up_due_from=found.follow_up_due_from,
+        follow_up_valid_until=found.valid_until,
         follow_up_courses=follow_up_courses_to_enrol(db.session, registration.program, today)
         if manage and registration.withdrawn_on is None
         else [],
-        timeline=timeline,
+        timeline=_timeline(found.events, found.enrolments, found.reports),
         manage=manage,
-        reports=reports,
-        due=services.reports_due(db.session, registration, registration.program, today),
-        totals=services.report_totals(db.session, registration),
+        reports=found.reports,
+        due=found.due,
+        totals=found.totals,
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
         today=today,
@@ -439,22 +327,23 @@ def register_enrolment(enrolment_id: int) -> ResponseReturnValue:
         if residence and residence.prefecture == program.prefecture:
             form.main_municipality.data = residence.name
     if form.validate_on_submit():
-        try:
-            registration = services.register_enrolment(
+        outcome = save(
+            lambda: services.register_enrolment(
                 db.session,
                 actor=current_user,
                 enrolment=enrolment,
                 on=form.registered_on.data or today_in_japan(),
-                main_municipality=_place(program, form.main_municipality.data, "main_municipality"),
+                main_municipality=services.find_place(
+                    db.session, program, form.main_municipality.data, "main_municipality"
+                ),
                 consent_share_contact=bool(form.consent_share_contact.data),
                 form_received=bool(form.form_received.data),
                 today=today_in_japan(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
+            ),
+            form=form,
+        )
+        if outcome and outcome.value is not None:
+            registration = outcome.value
             flash(_("Registered as %(number)s.", number=registration.number), "success")
             return redirect(url_for("registry.person_page", registration_id=registration.id))
     return render_template(
@@ -476,30 +365,13 @@ def register_completed(course_id: int) -> ResponseReturnValue:
     require(can_manage_course(current_user, course))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if course.program.registration_mode == RegistrationMode.ON_REQUEST:
-        flash(_("In this program, register each trainee who hands in the form."), "error")
-        return redirect(url_for("training.detail", course_id=course.id))
-    done = 0
-    for enrolment in db.session.scalars(
-        select(Enrolment).where(
-            Enrolment.course_id == course.id, Enrolment.state == EnrolmentState.COMPLETED
+    outcome = save(
+        lambda: services.register_completed(
+            db.session, actor=current_user, course=course, today=today_in_japan()
         )
-    ):
-        if services.current_registration(db.session, course.program_id, enrolment.person_id):
-            continue
-        residence = enrolment.person.residence_municipality
-        services.register_enrolment(
-            db.session,
-            actor=current_user,
-            enrolment=enrolment,
-            on=enrolment.completed_on or today_in_japan(),
-            main_municipality=residence
-            if residence and residence.prefecture == course.program.prefecture
-            else None,
-        )
-        done += 1
-    db.session.commit()
-    flash(_("%(n)d trainees were registered.", n=done), "success")
+    )
+    if outcome:
+        flash(_("%(n)d trainees were registered.", n=outcome.value or 0), "success")
     return redirect(url_for("training.detail", course_id=course.id))
 
 
@@ -508,31 +380,25 @@ def register_completed(course_id: int) -> ResponseReturnValue:
 
 def _report_form(registration: Registration) -> ReportForm:
     form = ReportForm()
-    meetings = db.session.scalars(
-        select(Course)
-        .where(Course.program_id == registration.program_id, Course.kind == CourseKind.MEETING)
-        .order_by(Course.id.desc())
-        .limit(20)
-    ).all()
     form.meeting_course_id.choices = [SelectChoice("", _("(none)"))] + [
-        SelectChoice(str(c.id), c.title) for c in meetings
+        SelectChoice(str(c.id), c.title)
+        for c in activity_reports.recent_meetings(db.session, registration)
     ]
     return form
 
 
 def _prefill_report(form: ReportForm, registration: Registration) -> None:
     """From a dispatch ("file the activity report" on the schedule): date, hours, kind, place."""
-    from supporters.dispatch.models import Assignment
-
     form.activity_on.data = today_in_japan()
-    assignment = db.session.get(Assignment, request.args.get("assignment", type=int) or 0)
-    if assignment is None or assignment.registration_id != registration.id:
+    prefill = activity_reports.report_prefill(
+        db.session, registration, request.args.get("assignment", type=int)
+    )
+    if prefill is None:
         return
-    event = assignment.event
-    form.activity_on.data = local_date(event.starts_at)
-    form.hours.data = f"{(event.ends_at - event.starts_at).total_seconds() / 3600:.1f}"
-    form.kind.data = event.activity
-    form.municipality.data = event.municipality.name
+    form.activity_on.data = prefill["activity_on"]
+    form.hours.data = prefill["hours"]
+    form.kind.data = prefill["kind"]
+    form.municipality.data = prefill["municipality"]
 
 
 def _report_link(registration: Registration, report_id: int, on_behalf: bool) -> str:
@@ -544,7 +410,7 @@ def _report_link(registration: Registration, report_id: int, on_behalf: bool) ->
 
 
 def _already_filed(
-    registration: Registration, error: services.ReportAlreadyFiled, on_behalf: bool
+    registration: Registration, error: activity_reports.ReportAlreadyFiled, on_behalf: bool
 ) -> ResponseReturnValue:
     flash(error.message, "info")
     return redirect(_report_link(registration, error.report.id, on_behalf))
@@ -557,49 +423,56 @@ def new_report(registration_id: int) -> ResponseReturnValue:
     on_behalf = registration.person_id != current_user.person_id
     assignment_id = request.args.get("assignment", type=int)
     if assignment_id is not None:
-        filed = services.report_for_assignment(db.session, assignment_id)
+        filed = activity_reports.report_for_assignment(db.session, assignment_id)
         if filed is not None and filed.registration_id == registration.id:
-            return _already_filed(registration, services.ReportAlreadyFiled(filed), on_behalf)
+            return _already_filed(
+                registration, activity_reports.ReportAlreadyFiled(filed), on_behalf
+            )
     form = _report_form(registration)
     if request.method == "GET":
         _prefill_report(form, registration)
     needs_confirm = False
     if form.validate_on_submit():
-        try:
-            place = _place(registration.program, form.municipality.data, "municipality")
-            services.file_report(
-                db.session,
-                actor=current_user,
-                registration=registration,
-                today=today_in_japan(),
-                on_behalf=on_behalf,
-                data=services.ReportInput(
-                    activity_on=form.activity_on.data,
-                    hours=form.hours.data,
-                    kind=form.kind.data or "",
-                    municipality_id=place.id if place else None,
-                    topics=list(form.topics.data or []),
-                    note=form.note.data or "",
-                    meeting_course_id=int(form.meeting_course_id.data)
-                    if form.meeting_course_id.data
-                    else None,
-                    assignment_id=assignment_id,
-                    note_confirmed=bool(form.confirm_free_text.data),
-                ),
+
+        def file() -> activity_reports.ReportAlreadyFiled | None:
+            place = services.find_place(
+                db.session, registration.program, form.municipality.data, "municipality"
             )
-        except services.ReportAlreadyFiled as error:
-            db.session.rollback()
-            return _already_filed(registration, error, on_behalf)
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-            needs_confirm = asks_confirmation(error)
-        else:
-            db.session.commit()
+            try:
+                activity_reports.file_report(
+                    db.session,
+                    actor=current_user,
+                    registration=registration,
+                    today=today_in_japan(),
+                    on_behalf=on_behalf,
+                    data=activity_reports.ReportInput(
+                        activity_on=form.activity_on.data,
+                        hours=form.hours.data,
+                        kind=form.kind.data or "",
+                        municipality_id=place.id if place else None,
+                        topics=list(form.topics.data or []),
+                        note=form.note.data or "",
+                        meeting_course_id=int(form.meeting_course_id.data)
+                        if form.meeting_course_id.data
+                        else None,
+                        assignment_id=assignment_id,
+                        note_confirmed=bool(form.confirm_free_text.data),
+                    ),
+                )
+            except activity_reports.ReportAlreadyFiled as error:
+                db.session.rollback()  # not a mistake on the form: the page links to the first
+                return error
+            return None
+
+        outcome = save(file, form=form)
+        if outcome and outcome.value is not None:
+            return _already_filed(registration, outcome.value, on_behalf)
+        if outcome:
             flash(_("Thank you. The report was filed."), "success")
             if on_behalf:
                 return redirect(url_for("registry.person_page", registration_id=registration.id))
             return redirect(url_for("registry.me"))
+        needs_confirm = outcome.error is not None and asks_confirmation(outcome.error)
     return render_template(
         "registry/report_form.html",
         form=form,
@@ -627,7 +500,7 @@ def declare_no_activity(registration_id: int) -> ResponseReturnValue:
         flash(_("Choose the fiscal year."), "error")
         return redirect(back)
     commit_or_flash(
-        lambda: services.declare_no_activity(
+        lambda: activity_reports.declare_no_activity(
             db.session,
             actor=current_user,
             registration=registration,
@@ -648,38 +521,12 @@ def me() -> ResponseReturnValue:
     if current_user.person_id is None or not supporter_program_ids(current_user):
         return redirect(url_for("main.index"))
     today = today_in_japan()
-    registrations = db.session.scalars(
-        select(Registration)
-        .where(own_current_registration_filter(current_user))
-        .order_by(Registration.registered_on.desc())
-    ).all()
-    cards = []
-    for registration in registrations:
-        program = registration.program
-        events = services.events_for(db.session, registration)
-        status = services.status_on(registration, program, events, today)
-        follow_ups: list[Course] = []
-        if status in ("follow_up_due", "lapsed") or not program.follow_up_mandatory:
-            follow_ups = follow_up_courses_open(db.session, program, today, limit=3)
-        reports = db.session.scalars(
-            select(ActivityReport)
-            .where(ActivityReport.registration_id == registration.id)
-            .order_by(ActivityReport.activity_on.desc())
-            .limit(10)
-        ).all()
-        cards.append(
-            {
-                "registration": registration,
-                "program": program,
-                "status": status,
-                "valid_until": services.validity_end_on(registration, events, today),
-                "due": services.reports_due(db.session, registration, program, today),
-                "follow_ups": follow_ups,
-                "reports": reports,
-            }
-        )
     return render_template(
-        "registry/me.html", cards=cards, today=today, confirm=ConfirmForm(), **_labels()
+        "registry/me.html",
+        cards=queries.supporter_cards(db.session, current_user, today),
+        today=today,
+        confirm=ConfirmForm(),
+        **_labels(),
     )
 
 
@@ -690,15 +537,6 @@ def me() -> ResponseReturnValue:
 def municipal_supporters() -> str:
     places = staff_places(current_user)
     require(bool(places))
-    today = today_in_japan()
     program_ids = {g.program_id for g in current_user.active_grants if g.role == "municipal_staff"}
-    sections = []
-    for program in db.session.scalars(select(Program).where(Program.id.in_(program_ids))):
-        flt = services.RegisterFilter(program=program, day=today)
-        rows = db.session.execute(
-            services.register_query(flt, municipality_ids=places)
-            .where(Registration.withdrawn_on.is_(None))
-            .limit(500)
-        ).all()
-        sections.append((program, rows))
+    sections = queries.municipal_sections(db.session, program_ids, places, today_in_japan())
     return render_template("registry/staff_list.html", sections=sections, **_labels())

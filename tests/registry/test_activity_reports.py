@@ -13,8 +13,8 @@ from sqlalchemy import select
 from supporters.core.dates import fiscal_year
 from supporters.db import ServiceError
 from supporters.dispatch import services as dispatch
+from supporters.registry import activity_reports
 from supporters.registry import jobs as registry_jobs
-from supporters.registry import services
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.models import ReminderLedger
 from supporters.reports.services import coordinator_actions
@@ -45,8 +45,8 @@ def _attended(db_session: Any) -> Any:
     return assignment
 
 
-def _input(**kwargs: Any) -> services.ReportInput:
-    return services.ReportInput(
+def _input(**kwargs: Any) -> activity_reports.ReportInput:
+    return activity_reports.ReportInput(
         **{
             "activity_on": date(2025, 5, 10),
             "hours": "3",
@@ -62,7 +62,7 @@ def test_a_second_report_for_the_same_dispatch_is_refused(db_session: Any) -> No
     assignment = _attended(db_session)
     registration = assignment.registration
     actor = factories.admin_user(db_session)
-    first = services.file_report(
+    first = activity_reports.file_report(
         db_session,
         actor=actor,
         registration=registration,
@@ -72,9 +72,10 @@ def test_a_second_report_for_the_same_dispatch_is_refused(db_session: Any) -> No
     )
     assert first.assignment_id == assignment.id
     with pytest.raises(
-        services.ReportAlreadyFiled, match=r"^この派遣の活動報告は \d{4}-\d{2}-\d{2} に提出済みです"
+        activity_reports.ReportAlreadyFiled,
+        match=r"^この派遣の活動報告は \d{4}-\d{2}-\d{2} に提出済みです",
     ) as refused:
-        services.file_report(
+        activity_reports.file_report(
             db_session,
             actor=actor,
             registration=registration,
@@ -82,8 +83,8 @@ def test_a_second_report_for_the_same_dispatch_is_refused(db_session: Any) -> No
             today=date(2025, 5, 12),
             on_behalf=True,
         )
-    assert refused.value.report.id == first.id
-    assert services.filed_reports_for_assignments(db_session, {assignment.id}) == {
+    assert (refused.value.report.id, refused.value.code) == (first.id, "report_already_filed")
+    assert activity_reports.filed_reports_for_assignments(db_session, {assignment.id}) == {
         assignment.id: first.id
     }
 
@@ -91,14 +92,14 @@ def test_a_second_report_for_the_same_dispatch_is_refused(db_session: Any) -> No
 def test_the_refusal_dates_the_first_report_in_japan(db_session: Any) -> None:
     """Filed at 01:00 in Japan, still the day before in UTC: the message gives Japan's day."""
     report = ActivityReport(created_at=datetime(2025, 5, 11, 16, 0, tzinfo=UTC))
-    assert "2025-05-12" in services.ReportAlreadyFiled(report).message
+    assert "2025-05-12" in activity_reports.ReportAlreadyFiled(report).message
 
 
 def test_a_report_for_someone_elses_dispatch_is_refused(db_session: Any) -> None:
     assignment = _attended(db_session)
     other = factories.valid_registration(db_session, program_code="tochigi", n=7)
-    with pytest.raises(ServiceError, match="このサポーターの派遣ではありません"):
-        services.file_report(
+    with pytest.raises(ServiceError, match="このサポーターの派遣ではありません") as refused:
+        activity_reports.file_report(
             db_session,
             actor=factories.admin_user(db_session),
             registration=other,
@@ -106,6 +107,7 @@ def test_a_report_for_someone_elses_dispatch_is_refused(db_session: Any) -> None
             today=date(2025, 5, 11),
             on_behalf=True,
         )
+    assert refused.value.code == "not_own_dispatch"
 
 
 def test_the_report_page_of_a_filed_dispatch_links_to_the_first(
@@ -152,8 +154,8 @@ def test_no_activity_counts_as_the_years_report(db_session: Any) -> None:
     registration = _registration(db_session)
     today = date(2025, 2, 10)  # fiscal year 2024
     program = registration.program
-    assert services.reports_due(db_session, registration, program, today) == [2023, 2024]
-    services.declare_no_activity(
+    assert activity_reports.reports_due(db_session, registration, program, today) == [2023, 2024]
+    activity_reports.declare_no_activity(
         db_session,
         actor=factories.admin_user(db_session),
         registration=registration,
@@ -161,7 +163,7 @@ def test_no_activity_counts_as_the_years_report(db_session: Any) -> None:
         today=today,
         on_behalf=True,
     )
-    assert services.reports_due(db_session, registration, program, today) == [2023]
+    assert activity_reports.reports_due(db_session, registration, program, today) == [2023]
     now = datetime(2025, 2, 10, 0, 0, tzinfo=UTC)
     registry_jobs.report_missing(db_session, now)
     assert list(db_session.scalars(select(ReminderLedger))) == []
@@ -174,7 +176,7 @@ def test_no_activity_counts_for_the_start_page_counter(db_session: Any) -> None:
     before = coordinator_actions(db_session, [registration.program], now=now, today=today)
     missing = before[0].missing_reports
     assert missing >= 1
-    services.declare_no_activity(
+    activity_reports.declare_no_activity(
         db_session,
         actor=factories.admin_user(db_session),
         registration=registration,
@@ -192,14 +194,16 @@ def test_no_activity_is_refused_when_not_applicable(db_session: Any) -> None:
     today = date(2025, 2, 10)
 
     def declare(year: int, reg: Any = registration) -> None:
-        services.declare_no_activity(
+        activity_reports.declare_no_activity(
             db_session, actor=actor, registration=reg, year=year, today=today, on_behalf=True
         )
 
-    with pytest.raises(ServiceError, match="この年度はまだ始まっていません"):
+    with pytest.raises(ServiceError, match="この年度はまだ始まっていません") as refused:
         declare(2025)  # a year that has not started
-    with pytest.raises(ServiceError, match="この年度より後に登録されています"):
+    assert refused.value.code == "year_not_started"
+    with pytest.raises(ServiceError, match="この年度より後に登録されています") as refused:
         declare(2022)  # before the registration
+    assert refused.value.code == "year_before_registration"
     db_session.add(
         ActivityReport(
             registration_id=registration.id,
@@ -210,14 +214,21 @@ def test_no_activity_is_refused_when_not_applicable(db_session: Any) -> None:
         )
     )
     db_session.flush()
-    with pytest.raises(ServiceError, match="この年度には活動報告が提出されています"):
+    with pytest.raises(ServiceError, match="この年度には活動報告が提出されています") as refused:
         declare(2024)  # a report was filed: there was activity
+    assert refused.value.code == "activity_reported"
     declare(2023)
-    with pytest.raises(ServiceError, match="この年度の「活動なし」はすでに届け出られています"):
+    with pytest.raises(
+        ServiceError, match="この年度の「活動なし」はすでに届け出られています"
+    ) as refused:
         declare(2023)  # once
+    assert refused.value.code == "no_activity_already_declared"
     kagawa = factories.registration(db_session, program_code="kagawa", on=date(2023, 7, 20))
-    with pytest.raises(ServiceError, match="この事業では年度ごとの活動報告を求めていません"):
+    with pytest.raises(
+        ServiceError, match="この事業では年度ごとの活動報告を求めていません"
+    ) as refused:
         declare(2024, kagawa)  # the program asks for no yearly report
+    assert refused.value.code == "reports_not_required"
 
 
 def test_supporter_declares_no_activity_from_my_page(
@@ -235,5 +246,7 @@ def test_supporter_declares_no_activity_from_my_page(
     year = fiscal_year(today)
     response = post_form(client, url, {"year": str(year)}, form_url="/me")
     assert response.status_code == 302
-    assert year in services.declared_years(db_session, registration)
-    assert year not in services.reports_due(db_session, registration, registration.program, today)
+    assert year in activity_reports.declared_years(db_session, registration)
+    assert year not in activity_reports.reports_due(
+        db_session, registration, registration.program, today
+    )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from supporters.db import ServiceError
-from supporters.registry import services
+from supporters.registry import activity_reports, services
 from supporters.registry.models import Registration
 from supporters.training import services as training
 from supporters.training.models import Enrolment
@@ -90,10 +90,13 @@ def test_programs_without_validity_stay_active(db_session: Any) -> None:
 def test_refusals_change_nothing(db_session: Any) -> None:
     enrolment = factories.completed_enrolment(db_session, on=date(2023, 7, 1))
     services.register_enrolment(db_session, actor=None, enrolment=enrolment, on=date(2023, 7, 1))
-    with pytest.raises(ServiceError, match="山田 花子さんはすでにこの事業に登録されています"):
+    with pytest.raises(
+        ServiceError, match="山田 花子さんはすでにこの事業に登録されています"
+    ) as info:
         services.register_enrolment(
             db_session, actor=None, enrolment=enrolment, on=date(2023, 7, 2)
         )
+    assert info.value.code == "already_registered"
     course = factories.course(db_session, program_code="tochigi")
     person = factories.person(
         db_session,
@@ -105,16 +108,17 @@ def test_refusals_change_nothing(db_session: Any) -> None:
     open_enrolment = training.enrol_person(
         db_session, actor=None, course=course, person=person, now=datetime.now(UTC)
     )
-    with pytest.raises(ServiceError, match="養成研修を修了した方のみ登録できます"):
+    with pytest.raises(ServiceError, match="養成研修を修了した方のみ登録できます") as info:
         services.register_enrolment(
             db_session, actor=None, enrolment=open_enrolment, on=date(2024, 1, 1)
         )
+    assert info.value.code == "initial_training_not_completed"
     kagawa = factories.completed_enrolment(
         db_session, program_code="kagawa", name="香川 花子", reading="カガワ ハナコ"
     )
     with pytest.raises(ServiceError, match="登録申請書を提出した方のみ登録できます") as info:
         services.register_enrolment(db_session, actor=None, enrolment=kagawa, on=date(2024, 1, 1))
-    assert info.value.field == "form_received"
+    assert (info.value.field, info.value.code) == ("form_received", "registration_form_missing")
     follow_up = factories.course(db_session, program_code="tochigi", kind="follow_up")
     with pytest.raises(ServiceError, match="この事業のサポーターとして登録されていません"):
         training.enrol_person(
@@ -155,7 +159,7 @@ def test_activity_reports_validate_and_show_due_years(db_session: Any) -> None:
     today = date(2024, 5, 1)
 
     def report(**changes: Any) -> Any:
-        data = services.ReportInput(
+        data = activity_reports.ReportInput(
             activity_on=date(2023, 5, 1),
             hours="1.5",
             kind="sitting_in",
@@ -165,7 +169,7 @@ def test_activity_reports_validate_and_show_due_years(db_session: Any) -> None:
         )
         for key, value in changes.items():
             setattr(data, key, value)
-        return services.file_report(
+        return activity_reports.file_report(
             db_session,
             actor=supporter,
             registration=registration,
@@ -174,26 +178,41 @@ def test_activity_reports_validate_and_show_due_years(db_session: Any) -> None:
             on_behalf=False,
         )
 
-    for bad, field, message in [
-        ({"activity_on": date(2024, 5, 2)}, "activity_on", "未来の日付は入力できません"),
-        ({"hours": "-1"}, "hours", "時間は0.1以上24以下で入力してください"),
-        ({"hours": "0"}, "hours", "時間は0.1以上24以下で入力してください"),
-        ({"hours": "abc"}, "hours", "時間は数字で入力してください"),
-        ({"kind": "secret"}, "kind", "活動の種類を選んでください"),
-        ({"topics": ["client-name"]}, "topics", "内容（テーマ）は一覧から選んでください"),
-        ({"note": "あ" * 201}, "note", "200文字以内で入力してください"),
-        ({"activity_on": date(2022, 1, 1)}, "activity_on", "サポーター登録日より前の日付です"),
+    for bad, field, code, message in [
+        (
+            {"activity_on": date(2024, 5, 2)},
+            "activity_on",
+            "date_in_future",
+            "未来の日付は入力できません",
+        ),
+        ({"hours": "-1"}, "hours", "hours_out_of_range", "時間は0.1以上24以下で入力してください"),
+        ({"hours": "0"}, "hours", "hours_out_of_range", "時間は0.1以上24以下で入力してください"),
+        ({"hours": "abc"}, "hours", "hours_not_a_number", "時間は数字で入力してください"),
+        ({"kind": "secret"}, "kind", "kind_unknown", "活動の種類を選んでください"),
+        (
+            {"topics": ["client-name"]},
+            "topics",
+            "topic_unknown",
+            "内容（テーマ）は一覧から選んでください",
+        ),
+        ({"note": "あ" * 201}, "note", "note_too_long", "200文字以内で入力してください"),
+        (
+            {"activity_on": date(2022, 1, 1)},
+            "activity_on",
+            "date_before_registration",
+            "サポーター登録日より前の日付です",
+        ),
     ]:
         with pytest.raises(ServiceError, match=message) as info:
             report(**bad)
-        assert info.value.field == field, bad
-    assert services.reports_due(db_session, registration, registration.program, today) == [
+        assert (info.value.field, info.value.code) == (field, code), bad
+    assert activity_reports.reports_due(db_session, registration, registration.program, today) == [
         2022,
         2023,
         2024,
     ]
     report()
-    assert services.reports_due(db_session, registration, registration.program, today) == [
+    assert activity_reports.reports_due(db_session, registration, registration.program, today) == [
         2022,
         2024,
     ]
@@ -204,7 +223,7 @@ def test_activity_reports_validate_and_show_due_years(db_session: Any) -> None:
         name="香川 一",
         reading="カガワ イチ",
     )
-    assert services.reports_due(db_session, kagawa, kagawa.program, today) == []
+    assert activity_reports.reports_due(db_session, kagawa, kagawa.program, today) == []
 
 
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2031, 12, 31))

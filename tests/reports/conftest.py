@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from supporters.dispatch import services as dispatch
 from supporters.extensions import db
+from supporters.registry import activity_reports
 from supporters.registry import services as registry
 from supporters.registry.models import Registration
 from supporters.training import services as training
@@ -111,11 +112,11 @@ def held_event(
 def report_filed(
     session: Any, registration: Registration, day: date, hours: str, kind: str
 ) -> None:
-    registry.file_report(
+    activity_reports.file_report(
         session,
         actor=factories.admin_user(session),
         registration=registration,
-        data=registry.ReportInput(
+        data=activity_reports.ReportInput(
             activity_on=day,
             hours=Decimal(hours),
             kind=kind,

@@ -30,15 +30,15 @@ def test_card_sheet_legend_is_not_the_audit_pages_actor(
 
 
 def test_history_shows_hours_in_japanese(client: Any, db_session: Any, login_as: Any) -> None:
-    from supporters.registry import services as registry
+    from supporters.registry import activity_reports
 
     registration = factories.registration(db_session, on=date(2024, 5, 1))
     coordinator = factories.coordinator(db_session, program_code="tochigi")
-    registry.file_report(
+    activity_reports.file_report(
         db_session,
         actor=coordinator,
         registration=registration,
-        data=registry.ReportInput(
+        data=activity_reports.ReportInput(
             activity_on=date(2024, 6, 1),
             hours=Decimal("3.5"),
             kind="phone",

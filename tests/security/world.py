@@ -26,7 +26,7 @@ from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch
-from supporters.registry import services as registry
+from supporters.registry import activity_reports
 from supporters.reminders.mail import queue_user_mail
 from supporters.training import services as training
 from supporters.training.models import CourseSession, Enrolment
@@ -158,11 +158,11 @@ def build_world(db_session: Any) -> World:
         card = certificates.issue_card(
             db_session, actor=admin_actor, registration=registration, now=now
         )
-        registry.file_report(
+        activity_reports.file_report(
             db_session,
             actor=admin_actor,
             registration=registration,
-            data=registry.ReportInput(
+            data=activity_reports.ReportInput(
                 activity_on=today - timedelta(days=5),
                 hours="2",
                 kind="phone",
