@@ -1,5 +1,6 @@
 """The register: registering completers, renewing through follow-up training, suspensions
-and withdrawals, status on any date, activity reports. Plain functions; they never commit."""
+and withdrawals, status on any date. Activity reports are in activity_reports.py, the lists
+and pages in queries.py. Plain functions; they never commit."""
 
 from __future__ import annotations
 

@@ -119,6 +119,13 @@ def test_the_report_page_of_a_filed_dispatch_links_to_the_first(
     db_session.commit()
     login_as(user)
     url = f"/register/{assignment.registration_id}/reports/new?assignment={assignment.id}"
+    # The form is prefilled from the dispatch, which dispatch's hook reads for the register.
+    event = assignment.event
+    hours = (event.ends_at - event.starts_at).total_seconds() / 3600
+    form = client.get(url).get_data(as_text=True)
+    assert 'value="2025-05-10"' in form
+    assert f'value="{hours:.1f}"' in form
+    assert f'value="{event.municipality.name}"' in form
     response = post_form(
         client,
         url,
