@@ -18,21 +18,17 @@ from sqlalchemy.orm import contains_eager, selectinload
 from supporters.accounts.models import User
 from supporters.audit.services import count_audit, record_audit
 from supporters.certificates.models import CardIssue, CertificateIssue
-from supporters.certificates.pdf import (
-    CARD_DESIGNS,
-    CardData,
-    CompletionData,
-    FontPath,
-    PdfInputError,
-    check_printable,
-)
+from supporters.certificates.pdf import CARD_DESIGNS, CardData
 from supporters.core.time import local_date
 from supporters.db import DbSession, ServiceError
+from supporters.pdf.errors import PdfInputError
+from supporters.pdf.fonts import FontPath, check_printable
 from supporters.people.models import Person
 from supporters.programs.models import Program
 from supporters.registry import services as registry
 from supporters.registry.models import Registration, RegistrationEvent, Status
 from supporters.training.models import Enrolment, EnrolmentState
+from supporters.training.pdf import CompletionData
 
 CODE_BYTES = 16  # 128 random bits: 22 URL-safe characters
 

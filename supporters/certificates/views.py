@@ -29,13 +29,7 @@ from supporters.audit.services import record_audit
 from supporters.certificates import services
 from supporters.certificates.forms import VERIFY_STATUS_LABELS, CardReasonForm, SheetForm
 from supporters.certificates.models import CardIssue
-from supporters.certificates.pdf import (
-    PdfInputError,
-    render_calibration_page,
-    render_card,
-    render_card_sheet,
-    render_completion_certificate,
-)
+from supporters.certificates.pdf import render_calibration_page, render_card, render_card_sheet
 from supporters.certificates.permissions import (
     can_download_card,
     can_manage_cards,
@@ -46,11 +40,13 @@ from supporters.core.time import today_in_japan
 from supporters.core.web import public, require, select_locale, show_service_error, writes_on_get
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db, limiter
+from supporters.pdf.errors import PdfInputError
 from supporters.programs.models import Program
 from supporters.registry import services as registry
 from supporters.registry.forms import STATUS_LABELS
 from supporters.registry.models import Registration
 from supporters.training.models import Enrolment
+from supporters.training.pdf import render_completion_certificate
 
 bp = Blueprint("certificates", __name__)
 verify_bp = Blueprint("verify", __name__)
