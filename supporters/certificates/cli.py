@@ -188,7 +188,7 @@ def sheet_command(
         )
         registrations = services.select_for_sheet(db.session, selection)
         if not registrations:
-            raise ServiceError(None, "No supporter matches the selection.")
+            raise ServiceError(None, "No supporter matches the selection.", code="empty_selection")
         issued = services.issue_sheet(
             db.session,
             actor=None,
@@ -198,7 +198,7 @@ def sheet_command(
             font_path=_font(),
         )
         if not issued.cards:
-            raise ServiceError(None, "No supporter matches the selection.")
+            raise ServiceError(None, "No supporter matches the selection.", code="empty_selection")
         body = render_card_sheet(
             issued.cards,
             margin_top_mm=margin_top,
