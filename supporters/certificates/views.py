@@ -27,7 +27,7 @@ from wtforms import SelectChoice
 from supporters.accounts.models import User
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.audit.services import record_audit
-from supporters.certificates import services
+from supporters.certificates import services, verification
 from supporters.certificates.forms import VERIFY_STATUS_LABELS, CardReasonForm, SheetForm
 from supporters.certificates.models import CardIssue
 from supporters.certificates.pdf import render_calibration_page, render_card, render_card_sheet
@@ -177,7 +177,7 @@ def cards(registration_id: int) -> str:
         status=registry.status_on(registration, registration.program, events, today_in_japan()),
         status_labels=STATUS_LABELS,
         history=history,
-        checks=services.verify_counts(db.session, history),
+        checks=verification.verify_counts(db.session, history),
         users=users,
         reissue_form=CardReasonForm(prefix="reissue"),
         revoke_form=CardReasonForm(prefix="revoke"),
@@ -401,7 +401,7 @@ def _verify_page(status_code: int, **context: object) -> Response:
 @public
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])
 def verify(code: str) -> ResponseReturnValue:
-    result = services.verify(db.session, code, today_in_japan())
+    result = verification.verify(db.session, code, today_in_japan())
     db.session.commit()
     if result is None:
         return _verify_page(404, result=None)
