@@ -3,7 +3,8 @@
     python benchmarks/bench_pdf.py [--cards 1000] [--repeat 3]
 
 Cases: one supporter card, one completion certificate, and a sheet of ``--cards`` cards with
-and without QR codes. "ours" is ``supporters.certificates.pdf`` (printable-text checks, fitted
+and without QR codes. "ours" is ``supporters.certificates.pdf`` and
+``supporters.training.pdf`` on the base layer ``supporters.pdf`` (printable-text checks, fitted
 text, shared form XObjects, QR codes as one path from the fast encoder). "plain" is what one
 would write with reportlab directly: the same font file and positions, plain canvas calls per
 card, reportlab's ``QrCodeWidget`` for the QR code, no checks. Times are the best of
@@ -35,16 +36,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from supporters.certificates.pdf import (
-    CardData,
-    CompletionData,
-    default_font_path,
-    format_date,
-    japanese_era,
-    render_card,
-    render_card_sheet,
-    render_completion_certificate,
-)
+from supporters.certificates.pdf import CardData, render_card, render_card_sheet
+from supporters.core.eras import format_date, japanese_era
+from supporters.pdf.fonts import default_font_path
+from supporters.training.pdf import CompletionData, render_completion_certificate
 
 PLAIN_FONT = "BenchPlainFont"
 CARD_W, CARD_H = 91 * mm, 55 * mm

@@ -18,19 +18,15 @@ from sqlalchemy import select
 
 from supporters.audit.services import record_audit
 from supporters.certificates import services
-from supporters.certificates.pdf import (
-    PdfInputError,
-    render_calibration_page,
-    render_card,
-    render_card_sheet,
-    render_completion_certificate,
-)
+from supporters.certificates.pdf import render_calibration_page, render_card, render_card_sheet
 from supporters.core.time import local_date
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
+from supporters.pdf.errors import PdfInputError
 from supporters.programs.services import get_program_by_code
 from supporters.registry.models import Registration
 from supporters.training.models import Enrolment
+from supporters.training.pdf import render_completion_certificate
 
 certificates_cli = AppGroup("certificates", help="Supporter cards and completion certificates.")
 
@@ -192,7 +188,7 @@ def sheet_command(
         )
         registrations = services.select_for_sheet(db.session, selection)
         if not registrations:
-            raise ServiceError(None, "No supporter matches the selection.")
+            raise ServiceError(None, "No supporter matches the selection.", code="empty_selection")
         issued = services.issue_sheet(
             db.session,
             actor=None,
@@ -202,7 +198,7 @@ def sheet_command(
             font_path=_font(),
         )
         if not issued.cards:
-            raise ServiceError(None, "No supporter matches the selection.")
+            raise ServiceError(None, "No supporter matches the selection.", code="empty_selection")
         body = render_card_sheet(
             issued.cards,
             margin_top_mm=margin_top,

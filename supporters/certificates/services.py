@@ -1,38 +1,34 @@
-"""Issuing, reissuing and revoking supporter cards and completion certificates, what goes on
-them, and the public check. Plain functions; they never commit. The PDF drawing itself is
-in `pdf.py` (pure); these functions build its input."""
+"""Issuing, reissuing and revoking supporter cards and completion certificates (one
+mechanism, parametrised by the kind), and what goes on them. Plain functions; they never
+commit. The PDF drawing itself is pure (`pdf.py`, `training.pdf`); these functions build its
+input. The public check is `verification.py`."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Any
+from typing import Generic, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from supporters.accounts.models import User
-from supporters.audit.services import count_audit, record_audit
-from supporters.certificates.models import CardIssue, CertificateIssue
-from supporters.certificates.pdf import (
-    CARD_DESIGNS,
-    CardData,
-    CompletionData,
-    FontPath,
-    PdfInputError,
-    check_printable,
-)
+from supporters.audit.services import record_audit
+from supporters.certificates.models import CardIssue, CertificateIssue, IssueRecord
+from supporters.certificates.pdf import CARD_DESIGNS, CardData
 from supporters.core.time import local_date
 from supporters.db import DbSession, ServiceError
+from supporters.pdf.errors import PdfInputError
+from supporters.pdf.fonts import FontPath, check_printable
 from supporters.people.models import Person
 from supporters.programs.models import Program
 from supporters.registry import services as registry
 from supporters.registry.models import Registration, RegistrationEvent, Status
 from supporters.training.models import Enrolment, EnrolmentState
+from supporters.training.pdf import CompletionData
 
 CODE_BYTES = 16  # 128 random bits: 22 URL-safe characters
 
@@ -73,6 +69,7 @@ def _refuse_withdrawn(registration: Registration) -> None:
                     number=registration.number,
                 )
             ),
+            code="registration_withdrawn",
         )
 
 
@@ -81,7 +78,151 @@ def check_printable_name(person: Person, font_path: FontPath | None = None) -> N
     try:
         check_printable(person.printable_name, "holder_name", font_path)
     except PdfInputError as error:
-        raise ServiceError("print_name", error.message) from error
+        raise ServiceError("print_name", error.message, code="unprintable_name") from error
+
+
+# --- issue, reissue, revoke: one mechanism for cards and certificates -----------------
+
+IssueT = TypeVar("IssueT", bound=IssueRecord)
+
+
+@dataclass(frozen=True)
+class IssueKind(Generic[IssueT]):
+    """Cards and completion certificates differ only in these."""
+
+    model: type[IssueT]
+    owner: str  # the column naming what it is issued for
+    action: str  # the audit actions: f"{action}_issue", f"{action}_reissue", ...
+    revoked: Callable[[str], str]  # why a revoked one is not printed again
+    revoked_code: str
+
+
+CARD = IssueKind(
+    CardIssue,
+    "registration_id",
+    "certificate.card",
+    lambda number: str(
+        _l("Card %(number)s was revoked. A coordinator can reissue it.", number=number)
+    ),
+    "card_revoked",
+)
+COMPLETION = IssueKind(
+    CertificateIssue,
+    "enrolment_id",
+    "certificate.completion",
+    lambda number: str(
+        _l("Certificate %(number)s was revoked. It can be reissued.", number=number)
+    ),
+    "certificate_revoked",
+)
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """What an issue is for: its id, its program (for the audit log) and the number each
+    version gets."""
+
+    id: int
+    program_id: int
+    number: Callable[[int], str]
+
+
+def _latest(session: DbSession, kind: IssueKind[IssueT], owner_id: int) -> IssueT | None:
+    model = kind.model
+    return session.scalar(
+        select(model)
+        .where(getattr(model, kind.owner) == owner_id)
+        .order_by(model.version.desc())
+        .limit(1)
+    )
+
+
+def _record(
+    session: DbSession,
+    kind: IssueKind[IssueT],
+    owner: _Owner,
+    *,
+    actor: User | None,
+    version: int,
+    now: datetime,
+    action: str,
+) -> IssueT:
+    number = owner.number(version)
+    issue = kind.model(
+        number=number,
+        version=version,
+        code=new_code(session),
+        issued_at=now,
+        issued_by_id=actor.id if actor else None,
+        **{kind.owner: owner.id},
+    )
+    session.add(issue)
+    session.flush()
+    record_audit(
+        session,
+        actor,
+        f"{kind.action}_{action}",
+        issue,
+        program_id=owner.program_id,
+        detail={"number": number, "version": version},
+    )
+    return issue
+
+
+def _issue(
+    session: DbSession, kind: IssueKind[IssueT], owner: _Owner, *, actor: User | None, now: datetime
+) -> IssueT:
+    """The issue in force: the current version, or version 1 the first time. A revoked one
+    stays revoked: only a reissue makes a new one."""
+    latest = _latest(session, kind, owner.id)
+    if latest is None:
+        return _record(session, kind, owner, actor=actor, version=1, now=now, action="issue")
+    if latest.revoked_at is not None:
+        raise ServiceError(None, kind.revoked(latest.number), code=kind.revoked_code)
+    return latest
+
+
+def _reissue(
+    session: DbSession,
+    kind: IssueKind[IssueT],
+    owner: _Owner,
+    *,
+    actor: User | None,
+    now: datetime,
+    reason: str,
+) -> IssueT:
+    """A new version; the previous one is revoked (with the reason), not deleted."""
+    latest = _latest(session, kind, owner.id)
+    version = latest.version + 1 if latest else 1
+    issue = _record(session, kind, owner, actor=actor, version=version, now=now, action="reissue")
+    if latest is not None:
+        if latest.revoked_at is None:
+            _mark_revoked(latest, actor=actor, now=now, reason=reason)
+        latest.superseded_by_id = issue.id
+    return issue
+
+
+def _mark_revoked(issue: IssueRecord, *, actor: User | None, now: datetime, reason: str) -> None:
+    issue.revoked_at = now
+    issue.revocation_reason = reason[:500]
+    issue.revoked_by_id = actor.id if actor else None
+
+
+def _reason(reason: str | None) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ServiceError("reason", str(_l("Give a reason.")), code="reason_missing")
+    return reason
+
+
+def _card_owner(registration: Registration) -> _Owner:
+    return _Owner(
+        registration.id, registration.program_id, lambda version: f"{registration.number}-{version}"
+    )
+
+
+def _certificate_owner(enrolment: Enrolment, number: str) -> _Owner:
+    return _Owner(enrolment.id, enrolment.course.program_id, lambda version: number)
 
 
 # --- supporter cards ------------------------------------------------------------------
@@ -98,45 +239,6 @@ def card_history(session: DbSession, registration: Registration) -> list[CardIss
     )
 
 
-def latest_card(session: DbSession, registration: Registration) -> CardIssue | None:
-    return session.scalar(
-        select(CardIssue)
-        .where(CardIssue.registration_id == registration.id)
-        .order_by(CardIssue.version.desc())
-        .limit(1)
-    )
-
-
-def _new_card(
-    session: DbSession,
-    *,
-    actor: User | None,
-    registration: Registration,
-    version: int,
-    now: datetime,
-    action: str,
-) -> CardIssue:
-    card = CardIssue(
-        registration_id=registration.id,
-        number=f"{registration.number}-{version}",
-        version=version,
-        code=new_code(session),
-        issued_at=now,
-        issued_by_id=actor.id if actor else None,
-    )
-    session.add(card)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        action,
-        card,
-        program_id=registration.program_id,
-        detail={"number": card.number, "version": version},
-    )
-    return card
-
-
 def issue_card(
     session: DbSession,
     *,
@@ -149,27 +251,7 @@ def issue_card(
     time. A card revoked without a reissue stays revoked: only a reissue makes a new one."""
     _refuse_withdrawn(registration)
     check_printable_name(registration.person, font_path)
-    latest = latest_card(session, registration)
-    if latest is None:
-        return _new_card(
-            session,
-            actor=actor,
-            registration=registration,
-            version=1,
-            now=now,
-            action="certificate.card_issue",
-        )
-    if latest.revoked_at is not None:
-        raise ServiceError(
-            None,
-            str(
-                _l(
-                    "Card %(number)s was revoked. A coordinator can reissue it.",
-                    number=latest.number,
-                )
-            ),
-        )
-    return latest
+    return _issue(session, CARD, _card_owner(registration), actor=actor, now=now)
 
 
 def reissue_card(
@@ -182,45 +264,26 @@ def reissue_card(
     font_path: FontPath | None = None,
 ) -> CardIssue:
     """A new version (a lost or damaged card); the previous one is revoked, not deleted."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
+    reason = _reason(reason)
     _refuse_withdrawn(registration)
     check_printable_name(registration.person, font_path)
-    latest = latest_card(session, registration)
-    version = latest.version + 1 if latest else 1
-    card = _new_card(
-        session,
-        actor=actor,
-        registration=registration,
-        version=version,
-        now=now,
-        action="certificate.card_reissue",
-    )
-    if latest is not None:
-        if latest.revoked_at is None:
-            latest.revoked_at = now
-            latest.revocation_reason = reason[:500]
-            latest.revoked_by_id = actor.id if actor else None
-        latest.superseded_by_id = card.id
-    return card
+    owner = _card_owner(registration)
+    return _reissue(session, CARD, owner, actor=actor, now=now, reason=reason)
 
 
 def revoke_card(
     session: DbSession, *, actor: User | None, card: CardIssue, now: datetime, reason: str
 ) -> None:
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
+    reason = _reason(reason)
     if card.revoked_at is not None:
-        raise ServiceError(None, str(_l("This card has already been revoked.")))
-    card.revoked_at = now
-    card.revocation_reason = reason[:500]
-    card.revoked_by_id = actor.id if actor else None
+        raise ServiceError(
+            None, str(_l("This card has already been revoked.")), code="already_revoked"
+        )
+    _mark_revoked(card, actor=actor, now=now, reason=reason)
     record_audit(
         session,
         actor,
-        "certificate.card_revoke",
+        f"{CARD.action}_revoke",
         card,
         program_id=card.registration.program_id,
         detail={"number": card.number},
@@ -299,13 +362,19 @@ class SheetSelection:
 def select_for_sheet(session: DbSession, selection: SheetSelection) -> list[Registration]:
     """The registrations of a selection in フリガナ order; never a withdrawn one."""
     if selection.status not in SHEET_STATUSES:
-        raise ServiceError("status", str(_l("Choose a status from the list.")))
+        raise ServiceError(
+            "status", str(_l("Choose a status from the list.")), code="unknown_status"
+        )
     if (
         selection.registered_from
         and selection.registered_to
         and selection.registered_from > selection.registered_to
     ):
-        raise ServiceError("registered_to", str(_l("The end of the period is before its start.")))
+        raise ServiceError(
+            "registered_to",
+            str(_l("The end of the period is before its start.")),
+            code="period_reversed",
+        )
     status = registry.status_sql(selection.program, selection.day)
     query = (
         select(Registration)
@@ -358,7 +427,9 @@ def issue_sheet(
         try:
             check_printable_name(registration.person, font_path)
         except ServiceError as error:
-            raise ServiceError(error.field, f"{registration.number}: {error.message}") from error
+            raise ServiceError(
+                error.field, f"{registration.number}: {error.message}", code=error.code
+            ) from error
     latest: dict[int, CardIssue] = {}
     for chunk in _chunks(ids, 500):
         for issued in session.scalars(
@@ -432,49 +503,11 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
 def _require_completed(enrolment: Enrolment) -> str:
     if enrolment.state != EnrolmentState.COMPLETED or not enrolment.completion_number:
         raise ServiceError(
-            None, str(_l("A completion certificate is only issued for a completed training."))
+            None,
+            str(_l("A completion certificate is only issued for a completed training.")),
+            code="not_completed",
         )
     return enrolment.completion_number
-
-
-def latest_certificate(session: DbSession, enrolment: Enrolment) -> CertificateIssue | None:
-    return session.scalar(
-        select(CertificateIssue)
-        .where(CertificateIssue.enrolment_id == enrolment.id)
-        .order_by(CertificateIssue.version.desc())
-        .limit(1)
-    )
-
-
-def _new_certificate(
-    session: DbSession,
-    *,
-    actor: User | None,
-    enrolment: Enrolment,
-    number: str,
-    version: int,
-    now: datetime,
-    action: str,
-) -> CertificateIssue:
-    certificate = CertificateIssue(
-        enrolment_id=enrolment.id,
-        number=number,
-        version=version,
-        code=new_code(session),
-        issued_at=now,
-        issued_by_id=actor.id if actor else None,
-    )
-    session.add(certificate)
-    session.flush()
-    record_audit(
-        session,
-        actor,
-        action,
-        certificate,
-        program_id=enrolment.course.program_id,
-        detail={"number": number, "version": version},
-    )
-    return certificate
 
 
 def issue_certificate(
@@ -488,23 +521,8 @@ def issue_certificate(
     """The certificate in force for a completed enrolment (version 1 the first time)."""
     number = _require_completed(enrolment)
     check_printable_name(enrolment.person, font_path)
-    latest = latest_certificate(session, enrolment)
-    if latest is None:
-        return _new_certificate(
-            session,
-            actor=actor,
-            enrolment=enrolment,
-            number=number,
-            version=1,
-            now=now,
-            action="certificate.completion_issue",
-        )
-    if latest.revoked_at is not None:
-        raise ServiceError(
-            None,
-            str(_l("Certificate %(number)s was revoked. It can be reissued.", number=number)),
-        )
-    return latest
+    owner = _certificate_owner(enrolment, number)
+    return _issue(session, COMPLETION, owner, actor=actor, now=now)
 
 
 def reissue_certificate(
@@ -517,28 +535,11 @@ def reissue_certificate(
     font_path: FontPath | None = None,
 ) -> CertificateIssue:
     """A new version of the certificate; the previous one is revoked, not deleted."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
+    reason = _reason(reason)
     number = _require_completed(enrolment)
     check_printable_name(enrolment.person, font_path)
-    latest = latest_certificate(session, enrolment)
-    certificate = _new_certificate(
-        session,
-        actor=actor,
-        enrolment=enrolment,
-        number=number,
-        version=latest.version + 1 if latest else 1,
-        now=now,
-        action="certificate.completion_reissue",
-    )
-    if latest is not None:
-        if latest.revoked_at is None:
-            latest.revoked_at = now
-            latest.revocation_reason = reason[:500]
-            latest.revoked_by_id = actor.id if actor else None
-        latest.superseded_by_id = certificate.id
-    return certificate
+    owner = _certificate_owner(enrolment, number)
+    return _reissue(session, COMPLETION, owner, actor=actor, now=now, reason=reason)
 
 
 def completion_data(
@@ -564,125 +565,3 @@ def completion_data(
         issue_date=today,
         seal_image=course.organiser.seal_png,
     )
-
-
-# --- the public check -----------------------------------------------------------------
-
-
-class VerifyStatus(StrEnum):
-    VALID = "valid"
-    EXPIRED = "expired"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """What the public check may say: no attribute, no contact, the holder's name only where
-    the program chooses to show it."""
-
-    kind: str  # "card" or "certificate"
-    status: VerifyStatus
-    program_public_name_ja: str
-    program_public_name_en: str
-    number: str
-    valid_until: date | None
-    holder_name: str | None
-
-    def program_public_name(self, locale: str) -> str:
-        return self.program_public_name_en if locale == "en" else self.program_public_name_ja
-
-
-_CARD_STATUS = {
-    Status.ACTIVE: VerifyStatus.VALID,
-    Status.FOLLOW_UP_DUE: VerifyStatus.VALID,
-    Status.LAPSED: VerifyStatus.EXPIRED,
-    Status.SUSPENDED: VerifyStatus.SUSPENDED,
-    Status.WITHDRAWN: VerifyStatus.REVOKED,
-}
-
-
-def _shown_name(program: Program, person: Person, erased: bool) -> str | None:
-    return person.name if program.show_holder_name_on_verify and not erased else None
-
-
-def _verify_card(session: DbSession, card: CardIssue, today: date) -> VerifyResult:
-    registration = card.registration
-    program = registration.program
-    events = registry.events_for(session, registration)
-    status = registry.status_on(registration, program, events, today)
-    if card.revoked_at is not None or registration.erased_at is not None or status is None:
-        result = VerifyStatus.REVOKED
-    else:
-        result = _CARD_STATUS[status]
-    return VerifyResult(
-        kind="card",
-        status=result,
-        program_public_name_ja=program.public_name_ja,
-        program_public_name_en=program.public_name_en,
-        number=card.number,
-        valid_until=registry.validity_end_on(registration, events, today),
-        holder_name=_shown_name(program, registration.person, registration.erased_at is not None),
-    )
-
-
-def _verify_certificate(certificate: CertificateIssue) -> VerifyResult:
-    enrolment = certificate.enrolment
-    program = enrolment.course.program
-    revoked = certificate.revoked_at is not None or enrolment.state != EnrolmentState.COMPLETED
-    return VerifyResult(
-        kind="certificate",
-        status=VerifyStatus.REVOKED if revoked else VerifyStatus.VALID,
-        program_public_name_ja=program.public_name_ja,
-        program_public_name_en=program.public_name_en,
-        number=certificate.number,
-        valid_until=None,
-        holder_name=_shown_name(program, enrolment.person, False),
-    )
-
-
-def verify(session: DbSession, code: str, today: date) -> VerifyResult | None:
-    """Check a code from a card or certificate; every check is counted in the day's counter
-    (never who asked, never one row per check). None: no such code."""
-    result: VerifyResult | None = None
-    target: Any = None
-    program_id: int | None = None
-    if 8 <= len(code) <= 64:
-        card = session.scalar(select(CardIssue).where(CardIssue.code == code))
-        if card is not None:
-            result, target = _verify_card(session, card, today), card
-            program_id = card.registration.program_id
-        else:
-            certificate = session.scalar(
-                select(CertificateIssue).where(CertificateIssue.code == code)
-            )
-            if certificate is not None:
-                result, target = _verify_certificate(certificate), certificate
-                program_id = certificate.enrolment.course.program_id
-    count_audit(
-        session,
-        "certificate.verify",
-        target,
-        day=today,
-        outcome=result.status.value if result else "unknown",
-        program_id=program_id,
-    )
-    return result
-
-
-def verify_counts(session: DbSession, cards: Sequence[CardIssue]) -> dict[int, int]:
-    """How often each card was checked (shown to the coordinator next to the card)."""
-    from supporters.audit.models import AuditCounter
-
-    if not cards:
-        return {}
-    rows = session.execute(
-        select(AuditCounter.target_id, func.sum(AuditCounter.count))
-        .where(
-            AuditCounter.action == "certificate.verify",
-            AuditCounter.target_type == CardIssue.__tablename__,
-            AuditCounter.target_id.in_([c.id for c in cards]),
-        )
-        .group_by(AuditCounter.target_id)
-    ).all()
-    return {int(target_id): int(count) for target_id, count in rows}

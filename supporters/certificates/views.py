@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -26,16 +27,10 @@ from wtforms import SelectChoice
 from supporters.accounts.models import User
 from supporters.accounts.permissions import coordinated_program_ids
 from supporters.audit.services import record_audit
-from supporters.certificates import services
+from supporters.certificates import services, verification
 from supporters.certificates.forms import VERIFY_STATUS_LABELS, CardReasonForm, SheetForm
 from supporters.certificates.models import CardIssue
-from supporters.certificates.pdf import (
-    PdfInputError,
-    render_calibration_page,
-    render_card,
-    render_card_sheet,
-    render_completion_certificate,
-)
+from supporters.certificates.pdf import render_calibration_page, render_card, render_card_sheet
 from supporters.certificates.permissions import (
     can_download_card,
     can_manage_cards,
@@ -43,14 +38,24 @@ from supporters.certificates.permissions import (
     is_own_registration,
 )
 from supporters.core.time import today_in_japan
-from supporters.core.web import public, require, select_locale, show_service_error, writes_on_get
+from supporters.core.web import (
+    commit_or_flash,
+    public,
+    require,
+    save,
+    select_locale,
+    show_service_error,
+    writes_on_get,
+)
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db, limiter
+from supporters.pdf.errors import PdfInputError
 from supporters.programs.models import Program
 from supporters.registry import services as registry
 from supporters.registry.forms import STATUS_LABELS
 from supporters.registry.models import Registration
 from supporters.training.models import Enrolment
+from supporters.training.pdf import render_completion_certificate
 
 bp = Blueprint("certificates", __name__)
 verify_bp = Blueprint("verify", __name__)
@@ -97,8 +102,21 @@ def _registration(registration_id: int) -> Registration:
     return registration
 
 
-def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
+def _download(build: Callable[[], tuple[bytes, str]], back: str) -> ResponseReturnValue:
+    """Issue and draw a PDF (``build`` returns it and its file name) and commit; a refusal
+    rolls back and is shown on the page the user came from."""
     try:
+        body, filename = build()
+    except (ServiceError, PdfInputError) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    return _pdf(body, filename)
+
+
+def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
+    def build() -> tuple[bytes, str]:
         card = services.issue_card(
             db.session,
             actor=current_user,
@@ -110,13 +128,10 @@ def _send_card(registration: Registration, back: str) -> ResponseReturnValue:
             db.session, card, today=today_in_japan(), base_url=_base_url(), font_path=_font()
         )
         body = render_card(data, font_path=_font())
-    except (ServiceError, PdfInputError) as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(back)
-    _audit_download("card", card, registration.program_id, number=card.number)
-    db.session.commit()
-    return _pdf(body, f"card-{card.number}.pdf")
+        _audit_download("card", card, registration.program_id, number=card.number)
+        return body, f"card-{card.number}.pdf"
+
+    return _download(build, back)
 
 
 @bp.get("/me/card/<int:registration_id>.pdf")
@@ -162,7 +177,7 @@ def cards(registration_id: int) -> str:
         status=registry.status_on(registration, registration.program, events, today_in_japan()),
         status_labels=STATUS_LABELS,
         history=history,
-        checks=services.verify_counts(db.session, history),
+        checks=verification.verify_counts(db.session, history),
         users=users,
         reissue_form=CardReasonForm(prefix="reissue"),
         revoke_form=CardReasonForm(prefix="revoke"),
@@ -187,8 +202,8 @@ def reissue(registration_id: int) -> ResponseReturnValue:
     if not valid:
         flash(_("Give a reason."), "error")
         return redirect(back)
-    try:
-        card = services.reissue_card(
+    outcome = save(
+        lambda: services.reissue_card(
             db.session,
             actor=current_user,
             registration=registration,
@@ -196,12 +211,10 @@ def reissue(registration_id: int) -> ResponseReturnValue:
             reason=form.reason.data or "",
             font_path=_font(),
         )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(back)
-    db.session.commit()
-    flash(_("Card %(number)s was issued; the previous card is revoked.", number=card.number))
+    )
+    if outcome.value is not None:
+        number = outcome.value.number
+        flash(_("Card %(number)s was issued; the previous card is revoked.", number=number))
     return redirect(back)
 
 
@@ -216,16 +229,12 @@ def revoke(registration_id: int, card_id: int) -> ResponseReturnValue:
     if not valid:
         flash(_("Give a reason."), "error")
         return redirect(back)
-    try:
-        services.revoke_card(
+    commit_or_flash(
+        lambda: services.revoke_card(
             db.session, actor=current_user, card=card, now=now_utc(), reason=form.reason.data or ""
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(back)
-    db.session.commit()
-    flash(_("Card %(number)s was revoked.", number=card.number), "success")
+        ),
+        _("Card %(number)s was revoked.", number=card.number),
+    )
     return redirect(back)
 
 
@@ -242,21 +251,18 @@ def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
     back = url_for(
         "training.enrolment_detail", course_id=enrolment.course_id, enrolment_id=enrolment.id
     )
-    try:
+
+    def build() -> tuple[bytes, str]:
         certificate = services.issue_certificate(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc(), font_path=_font()
         )
         data = services.completion_data(certificate, today=today_in_japan(), font_path=_font())
         body = render_completion_certificate(data, font_path=_font())
-    except (ServiceError, PdfInputError) as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(back)
-    _audit_download(
-        "completion", certificate, enrolment.course.program_id, number=certificate.number
-    )
-    db.session.commit()
-    return _pdf(body, f"certificate-{certificate.number}.pdf")
+        program_id = enrolment.course.program_id
+        _audit_download("completion", certificate, program_id, number=certificate.number)
+        return body, f"certificate-{certificate.number}.pdf"
+
+    return _download(build, back)
 
 
 # --- card sheets ----------------------------------------------------------------------
@@ -308,7 +314,7 @@ def _build_sheet(form: SheetForm, program: Program) -> ResponseReturnValue:
     )
     registrations = services.select_for_sheet(db.session, selection)
     if not registrations:
-        raise ServiceError(None, _("No supporter matches the selection."))
+        raise ServiceError(None, _("No supporter matches the selection."), code="empty_selection")
     issued = services.issue_sheet(
         db.session,
         actor=current_user,
@@ -318,7 +324,7 @@ def _build_sheet(form: SheetForm, program: Program) -> ResponseReturnValue:
         font_path=_font(),
     )
     if not issued.cards:
-        raise ServiceError(None, _("No supporter matches the selection."))
+        raise ServiceError(None, _("No supporter matches the selection."), code="empty_selection")
     total = len(issued.cards)
     logger = current_app.logger
 
@@ -395,7 +401,7 @@ def _verify_page(status_code: int, **context: object) -> Response:
 @public
 @limiter.limit(lambda: current_app.config["VERIFY_LIMIT"])
 def verify(code: str) -> ResponseReturnValue:
-    result = services.verify(db.session, code, today_in_japan())
+    result = verification.verify(db.session, code, today_in_japan())
     db.session.commit()
     if result is None:
         return _verify_page(404, result=None)

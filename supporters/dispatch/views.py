@@ -545,12 +545,9 @@ def attendance(event_id: int) -> ResponseReturnValue:
 @writes
 def notice(assignment_id: int) -> ResponseReturnValue:
     """派遣依頼書: a printed notice for a supporter without a smartphone."""
-    from supporters.certificates.pdf import (
-        DispatchNoticeData,
-        PdfInputError,
-        render_dispatch_notice,
-    )
     from supporters.core.eras import japanese_era
+    from supporters.dispatch.pdf import DispatchNoticeData, render_dispatch_notice
+    from supporters.pdf.errors import PdfInputError
 
     assignment = db.session.get(Assignment, assignment_id)
     if assignment is None:

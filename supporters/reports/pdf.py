@@ -2,7 +2,7 @@
 of :func:`supporters.reports.services.report_figures`) to bytes.
 
 The document is in Japanese, like the prefecture's own reports. It reuses the Japanese font
-handling of :mod:`supporters.certificates.pdf` (IPAexGothic embedded as a subset, every text
+handling of :mod:`supporters.pdf` (IPAexGothic embedded as a subset, every text
 checked against the font before drawing) and draws the charts with reportlab's canvas: the
 attribute breakdown, dispatches per month and registrations over the years. Hidden
 (suppressed) figures get no bar, only their "<N" text.
@@ -20,14 +20,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from supporters.certificates.pdf import (
-    FontPath,
-    PdfFont,
-    check_text,
-    load_font,
-    new_canvas,
-)
 from supporters.core.eras import japanese_era
+from supporters.pdf.canvas import new_canvas
+from supporters.pdf.fonts import FontPath, PdfFont, check_text, load_font
 
 __all__ = ["render_report"]
 

@@ -25,7 +25,6 @@ from flask_login import current_user
 
 from supporters.accounts.permissions import is_coordinator_of
 from supporters.audit.services import record_audit
-from supporters.certificates.pdf import PdfInputError
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import today_in_japan
@@ -33,6 +32,7 @@ from supporters.core.web import require
 from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db
+from supporters.pdf.errors import PdfInputError
 from supporters.programs.models import Program
 from supporters.programs.services import get_program_by_code, list_programs
 from supporters.registry.forms import ACTIVITY_LABELS, STATUS_LABELS

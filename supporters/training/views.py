@@ -827,11 +827,8 @@ def withdraw_mine(course_id: int) -> ResponseReturnValue:
 @bp.get("/<int:course_id>/sessions/<int:session_id>/sign-in.pdf")
 @writes
 def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
-    from supporters.certificates.pdf import (
-        SignInSheetData,
-        UnprintableTextError,
-        render_sign_in_sheet,
-    )
+    from supporters.pdf.errors import UnprintableTextError
+    from supporters.training.pdf import SignInSheetData, render_sign_in_sheet
 
     course = _course(course_id, manage=True)
     row = _session(course, session_id)

@@ -17,25 +17,28 @@ import pytest
 from PIL import Image
 from reportlab.graphics.barcode import qrencoder
 
-from supporters.certificates import pdf
 from supporters.certificates.pdf import (
     CardData,
-    CompletionData,
-    EmptySelectionError,
-    FontNotFoundError,
-    PdfInputError,
-    SignInSheetData,
-    UnprintableTextError,
-    check_printable,
-    reading_sort_key,
     render_calibration_page,
     render_card,
     render_card_sheet,
-    render_completion_certificate,
-    render_sign_in_sheet,
 )
 from supporters.certificates.qr import qr_pdf_operators, qr_rectangles, qr_symbol
 from supporters.core.eras import format_date
+from supporters.pdf.errors import (
+    EmptySelectionError,
+    FontNotFoundError,
+    PdfInputError,
+    UnprintableTextError,
+)
+from supporters.pdf.fonts import check_printable, default_font_path
+from supporters.pdf.text import reading_sort_key
+from supporters.training.pdf import (
+    CompletionData,
+    SignInSheetData,
+    render_completion_certificate,
+    render_sign_in_sheet,
+)
 
 VERIFY_URL = "https://supporters.example.jp/verify/k3J9xQ2mP7vT4wZ8"
 
@@ -231,7 +234,7 @@ def test_unprintable_card_on_a_sheet_is_found_before_anything_is_drawn() -> None
 
 
 def test_explicit_font_path_and_missing_font() -> None:
-    assert render_card(card(), font_path=pdf.default_font_path()).startswith(b"%PDF")
+    assert render_card(card(), font_path=default_font_path()).startswith(b"%PDF")
     with pytest.raises(
         FontNotFoundError, match=r"フォントファイル /nonexistent/font\.ttf が見つかりません"
     ):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from supporters.audit.models import AuditCounter
-from supporters.certificates import services
+from supporters.certificates import services, verification
 from supporters.certificates.models import CardIssue
 from supporters.core.eras import japanese_era
 from supporters.db import now_utc
@@ -126,7 +126,7 @@ def test_every_check_is_counted_without_the_visitors_address(client: Any, db_ses
     assert [(c.outcome, c.count) for c in counters] == [("valid", 1), ("unknown", 1)]
     assert counters[0].target_type == "card_issue" and counters[0].target_id == card.id
     assert counters[1].target_type == "" and counters[1].target_id == 0
-    assert services.verify_counts(db_session, [card]) == {card.id: 1}
+    assert verification.verify_counts(db_session, [card]) == {card.id: 1}
 
 
 def test_checks_are_rate_limited(client: Any, db_session: Any) -> None:

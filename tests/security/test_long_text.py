@@ -119,7 +119,7 @@ def test_a_certificate_shortens_the_longest_title_to_its_lines(db_session: Any) 
     from datetime import date
 
     from supporters.certificates import services as certificates
-    from supporters.certificates.pdf import render_completion_certificate
+    from supporters.training.pdf import render_completion_certificate
 
     enrolment = factories.completed_enrolment(db_session, program_code="tochigi")
     enrolment.course.title = TITLE[:LONGEST]

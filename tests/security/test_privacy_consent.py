@@ -149,7 +149,7 @@ def test_every_page_shows_contact_only_to_whom_it_may(
                     params = {**world.params["own"], **world.params["-"]}
                 response = client.get(build_path(app, endpoint, params))
                 if response.mimetype == "application/pdf":
-                    # PDFs are compressed; none prints contact fields (see certificates/pdf.py).
+                    # PDFs are compressed; none prints contact fields (see the renderers' pdf.py).
                     continue
                 body = response.get_data().decode("utf-8", errors="replace")
                 for whose, (email, phone) in contact.items():

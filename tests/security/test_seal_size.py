@@ -96,10 +96,11 @@ def test_the_upload_page_says_why_in_japanese(client: Any, login_as: Any, db_ses
 
 
 def test_a_seal_stored_before_the_limit_is_not_decoded_for_a_certificate() -> None:
-    from supporters.certificates.pdf import PdfInputError, _seal
+    from supporters.pdf.canvas import seal_image
+    from supporters.pdf.errors import PdfInputError
 
     bomb = blank_png(9500, 9400)
     started = time.perf_counter()
     with pytest.raises(PdfInputError, match="大きすぎます"):
-        _seal(bomb)
+        seal_image(bomb, max_side=SEAL_MAX_SIDE)
     assert time.perf_counter() - started < 0.5
