@@ -17,7 +17,6 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
@@ -25,6 +24,7 @@ from sqlalchemy.orm import lazyload
 
 from supporters.accounts.models import Role, RoleGrant, User, UserSession
 from supporters.audit.services import record_audit
+from supporters.core.text import fold, normalise_email
 from supporters.db import DbSession, ServiceError
 from supporters.programs.models import Municipality, Program
 
@@ -35,23 +35,13 @@ PASSWORD_MAX_LENGTH = 128
 # --- e-mail and passwords -------------------------------------------------------------
 
 
-def normalise_email(raw: str) -> str:
-    """Trim, fold full-width characters and lower-case; raises ServiceError if malformed."""
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    try:
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ServiceError("email", str(_l("Enter a valid e-mail address."))) from error
-    return result.normalized.lower()
-
-
 def login_address(raw: str) -> str:
     """The address a login looks up and its limits count: normalise_email, or for input that
     is not an address, the same folding (NFKC, trimmed, case-folded)."""
     try:
         return normalise_email(raw)
     except ServiceError:
-        return unicodedata.normalize("NFKC", raw or "").strip().casefold()
+        return fold(raw).casefold()
 
 
 @lru_cache(maxsize=4)

@@ -39,6 +39,7 @@ from supporters.accounts.models import Role, RoleGrant, User
 from supporters.accounts.permissions import can_manage_users
 from supporters.audit.services import record_audit
 from supporters.core.forms import ConfirmForm
+from supporters.core.text import normalise_email
 from supporters.core.web import client_address, is_local_url, public, require, show_service_error
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
@@ -299,7 +300,7 @@ def forgot_password() -> Response | str | tuple[str, int]:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         try:
-            email = services.normalise_email(form.email.data or "")
+            email = normalise_email(form.email.data or "")
         except ServiceError as error:
             show_service_error(form, error)
             return render_template("accounts/forgot_password.html", form=form)

@@ -5,17 +5,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jaconv
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.core.text import fold, normalise_email
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
 from supporters.people.privacy import known_to_program
 from supporters.programs.models import Municipality
+
+if TYPE_CHECKING:
+    from supporters.accounts.models import User
 
 # Japanese labels as they appear in spreadsheets, and English codes, to the stored value.
 ATTRIBUTE_LABELS_JA = {
@@ -99,14 +103,11 @@ def normalise_phone(raw: str | None) -> str | None:
 
 
 def normalise_optional_email(raw: str | None) -> str | None:
-    from supporters.accounts.services import normalise_email
-
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    return normalise_email(text) if text else None
+    return normalise_email(raw) if fold(raw) else None
 
 
 def parse_attribute(raw: str | None) -> Attribute | None:
-    text = unicodedata.normalize("NFKC", raw or "").strip().lower()
+    text = fold(raw).lower()
     if not text:
         return None
     attribute = _ATTRIBUTE_ALIASES.get(text)
@@ -159,7 +160,7 @@ def clean_person_input(
     except ServiceError as error:
         raise ServiceError("email", error.message) from error
     parsed_attribute = parse_attribute(attribute)
-    postal = unicodedata.normalize("NFKC", postal_code or "").strip().replace("ー", "-") or None
+    postal = fold(postal_code).replace("ー", "-") or None
     if postal and not re.fullmatch(r"\d{3}-?\d{4}", postal):
         raise ServiceError("postal_code", str(_l("Enter a postal code like 123-4567.")))
     return PersonInput(

@@ -3,7 +3,6 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import unicodedata
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from supporters.audit.services import record_audit
+from supporters.core.text import fold
 from supporters.db import DbSession, ServiceError
 from supporters.programs.models import Municipality, NumberSequence, Organisation, Program
 
@@ -26,7 +26,7 @@ def municipality_rows() -> Iterator[dict[str, str]]:
 
 
 def normalise_place_name(raw: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", raw or "").split())
+    return "".join(fold(raw).split())
 
 
 @functools.cache
