@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from supporters.accounts.models import Role, User
+from supporters.accounts.models import Role
+from supporters.db import DbSession
+from supporters.people.models import Person
+from supporters.people.privacy import gave_contact_consent
 
 
 def _grants(user: Any) -> list[Any]:
@@ -64,4 +68,45 @@ def visible_program_ids(user: Any) -> set[int] | None:
     return {g.program_id for g in _grants(user) if g.program_id is not None}
 
 
-__all__ = ["User"]
+# --- who may see a person's contact data ---------------------------------------------
+# The one rule every page, export and service uses. The program's coordinators see the
+# contact of the people their program has records of; the person sees their own. Anyone else
+# (municipal staff, an administrator, another supporter) sees it only where the person, as a
+# registered supporter of that program, consented to share their contact with the
+# municipality, and only while that registration is in force (people.privacy asks the
+# registry, which registers the lookup).
+
+
+def may_see_contact(session: DbSession, viewer: Any, person: Person, program_id: int) -> bool:
+    """The predicate itself: `program_id` is the program through whose record the viewer
+    looks at the person (the course's, the registration's, the event's)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    if program_id in coordinated_program_ids(viewer):
+        return True
+    if getattr(viewer, "person_id", None) == person.id:
+        return True
+    return gave_contact_consent(session, person.id, program_id)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What a viewer may see of a person's contact; all None when not shown."""
+
+    shown: bool
+    email: str | None = None
+    phone: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+
+
+def contact_for(session: DbSession, viewer: Any, person: Person, program_id: int) -> Contact:
+    if not may_see_contact(session, viewer, person, program_id):
+        return Contact(shown=False)
+    return Contact(
+        shown=True,
+        email=person.email,
+        phone=person.phone,
+        postal_code=person.postal_code,
+        address=person.address,
+    )

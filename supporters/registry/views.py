@@ -15,7 +15,11 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from supporters.accounts.permissions import coordinated_program_ids, supporter_program_ids
+from supporters.accounts.permissions import (
+    contact_for,
+    coordinated_program_ids,
+    supporter_program_ids,
+)
 from supporters.audit.services import record_audit
 from supporters.core.csv import safe_cell
 from supporters.core.dates import parse_day
@@ -31,7 +35,6 @@ from supporters.core.web import (
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
-from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
 from supporters.programs.models import Municipality, Program, RegistrationMode
 from supporters.programs.services import find_municipality
