@@ -6,11 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from supporters.accounts.permissions import can_view_program, is_coordinator_of, visible_program_ids
 from supporters.core.forms import ConfirmForm
 from supporters.core.web import commit_or_flash, require
 from supporters.extensions import db
 from supporters.programs.models import Organisation
+from supporters.programs.permissions import can_view_program, is_coordinator_of, visible_program_ids
 from supporters.programs.services import get_program_by_code, list_programs, set_seal
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
