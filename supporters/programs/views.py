@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import commit_or_flash, require
+from supporters.core.web import require, save
 from supporters.extensions import db
 from supporters.programs.models import Organisation
 from supporters.programs.permissions import can_view_program, is_coordinator_of, visible_program_ids
@@ -56,8 +56,8 @@ def seal(code: str, organisation_id: int) -> ResponseReturnValue:
         abort(400)
     upload = request.files.get("seal")
     data = None if request.form.get("remove") else (upload.read(300 * 1024 + 1) if upload else b"")
-    commit_or_flash(
+    save(
         lambda: set_seal(db.session, actor=current_user, organisation=organisation, data=data),
-        _("The seal was saved."),
+        success=_("The seal was saved."),
     )
     return redirect(url_for("programs.detail", code=program.code))

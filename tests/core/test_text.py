@@ -23,7 +23,7 @@ def test_normalise_email(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["", "hanako", "hanako@", "@example.jp"])
-def test_malformed_email_is_refused_on_the_email_field(app: object, raw: str) -> None:
+def test_malformed_email_is_refused_on_the_email_field(japanese: None, raw: str) -> None:
     with pytest.raises(ServiceError) as caught:
         normalise_email(raw)
     assert (caught.value.field, caught.value.code) == ("email", "invalid_email")
