@@ -73,10 +73,14 @@ def normalise_reading(raw: str | None) -> str:
     text = jaconv.hira2kata(text)
     text = _SPACES.sub(" ", text).strip()
     if not text:
-        raise ServiceError("name_reading", str(_l("Enter the reading in katakana.")))
+        raise ServiceError(
+            "name_reading", str(_l("Enter the reading in katakana.")), code="reading_missing"
+        )
     if not _KATAKANA_READING.match(text):
         raise ServiceError(
-            "name_reading", str(_l("The reading must be in katakana (or hiragana)."))
+            "name_reading",
+            str(_l("The reading must be in katakana (or hiragana).")),
+            code="reading_not_katakana",
         )
     return text
 
@@ -97,7 +101,9 @@ def normalise_phone(raw: str | None) -> str | None:
         domestic_ok or (international and 10 <= len(digits) <= 13 and digits[0] != "0")
     ):
         raise ServiceError(
-            "phone", str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678."))
+            "phone",
+            str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678.")),
+            code="invalid_phone",
         )
     return text
 
@@ -114,7 +120,9 @@ def parse_attribute(raw: str | None) -> Attribute | None:
     if attribute is None:
         choices = "、".join(ATTRIBUTE_LABELS_JA.values())
         raise ServiceError(
-            "attribute", str(_l("Unknown attribute %(v)s. Use one of: %(c)s", v=raw, c=choices))
+            "attribute",
+            str(_l("Unknown attribute %(v)s. Use one of: %(c)s", v=raw, c=choices)),
+            code="unknown_attribute",
         )
     return attribute
 
@@ -149,20 +157,26 @@ def clean_person_input(
     """Normalise every field; raises ServiceError naming the first field that is wrong."""
     clean_name = normalise_name(name)
     if not clean_name:
-        raise ServiceError("name", str(_l("Enter the name.")))
+        raise ServiceError("name", str(_l("Enter the name.")), code="name_missing")
     if len(clean_name) > 100:
-        raise ServiceError("name", str(_l("Use at most %(n)d characters.", n=100)))
+        raise ServiceError(
+            "name", str(_l("Use at most %(n)d characters.", n=100)), code="name_too_long"
+        )
     reading = normalise_reading(name_reading)
     if len(reading) > 100:
-        raise ServiceError("name_reading", str(_l("Use at most %(n)d characters.", n=100)))
+        raise ServiceError(
+            "name_reading", str(_l("Use at most %(n)d characters.", n=100)), code="reading_too_long"
+        )
     try:
         clean_email = normalise_optional_email(email)
     except ServiceError as error:
-        raise ServiceError("email", error.message) from error
+        raise ServiceError("email", error.message, code=error.code) from error
     parsed_attribute = parse_attribute(attribute)
     postal = fold(postal_code).replace("ー", "-") or None
     if postal and not re.fullmatch(r"\d{3}-?\d{4}", postal):
-        raise ServiceError("postal_code", str(_l("Enter a postal code like 123-4567.")))
+        raise ServiceError(
+            "postal_code", str(_l("Enter a postal code like 123-4567.")), code="invalid_postal_code"
+        )
     return PersonInput(
         name=clean_name,
         name_reading=reading,
