@@ -442,24 +442,6 @@ def user_for_invitation(session: DbSession, token: str, *, secret_key: str, max_
     return user
 
 
-def accept_invitation(
-    session: DbSession,
-    *,
-    token: str,
-    password: str,
-    secret_key: str,
-    max_age: int,
-    hash_params: Mapping[str, int],
-    now: datetime,
-) -> User:
-    user = user_for_invitation(session, token, secret_key=secret_key, max_age=max_age)
-    set_password(user, password, hash_params=hash_params, now=now)
-    user.invitation_nonce = None
-    end_all_sessions(session, user)
-    record_audit(session, user, "user.invitation_accept", user)
-    return user
-
-
 def _password_fingerprint(user: User) -> str:
     # The token is bound to the current hash, so it stops working once used.
     return hashlib.sha256((user.password_hash or "none").encode()).hexdigest()[:20]
@@ -485,19 +467,24 @@ def user_for_password_reset(
     return user
 
 
-def reset_password(
+# What each link's audit row is called.
+LINK_ACTIONS = {"invitation": "user.invitation_accept", "reset": "user.password_reset"}
+
+
+def set_password_from_link(
     session: DbSession,
     *,
-    token: str,
+    kind: str,
+    user: User,
     password: str,
-    secret_key: str,
-    max_age: int,
     hash_params: Mapping[str, int],
     now: datetime,
 ) -> User:
-    user = user_for_password_reset(session, token, secret_key=secret_key, max_age=max_age)
+    """An invitation (`kind` "invitation") or a password reset ("reset") ends the same way,
+    once `user_for_invitation` or `user_for_password_reset` has checked the link: the new
+    password, no outstanding invitation, every login ended, and the audit row."""
     set_password(user, password, hash_params=hash_params, now=now)
     user.invitation_nonce = None
     end_all_sessions(session, user)
-    record_audit(session, user, "user.password_reset", user)
+    record_audit(session, user, LINK_ACTIONS[kind], user)
     return user

@@ -45,6 +45,7 @@ from supporters.core.web import (
     is_local_url,
     public,
     require,
+    require_confirmed,
     save,
     show_service_error,
 )
@@ -230,9 +231,7 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    require_confirmed()
     services.end_session(db.session, current_user.session_token)
     db.session.commit()
     logout_user()
@@ -323,29 +322,20 @@ def forgot_password() -> Response | str | tuple[str, int]:
 def _token_page(kind: str, token: str) -> Response | str | tuple[str, int]:
     config = current_app.config
     if kind == "invitation":
-        load, finish, max_age = (
-            services.user_for_invitation,
-            services.accept_invitation,
-            config["INVITATION_MAX_AGE"],
-        )
+        load, max_age = services.user_for_invitation, config["INVITATION_MAX_AGE"]
     else:
-        load, finish, max_age = (
-            services.user_for_password_reset,
-            services.reset_password,
-            config["PASSWORD_RESET_MAX_AGE"],
-        )
+        load, max_age = services.user_for_password_reset, config["PASSWORD_RESET_MAX_AGE"]
     try:
         user = load(db.session, token, secret_key=config["SECRET_KEY"], max_age=max_age)
     except ServiceError as error:
         return render_template("accounts/link_invalid.html", message=error.message), 400
     form = SetPasswordForm()
     if form.validate_on_submit() and save(
-        lambda: finish(
+        lambda: services.set_password_from_link(
             db.session,
-            token=token,
+            kind=kind,
+            user=user,
             password=form.password.data or "",
-            secret_key=config["SECRET_KEY"],
-            max_age=max_age,
             hash_params=config["PASSWORD_HASH"],
             now=now_utc(),
         ),
@@ -464,18 +454,7 @@ def _create_and_invite(form: InviteUserForm) -> tuple[User, str]:
     return user, _invite(user)
 
 
-def _load_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
-
-@admin_bp.get("/users/<int:user_id>")
-def user_detail(user_id: int) -> str:
-    user = _load_user(user_id)
-    form = GrantRoleForm()
-    form.program.choices = _program_choices()
+def _user_page(user: User, form: GrantRoleForm) -> str:
     return render_template(
         "admin/user_detail.html",
         user=user,
@@ -485,32 +464,33 @@ def user_detail(user_id: int) -> str:
     )
 
 
+@admin_bp.get("/users/<int:user_id>")
+def user_detail(user_id: int) -> str:
+    user = db.get_or_404(User, user_id)
+    form = GrantRoleForm()
+    form.program.choices = _program_choices()
+    return _user_page(user, form)
+
+
 @admin_bp.post("/users/<int:user_id>/grants")
 def grant(user_id: int) -> Response | str | tuple[str, int]:
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     form = GrantRoleForm()
     form.program.choices = _program_choices()
     if form.validate_on_submit() and save(
         lambda: _grant_from_form(form, user), form=form, success=_("The role was granted.")
     ):
         return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template(
-        "admin/user_detail.html",
-        user=user,
-        form=form,
-        confirm=ConfirmForm(),
-        role_labels=ROLE_LABELS,
-    ), 400
+    return _user_page(user, form), 400
 
 
 @admin_bp.post("/users/<int:user_id>/grants/<int:grant_id>/revoke")
 def revoke(user_id: int, grant_id: int) -> Response:
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     grant_row = db.session.get(RoleGrant, grant_id)
     if grant_row is None or grant_row.user_id != user.id:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmed()
     save(
         lambda: services.revoke_role(
             db.session, actor=current_user, grant=grant_row, now=now_utc()
@@ -522,9 +502,8 @@ def revoke(user_id: int, grant_id: int) -> Response:
 
 @admin_bp.post("/users/<int:user_id>/active")
 def toggle_active(user_id: int) -> Response:
-    user = _load_user(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    user = db.get_or_404(User, user_id)
+    require_confirmed()
     if save(
         lambda: services.set_user_active(
             db.session, actor=current_user, user=user, active=not user.active
@@ -539,9 +518,8 @@ def toggle_active(user_id: int) -> Response:
 
 @admin_bp.post("/users/<int:user_id>/invite")
 def reinvite(user_id: int) -> Response:
-    user = _load_user(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    user = db.get_or_404(User, user_id)
+    require_confirmed()
     link = _invite(user)
     db.session.commit()  # the invitation mail is queued; the sender job sends it
     flash(
