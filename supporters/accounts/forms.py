@@ -7,30 +7,42 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from supporters.accounts.models import Role
 from supporters.accounts.services import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from supporters.core.forms import REQUIRED
 
-REQUIRED = _l("This field is required.")
 
-
-class LoginForm(FlaskForm):
-    email = EmailField(
+def _email_field(autocomplete: str | None = None) -> EmailField:
+    hints = {"autocomplete": autocomplete} if autocomplete else {}
+    return EmailField(
         _l("E-mail address"),
         validators=[DataRequired(REQUIRED), Length(max=254)],
-        render_kw={"autocomplete": "username", "inputmode": "email"},
+        render_kw={**hints, "inputmode": "email"},
     )
-    password = PasswordField(
-        _l("Password"),
+
+
+def _current_password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
         validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+def _repeat_password_field() -> PasswordField:
+    return PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class LoginForm(FlaskForm):
+    email = _email_field(autocomplete="username")
+    password = _current_password_field(_l("Password"))
     submit = SubmitField(_l("Log in"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        _l("E-mail address"),
-        validators=[DataRequired(REQUIRED), Length(max=254)],
-        render_kw={"autocomplete": "email", "inputmode": "email"},
-    )
+    email = _email_field(autocomplete="email")
     submit = SubmitField(_l("Send the link"))
 
 
@@ -60,26 +72,14 @@ def _new_password_field(label: str) -> PasswordField:
 
 class SetPasswordForm(FlaskForm):
     password = _new_password_field(_l("New password"))
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    confirm = _repeat_password_field()
     submit = SubmitField(_l("Set the password"))
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(
-        _l("Current password"),
-        validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX_LENGTH)],
-        render_kw={"autocomplete": "current-password"},
-    )
+    current_password = _current_password_field(_l("Current password"))
     password = _new_password_field(_l("New password"))
-    confirm = PasswordField(
-        _l("New password again"),
-        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The two passwords differ."))],
-        render_kw={"autocomplete": "new-password"},
-    )
+    confirm = _repeat_password_field()
     submit = SubmitField(_l("Change the password"))
 
 
@@ -108,11 +108,7 @@ class GrantRoleForm(FlaskForm):
 
 class InviteUserForm(GrantRoleForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=100)])
-    email = EmailField(
-        _l("E-mail address"),
-        validators=[DataRequired(REQUIRED), Length(max=254)],
-        render_kw={"inputmode": "email"},
-    )
+    email = _email_field()
     submit = SubmitField(_l("Create and invite"))
 
 

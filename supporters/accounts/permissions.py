@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from supporters.accounts.models import Role, User
-
-
-def _grants(user: Any) -> list[Any]:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return []
-    return list(user.active_grants)
+from supporters.accounts.models import Role
+from supporters.db import DbSession
+from supporters.people.models import Person
+from supporters.people.privacy import gave_contact_consent
+from supporters.programs.permissions import active_grants
 
 
 def has_role(user: Any, role: Role) -> bool:
-    return any(grant.role == role for grant in _grants(user))
+    return any(grant.role == role for grant in active_grants(user))
 
 
 def is_admin(user: Any) -> bool:
@@ -22,23 +21,19 @@ def is_admin(user: Any) -> bool:
 
 
 def coordinated_program_ids(user: Any) -> set[int]:
-    return {g.program_id for g in _grants(user) if g.role == Role.COORDINATOR}
+    return {g.program_id for g in active_grants(user) if g.role == Role.COORDINATOR}
 
 
 def staff_municipality_ids(user: Any) -> set[int]:
-    return {g.municipality_id for g in _grants(user) if g.role == Role.MUNICIPAL_STAFF}
+    return {g.municipality_id for g in active_grants(user) if g.role == Role.MUNICIPAL_STAFF}
 
 
 def supporter_program_ids(user: Any) -> set[int]:
-    return {g.program_id for g in _grants(user) if g.role == Role.SUPPORTER}
+    return {g.program_id for g in active_grants(user) if g.role == Role.SUPPORTER}
 
 
 def is_coordinator(user: Any) -> bool:
     return bool(coordinated_program_ids(user))
-
-
-def is_coordinator_of(user: Any, program_id: int) -> bool:
-    return program_id in coordinated_program_ids(user)
 
 
 def can_manage_users(user: Any) -> bool:
@@ -53,15 +48,45 @@ def can_view_outbox(user: Any) -> bool:
     return is_admin(user)
 
 
-def can_view_program(user: Any, program_id: int) -> bool:
-    return is_admin(user) or any(g.program_id == program_id for g in _grants(user))
+# --- who may see a person's contact data ---------------------------------------------
+# The one rule every page, export and service uses. The program's coordinators see the
+# contact of the people their program has records of; the person sees their own. Anyone else
+# (municipal staff, an administrator, another supporter) sees it only where the person, as a
+# registered supporter of that program, consented to share their contact with the
+# municipality, and only while that registration is in force (people.privacy asks the
+# registry, which registers the lookup).
 
 
-def visible_program_ids(user: Any) -> set[int] | None:
-    """None means every program (admin)."""
-    if is_admin(user):
-        return None
-    return {g.program_id for g in _grants(user) if g.program_id is not None}
+def may_see_contact(session: DbSession, viewer: Any, person: Person, program_id: int) -> bool:
+    """The predicate itself: `program_id` is the program through whose record the viewer
+    looks at the person (the course's, the registration's, the event's)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    if program_id in coordinated_program_ids(viewer):
+        return True
+    if getattr(viewer, "person_id", None) == person.id:
+        return True
+    return gave_contact_consent(session, person.id, program_id)
 
 
-__all__ = ["User"]
+@dataclass(frozen=True)
+class Contact:
+    """What a viewer may see of a person's contact; all None when not shown."""
+
+    shown: bool
+    email: str | None = None
+    phone: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+
+
+def contact_for(session: DbSession, viewer: Any, person: Person, program_id: int) -> Contact:
+    if not may_see_contact(session, viewer, person, program_id):
+        return Contact(shown=False)
+    return Contact(
+        shown=True,
+        email=person.email,
+        phone=person.phone,
+        postal_code=person.postal_code,
+        address=person.address,
+    )

@@ -17,7 +17,6 @@ from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
@@ -25,6 +24,7 @@ from sqlalchemy.orm import lazyload
 
 from supporters.accounts.models import Role, RoleGrant, User, UserSession
 from supporters.audit.services import record_audit
+from supporters.core.text import fold, normalise_email
 from supporters.db import DbSession, ServiceError
 from supporters.programs.models import Municipality, Program
 
@@ -35,23 +35,13 @@ PASSWORD_MAX_LENGTH = 128
 # --- e-mail and passwords -------------------------------------------------------------
 
 
-def normalise_email(raw: str) -> str:
-    """Trim, fold full-width characters and lower-case; raises ServiceError if malformed."""
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    try:
-        result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ServiceError("email", str(_l("Enter a valid e-mail address."))) from error
-    return result.normalized.lower()
-
-
 def login_address(raw: str) -> str:
     """The address a login looks up and its limits count: normalise_email, or for input that
     is not an address, the same folding (NFKC, trimmed, case-folded)."""
     try:
         return normalise_email(raw)
     except ServiceError:
-        return unicodedata.normalize("NFKC", raw or "").strip().casefold()
+        return fold(raw).casefold()
 
 
 @lru_cache(maxsize=4)
@@ -96,14 +86,21 @@ def check_password_rules(password: str, email: str | None = None) -> None:
         raise ServiceError(
             "password",
             str(_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH)),
+            code="password_too_short",
         )
     if len(password) > PASSWORD_MAX_LENGTH:
         raise ServiceError(
-            "password", str(_l("Use at most %(n)d characters.", n=PASSWORD_MAX_LENGTH))
+            "password",
+            str(_l("Use at most %(n)d characters.", n=PASSWORD_MAX_LENGTH)),
+            code="password_too_long",
         )
     folded = _fold(password)
     if email and folded.strip() == _fold(email):
-        raise ServiceError("password", str(_l("The password must not be your e-mail address.")))
+        raise ServiceError(
+            "password",
+            str(_l("The password must not be your e-mail address.")),
+            code="password_is_email",
+        )
     if folded.strip() in common_passwords():
         raise ServiceError(
             "password",
@@ -113,6 +110,7 @@ def check_password_rules(password: str, email: str | None = None) -> None:
                     "guess. Choose another one, for example a short sentence."
                 )
             ),
+            code="password_common",
         )
     for part in _email_name_parts(email or ""):
         if part in folded:
@@ -125,6 +123,7 @@ def check_password_rules(password: str, email: str | None = None) -> None:
                         name=part,
                     )
                 ),
+                code="password_has_email_name",
             )
 
 
@@ -196,11 +195,19 @@ def create_user(
     email = normalise_email(email)
     display_name = " ".join((display_name or "").split())
     if not display_name:
-        raise ServiceError("display_name", str(_l("Enter a name.")))
+        raise ServiceError("display_name", str(_l("Enter a name.")), code="display_name_missing")
     if len(display_name) > 100:
-        raise ServiceError("display_name", str(_l("Use at most %(n)d characters.", n=100)))
+        raise ServiceError(
+            "display_name",
+            str(_l("Use at most %(n)d characters.", n=100)),
+            code="display_name_too_long",
+        )
     if find_user_by_email(session, email) is not None:
-        raise ServiceError("email", str(_l("An account with this e-mail address already exists.")))
+        raise ServiceError(
+            "email",
+            str(_l("An account with this e-mail address already exists.")),
+            code="email_taken",
+        )
     user = User(email=email, display_name=display_name, locale=locale)
     session.add(user)
     session.flush()
@@ -220,15 +227,22 @@ def grant_role(
 ) -> RoleGrant:
     role = Role(role)
     if role in (Role.COORDINATOR, Role.SUPPORTER, Role.MUNICIPAL_STAFF) and program is None:
-        raise ServiceError("program", str(_l("Choose a program for this role.")))
+        raise ServiceError(
+            "program", str(_l("Choose a program for this role.")), code="program_missing"
+        )
     if role == Role.MUNICIPAL_STAFF:
         if municipality is None:
-            raise ServiceError("municipality", str(_l("Choose a municipality for this role.")))
+            raise ServiceError(
+                "municipality",
+                str(_l("Choose a municipality for this role.")),
+                code="municipality_missing",
+            )
         assert program is not None
         if municipality.prefecture != program.prefecture:
             raise ServiceError(
                 "municipality",
                 str(_l("%(m)s is not in the program's prefecture.", m=municipality.full_name)),
+                code="municipality_outside_prefecture",
             )
     if role == Role.ADMIN:
         program = None
@@ -267,7 +281,9 @@ def revoke_role(session: DbSession, *, actor: User, grant: RoleGrant, now: datet
     if grant.revoked_at is not None:
         return
     if grant.role == Role.ADMIN and count_active_admins(session) <= 1:
-        raise ServiceError(None, str(_l("The last administrator's role cannot be revoked.")))
+        raise ServiceError(
+            None, str(_l("The last administrator's role cannot be revoked.")), code="last_admin"
+        )
     grant.revoked_at = now
     grant.revoked_by_id = actor.id
     session.flush()
@@ -297,7 +313,9 @@ def count_active_admins(session: DbSession) -> int:
 
 def set_user_active(session: DbSession, *, actor: User, user: User, active: bool) -> None:
     if not active and user.id == actor.id:
-        raise ServiceError(None, str(_l("You cannot deactivate your own account.")))
+        raise ServiceError(
+            None, str(_l("You cannot deactivate your own account.")), code="own_account"
+        )
     user.active = active
     if not active:
         end_all_sessions(session, user)
@@ -363,7 +381,11 @@ def change_password(
     now: datetime,
 ) -> None:
     if not verify_password(user, current_password, hash_params=hash_params):
-        raise ServiceError("current_password", str(_l("The current password is not correct.")))
+        raise ServiceError(
+            "current_password",
+            str(_l("The current password is not correct.")),
+            code="wrong_password",
+        )
     set_password(user, new_password, hash_params=hash_params, now=now)
     # Every other login of this account ends; the current one is kept.
     end_all_sessions(session, user, keep_token=user.session_token)
@@ -393,11 +415,13 @@ def _load_token(secret_key: str, salt: str, token: str, max_age: int) -> dict[st
     try:
         data = _serializer(secret_key, salt).loads(token, max_age=max_age)
     except SignatureExpired as error:
-        raise ServiceError(None, str(_l("This link has expired. Ask for a new one."))) from error
+        raise ServiceError(
+            None, str(_l("This link has expired. Ask for a new one.")), code="link_expired"
+        ) from error
     except BadSignature as error:
-        raise ServiceError(None, str(_l("This link is not valid."))) from error
+        raise ServiceError(None, str(_l("This link is not valid.")), code="link_invalid") from error
     if not isinstance(data, dict):
-        raise ServiceError(None, str(_l("This link is not valid.")))
+        raise ServiceError(None, str(_l("This link is not valid.")), code="link_invalid")
     return data
 
 
@@ -410,25 +434,11 @@ def user_for_invitation(session: DbSession, token: str, *, secret_key: str, max_
         or user.invitation_nonce is None
         or not secrets.compare_digest(str(data.get("n")), user.invitation_nonce)
     ):
-        raise ServiceError(None, str(_l("This invitation has already been used or was replaced.")))
-    return user
-
-
-def accept_invitation(
-    session: DbSession,
-    *,
-    token: str,
-    password: str,
-    secret_key: str,
-    max_age: int,
-    hash_params: Mapping[str, int],
-    now: datetime,
-) -> User:
-    user = user_for_invitation(session, token, secret_key=secret_key, max_age=max_age)
-    set_password(user, password, hash_params=hash_params, now=now)
-    user.invitation_nonce = None
-    end_all_sessions(session, user)
-    record_audit(session, user, "user.invitation_accept", user)
+        raise ServiceError(
+            None,
+            str(_l("This invitation has already been used or was replaced.")),
+            code="invitation_used",
+        )
     return user
 
 
@@ -449,23 +459,32 @@ def user_for_password_reset(
     data = _load_token(secret_key, RESET_SALT, token, max_age)
     user = session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
     if user is None or not user.active or data.get("p") != _password_fingerprint(user):
-        raise ServiceError(None, str(_l("This link has already been used. Ask for a new one.")))
+        raise ServiceError(
+            None,
+            str(_l("This link has already been used. Ask for a new one.")),
+            code="reset_link_used",
+        )
     return user
 
 
-def reset_password(
+# What each link's audit row is called.
+LINK_ACTIONS = {"invitation": "user.invitation_accept", "reset": "user.password_reset"}
+
+
+def set_password_from_link(
     session: DbSession,
     *,
-    token: str,
+    kind: str,
+    user: User,
     password: str,
-    secret_key: str,
-    max_age: int,
     hash_params: Mapping[str, int],
     now: datetime,
 ) -> User:
-    user = user_for_password_reset(session, token, secret_key=secret_key, max_age=max_age)
+    """An invitation (`kind` "invitation") or a password reset ("reset") ends the same way,
+    once `user_for_invitation` or `user_for_password_reset` has checked the link: the new
+    password, no outstanding invitation, every login ended, and the audit row."""
     set_password(user, password, hash_params=hash_params, now=now)
     user.invitation_nonce = None
     end_all_sessions(session, user)
-    record_audit(session, user, "user.password_reset", user)
+    record_audit(session, user, LINK_ACTIONS[kind], user)
     return user

@@ -39,7 +39,16 @@ from supporters.accounts.models import Role, RoleGrant, User
 from supporters.accounts.permissions import can_manage_users
 from supporters.audit.services import record_audit
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import client_address, is_local_url, public, require, show_service_error
+from supporters.core.text import normalise_email
+from supporters.core.web import (
+    client_address,
+    is_local_url,
+    public,
+    require,
+    require_confirmed,
+    save,
+    show_service_error,
+)
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
 from supporters.programs.models import Municipality, Program
@@ -222,9 +231,7 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    require_confirmed()
     services.end_session(db.session, current_user.session_token)
     db.session.commit()
     logout_user()
@@ -236,25 +243,19 @@ def logout() -> Response:
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password() -> Response | str | tuple[str, int]:
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(
-                db.session,
-                user=current_user,
-                current_password=form.current_password.data or "",
-                new_password=form.password.data or "",
-                hash_params=current_app.config["PASSWORD_HASH"],
-                now=now_utc(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(
-                _("Your password has been changed. Other devices have been logged out."), "success"
-            )
-            return redirect(url_for("accounts.account"))
+    if form.validate_on_submit() and save(
+        lambda: services.change_password(
+            db.session,
+            user=current_user,
+            current_password=form.current_password.data or "",
+            new_password=form.password.data or "",
+            hash_params=current_app.config["PASSWORD_HASH"],
+            now=now_utc(),
+        ),
+        form=form,
+        success=_("Your password has been changed. Other devices have been logged out."),
+    ):
+        return redirect(url_for("accounts.account"))
     return render_template("accounts/change_password.html", form=form)
 
 
@@ -299,7 +300,7 @@ def forgot_password() -> Response | str | tuple[str, int]:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         try:
-            email = services.normalise_email(form.email.data or "")
+            email = normalise_email(form.email.data or "")
         except ServiceError as error:
             show_service_error(form, error)
             return render_template("accounts/forgot_password.html", form=form)
@@ -321,43 +322,30 @@ def forgot_password() -> Response | str | tuple[str, int]:
 def _token_page(kind: str, token: str) -> Response | str | tuple[str, int]:
     config = current_app.config
     if kind == "invitation":
-        load, finish, max_age = (
-            services.user_for_invitation,
-            services.accept_invitation,
-            config["INVITATION_MAX_AGE"],
-        )
+        load, max_age = services.user_for_invitation, config["INVITATION_MAX_AGE"]
     else:
-        load, finish, max_age = (
-            services.user_for_password_reset,
-            services.reset_password,
-            config["PASSWORD_RESET_MAX_AGE"],
-        )
+        load, max_age = services.user_for_password_reset, config["PASSWORD_RESET_MAX_AGE"]
     try:
         user = load(db.session, token, secret_key=config["SECRET_KEY"], max_age=max_age)
     except ServiceError as error:
         return render_template("accounts/link_invalid.html", message=error.message), 400
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = finish(
-                db.session,
-                token=token,
-                password=form.password.data or "",
-                secret_key=config["SECRET_KEY"],
-                max_age=max_age,
-                hash_params=config["PASSWORD_HASH"],
-                now=now_utc(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            if current_user.is_authenticated:
-                logout_user()
-            session.clear()
-            flash(_("Your password is set. Please log in."), "success")
-            return redirect(url_for("accounts.login"))
+    if form.validate_on_submit() and save(
+        lambda: services.set_password_from_link(
+            db.session,
+            kind=kind,
+            user=user,
+            password=form.password.data or "",
+            hash_params=config["PASSWORD_HASH"],
+            now=now_utc(),
+        ),
+        form=form,
+    ):
+        if current_user.is_authenticated:
+            logout_user()
+        session.clear()
+        flash(_("Your password is set. Please log in."), "success")
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/set_password.html", form=form, user=user, kind=kind)
 
 
@@ -443,20 +431,10 @@ def new_user() -> Response | str | tuple[str, int]:
     form = InviteUserForm()
     form.program.choices = _program_choices()
     if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                db.session,
-                actor=current_user,
-                email=form.email.data or "",
-                display_name=form.display_name.data or "",
-            )
-            _grant_from_form(form, user)
-            link = _invite(user)
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()  # the invitation mail is queued; the sender job sends it
+        # The invitation mail is queued with the account; the sender job sends it.
+        outcome = save(lambda: _create_and_invite(form), form=form)
+        if outcome.value is not None:
+            user, link = outcome.value
             flash(
                 _("The account was created and an invitation sent. Link: %(link)s", link=link),
                 "success",
@@ -465,18 +443,18 @@ def new_user() -> Response | str | tuple[str, int]:
     return render_template("admin/new_user.html", form=form)
 
 
-def _load_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+def _create_and_invite(form: InviteUserForm) -> tuple[User, str]:
+    user = services.create_user(
+        db.session,
+        actor=current_user,
+        email=form.email.data or "",
+        display_name=form.display_name.data or "",
+    )
+    _grant_from_form(form, user)
+    return user, _invite(user)
 
 
-@admin_bp.get("/users/<int:user_id>")
-def user_detail(user_id: int) -> str:
-    user = _load_user(user_id)
-    form = GrantRoleForm()
-    form.program.choices = _program_choices()
+def _user_page(user: User, form: GrantRoleForm) -> str:
     return render_template(
         "admin/user_detail.html",
         user=user,
@@ -486,61 +464,51 @@ def user_detail(user_id: int) -> str:
     )
 
 
-@admin_bp.post("/users/<int:user_id>/grants")
-def grant(user_id: int) -> Response | str | tuple[str, int]:
-    user = _load_user(user_id)
+@admin_bp.get("/users/<int:user_id>")
+def user_detail(user_id: int) -> str:
+    user = db.get_or_404(User, user_id)
     form = GrantRoleForm()
     form.program.choices = _program_choices()
-    if form.validate_on_submit():
-        try:
-            _grant_from_form(form, user)
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The role was granted."), "success")
-            return redirect(url_for("admin.user_detail", user_id=user.id))
-    return render_template(
-        "admin/user_detail.html",
-        user=user,
-        form=form,
-        confirm=ConfirmForm(),
-        role_labels=ROLE_LABELS,
-    ), 400
+    return _user_page(user, form)
+
+
+@admin_bp.post("/users/<int:user_id>/grants")
+def grant(user_id: int) -> Response | str | tuple[str, int]:
+    user = db.get_or_404(User, user_id)
+    form = GrantRoleForm()
+    form.program.choices = _program_choices()
+    if form.validate_on_submit() and save(
+        lambda: _grant_from_form(form, user), form=form, success=_("The role was granted.")
+    ):
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    return _user_page(user, form), 400
 
 
 @admin_bp.post("/users/<int:user_id>/grants/<int:grant_id>/revoke")
 def revoke(user_id: int, grant_id: int) -> Response:
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     grant_row = db.session.get(RoleGrant, grant_id)
     if grant_row is None or grant_row.user_id != user.id:
         abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        services.revoke_role(db.session, actor=current_user, grant=grant_row, now=now_utc())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The role was revoked. The history is kept."), "success")
+    require_confirmed()
+    save(
+        lambda: services.revoke_role(
+            db.session, actor=current_user, grant=grant_row, now=now_utc()
+        ),
+        success=_("The role was revoked. The history is kept."),
+    )
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 
 @admin_bp.post("/users/<int:user_id>/active")
 def toggle_active(user_id: int) -> Response:
-    user = _load_user(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        services.set_user_active(db.session, actor=current_user, user=user, active=not user.active)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    user = db.get_or_404(User, user_id)
+    require_confirmed()
+    if save(
+        lambda: services.set_user_active(
+            db.session, actor=current_user, user=user, active=not user.active
+        )
+    ):
         flash(
             _("The account is active.") if user.active else _("The account is deactivated."),
             "success",
@@ -550,9 +518,8 @@ def toggle_active(user_id: int) -> Response:
 
 @admin_bp.post("/users/<int:user_id>/invite")
 def reinvite(user_id: int) -> Response:
-    user = _load_user(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    user = db.get_or_404(User, user_id)
+    require_confirmed()
     link = _invite(user)
     db.session.commit()  # the invitation mail is queued; the sender job sends it
     flash(

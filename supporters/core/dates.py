@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import calendar
 import re
-import unicodedata
 from datetime import date, time
+
+from supporters.core.text import fold
 
 # The days this application can meaningfully handle: date arithmetic (validity cycles,
 # fiscal years, month views) never overflows within it.
@@ -42,7 +43,7 @@ _TIME_FORMS = (
 def parse_time(text: str | None) -> time:
     """A time of day as people type it: 1330, 13:30, １３：３０, 13時30分, 13時, 午後1時半.
     Raises ValueError for anything else (the message names the time)."""
-    raw = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
+    raw = fold(text).replace(" ", "")
     afternoon = raw.startswith("午後")
     if raw.startswith(("午前", "午後")):
         raw = raw[2:]

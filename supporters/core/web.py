@@ -30,6 +30,14 @@ def forbid() -> NoReturn:
     abort(403)
 
 
+def require_confirmed() -> None:
+    """A button posted with a ConfirmForm: without its CSRF token the request is a 400."""
+    from supporters.core.forms import ConfirmForm
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
 @dataclass
 class Outcome(Generic[T]):
     """What `save` did: the service's value when it was saved, else the refusal. True when

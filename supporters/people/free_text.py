@@ -136,7 +136,8 @@ class IdentifyingText(ServiceError):
     otherwise it can, once the writer confirms it identifies no one."""
 
     def __init__(self, field: str, message: str, *, refused: bool) -> None:
-        super().__init__(field, message)
+        code = "identifying_text_refused" if refused else "identifying_text_unconfirmed"
+        super().__init__(field, message, code=code)
         self.refused = refused
 
 

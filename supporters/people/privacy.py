@@ -1,22 +1,18 @@
-"""Who may see a person's contact data: the one rule every page, export and service uses.
+"""What a person's privacy rests on, below the features that keep records of people: whether
+the person consented to share their contact in a program, and which people a program may
+match and see (`known_to_program`).
 
-The program's coordinators see the contact of the people their program has records of; the
-person sees their own. Anyone else (municipal staff, an administrator, another supporter)
-sees it only where the person, as a registered supporter of that program, consented to share
-their contact with the municipality, and only while that registration is in force.
-
-Consent lives with the registration (a higher layer); the registry registers a lookup here
-at import, as the layers contract asks (a lower package never imports a higher one)."""
+Who may see contact data is `accounts.permissions.contact_for`, which asks the consent here.
+Consent lives with the registration, and the records with training and the registry (higher
+layers); they register their lookups here at import, as the layers contract asks (a lower
+package never imports a higher one)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
-from supporters.accounts.permissions import coordinated_program_ids
 from supporters.db import DbSession
 from supporters.people.models import Person
 
@@ -32,41 +28,6 @@ def register_contact_consent(lookup: ConsentLookup) -> None:
 
 def gave_contact_consent(session: DbSession, person_id: int, program_id: int) -> bool:
     return any(lookup(session, person_id, program_id) for lookup in _consent_lookups)
-
-
-def may_see_contact(session: DbSession, viewer: Any, person: Person, program_id: int) -> bool:
-    """The predicate itself: `program_id` is the program through whose record the viewer
-    looks at the person (the course's, the registration's, the event's)."""
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
-        return False
-    if program_id in coordinated_program_ids(viewer):
-        return True
-    if getattr(viewer, "person_id", None) == person.id:
-        return True
-    return gave_contact_consent(session, person.id, program_id)
-
-
-@dataclass(frozen=True)
-class Contact:
-    """What a viewer may see of a person's contact; all None when not shown."""
-
-    shown: bool
-    email: str | None = None
-    phone: str | None = None
-    postal_code: str | None = None
-    address: str | None = None
-
-
-def contact_for(session: DbSession, viewer: Any, person: Person, program_id: int) -> Contact:
-    if not may_see_contact(session, viewer, person, program_id):
-        return Contact(shown=False)
-    return Contact(
-        shown=True,
-        email=person.email,
-        phone=person.phone,
-        postal_code=person.postal_code,
-        address=person.address,
-    )
 
 
 # --- whose record a person is --------------------------------------------------------

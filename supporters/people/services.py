@@ -5,17 +5,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jaconv
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.core.text import fold, normalise_email
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
 from supporters.people.privacy import known_to_program
 from supporters.programs.models import Municipality
+
+if TYPE_CHECKING:
+    from supporters.accounts.models import User
 
 # Japanese labels as they appear in spreadsheets, and English codes, to the stored value.
 ATTRIBUTE_LABELS_JA = {
@@ -69,10 +73,14 @@ def normalise_reading(raw: str | None) -> str:
     text = jaconv.hira2kata(text)
     text = _SPACES.sub(" ", text).strip()
     if not text:
-        raise ServiceError("name_reading", str(_l("Enter the reading in katakana.")))
+        raise ServiceError(
+            "name_reading", str(_l("Enter the reading in katakana.")), code="reading_missing"
+        )
     if not _KATAKANA_READING.match(text):
         raise ServiceError(
-            "name_reading", str(_l("The reading must be in katakana (or hiragana)."))
+            "name_reading",
+            str(_l("The reading must be in katakana (or hiragana).")),
+            code="reading_not_katakana",
         )
     return text
 
@@ -93,27 +101,28 @@ def normalise_phone(raw: str | None) -> str | None:
         domestic_ok or (international and 10 <= len(digits) <= 13 and digits[0] != "0")
     ):
         raise ServiceError(
-            "phone", str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678."))
+            "phone",
+            str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678.")),
+            code="invalid_phone",
         )
     return text
 
 
 def normalise_optional_email(raw: str | None) -> str | None:
-    from supporters.accounts.services import normalise_email
-
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    return normalise_email(text) if text else None
+    return normalise_email(raw) if fold(raw) else None
 
 
 def parse_attribute(raw: str | None) -> Attribute | None:
-    text = unicodedata.normalize("NFKC", raw or "").strip().lower()
+    text = fold(raw).lower()
     if not text:
         return None
     attribute = _ATTRIBUTE_ALIASES.get(text)
     if attribute is None:
         choices = "、".join(ATTRIBUTE_LABELS_JA.values())
         raise ServiceError(
-            "attribute", str(_l("Unknown attribute %(v)s. Use one of: %(c)s", v=raw, c=choices))
+            "attribute",
+            str(_l("Unknown attribute %(v)s. Use one of: %(c)s", v=raw, c=choices)),
+            code="unknown_attribute",
         )
     return attribute
 
@@ -148,20 +157,26 @@ def clean_person_input(
     """Normalise every field; raises ServiceError naming the first field that is wrong."""
     clean_name = normalise_name(name)
     if not clean_name:
-        raise ServiceError("name", str(_l("Enter the name.")))
+        raise ServiceError("name", str(_l("Enter the name.")), code="name_missing")
     if len(clean_name) > 100:
-        raise ServiceError("name", str(_l("Use at most %(n)d characters.", n=100)))
+        raise ServiceError(
+            "name", str(_l("Use at most %(n)d characters.", n=100)), code="name_too_long"
+        )
     reading = normalise_reading(name_reading)
     if len(reading) > 100:
-        raise ServiceError("name_reading", str(_l("Use at most %(n)d characters.", n=100)))
+        raise ServiceError(
+            "name_reading", str(_l("Use at most %(n)d characters.", n=100)), code="reading_too_long"
+        )
     try:
         clean_email = normalise_optional_email(email)
     except ServiceError as error:
-        raise ServiceError("email", error.message) from error
+        raise ServiceError("email", error.message, code=error.code) from error
     parsed_attribute = parse_attribute(attribute)
-    postal = unicodedata.normalize("NFKC", postal_code or "").strip().replace("ー", "-") or None
+    postal = fold(postal_code).replace("ー", "-") or None
     if postal and not re.fullmatch(r"\d{3}-?\d{4}", postal):
-        raise ServiceError("postal_code", str(_l("Enter a postal code like 123-4567.")))
+        raise ServiceError(
+            "postal_code", str(_l("Enter a postal code like 123-4567.")), code="invalid_postal_code"
+        )
     return PersonInput(
         name=clean_name,
         name_reading=reading,

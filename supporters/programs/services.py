@@ -3,7 +3,6 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import unicodedata
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from supporters.audit.services import record_audit
+from supporters.core.text import fold
 from supporters.db import DbSession, ServiceError
 from supporters.programs.models import Municipality, NumberSequence, Organisation, Program
 
@@ -26,7 +26,7 @@ def municipality_rows() -> Iterator[dict[str, str]]:
 
 
 def normalise_place_name(raw: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", raw or "").split())
+    return "".join(fold(raw).split())
 
 
 @functools.cache
@@ -80,7 +80,9 @@ def find_municipality(
     """Find a municipality by name, with or without its prefecture ("栃木県佐野市" or "佐野市")."""
     name = normalise_place_name(raw)
     if not name:
-        raise ServiceError("municipality", str(_l("Enter a municipality.")))
+        raise ServiceError(
+            "municipality", str(_l("Enter a municipality.")), code="municipality_missing"
+        )
     query = select(Municipality)
     if prefecture and name.startswith(prefecture):
         name = name[len(prefecture) :]
@@ -104,6 +106,7 @@ def find_municipality(
                 raise ServiceError(
                     "municipality",
                     str(_l("%(n)s could be %(c)s: enter the name.", n=raw, c=names)),
+                    code="municipality_ambiguous",
                 )
     if not candidates and not prefecture:
         for length in (3, 4):  # 東京都, 神奈川県 ...
@@ -121,12 +124,17 @@ def find_municipality(
         raise ServiceError(
             "municipality",
             str(_l("Several municipalities are called %(n)s: add the prefecture.", n=raw)),
+            code="municipality_ambiguous",
         )
     if prefecture:
         raise ServiceError(
-            "municipality", str(_l("No municipality %(n)s in %(p)s.", n=raw, p=prefecture))
+            "municipality",
+            str(_l("No municipality %(n)s in %(p)s.", n=raw, p=prefecture)),
+            code="municipality_unknown",
         )
-    raise ServiceError("municipality", str(_l("No municipality called %(n)s.", n=raw)))
+    raise ServiceError(
+        "municipality", str(_l("No municipality called %(n)s.", n=raw)), code="municipality_unknown"
+    )
 
 
 def get_program_by_code(session: DbSession, code: str) -> Program | None:
@@ -193,12 +201,14 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 def check_seal_image(data: bytes) -> None:
     """A PNG within the byte and pixel limits, judged before anything is decoded."""
     if not data.startswith(PNG_SIGNATURE):
-        raise ServiceError("seal", str(_l("The seal must be a PNG image.")))
+        raise ServiceError("seal", str(_l("The seal must be a PNG image.")), code="seal_not_png")
     if len(data) > SEAL_MAX_BYTES:
-        raise ServiceError("seal", str(_l("The seal image must be at most 300 KB.")))
+        raise ServiceError(
+            "seal", str(_l("The seal image must be at most 300 KB.")), code="seal_too_large"
+        )
     size = image_size(data)
     if size is None:
-        raise ServiceError("seal", str(_l("The seal must be a PNG image.")))
+        raise ServiceError("seal", str(_l("The seal must be a PNG image.")), code="seal_not_png")
     if max(size) > SEAL_MAX_SIDE:
         raise ServiceError(
             "seal",
@@ -211,6 +221,7 @@ def check_seal_image(data: bytes) -> None:
                     h=size[1],
                 )
             ),
+            code="seal_too_large",
         )
 
 

@@ -6,14 +6,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from supporters.accounts.permissions import can_view_program, is_coordinator_of, visible_program_ids
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import commit_or_flash, require
+from supporters.core.web import require, require_confirmed, save
 from supporters.extensions import db
-from supporters.programs.models import Organisation
+from supporters.programs.models import Organisation, Program
+from supporters.programs.permissions import can_view_program, is_coordinator_of, visible_program_ids
 from supporters.programs.services import get_program_by_code, list_programs, set_seal
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
+
+
+def _program(code: str) -> Program:
+    program = get_program_by_code(db.session, code)
+    if program is None:
+        abort(404)
+    return program
 
 
 @bp.get("/")
@@ -24,9 +31,7 @@ def index() -> str:
 
 @bp.get("/<code>")
 def detail(code: str) -> str:
-    program = get_program_by_code(db.session, code)
-    if program is None:
-        abort(404)
+    program = _program(code)
     require(can_view_program(current_user, program.id))
     organisations = db.session.scalars(
         select(Organisation).where(Organisation.program_id == program.id).order_by(Organisation.id)
@@ -47,17 +52,16 @@ def detail(code: str) -> str:
 @bp.post("/<code>/organisations/<int:organisation_id>/seal")
 def seal(code: str, organisation_id: int) -> ResponseReturnValue:
     """Upload (or remove) the seal printed on the organisation's completion certificates."""
-    program = get_program_by_code(db.session, code)
-    organisation = db.session.get(Organisation, organisation_id)
-    if program is None or organisation is None or organisation.program_id != program.id:
+    program = _program(code)
+    organisation = db.get_or_404(Organisation, organisation_id)
+    if organisation.program_id != program.id:
         abort(404)
     require(is_coordinator_of(current_user, program.id))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmed()
     upload = request.files.get("seal")
     data = None if request.form.get("remove") else (upload.read(300 * 1024 + 1) if upload else b"")
-    commit_or_flash(
+    save(
         lambda: set_seal(db.session, actor=current_user, organisation=organisation, data=data),
-        _("The seal was saved."),
+        success=_("The seal was saved."),
     )
     return redirect(url_for("programs.detail", code=program.code))

@@ -12,7 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from supporters.accounts.permissions import coordinated_program_ids, supporter_program_ids
+from supporters.accounts.permissions import (
+    contact_for,
+    coordinated_program_ids,
+    supporter_program_ids,
+)
 from supporters.core.dates import parse_day
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import today_in_japan
@@ -20,7 +24,6 @@ from supporters.core.web import commit_or_flash, hours_text, posted_reason, requ
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
-from supporters.people.privacy import contact_for
 from supporters.people.services import record_attribute_view
 from supporters.programs.models import Program, RegistrationMode
 from supporters.programs.services import find_municipality

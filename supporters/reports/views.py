@@ -23,7 +23,6 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from supporters.accounts.permissions import is_coordinator_of
 from supporters.audit.services import record_audit
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
@@ -34,6 +33,7 @@ from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db
 from supporters.pdf.errors import PdfInputError
 from supporters.programs.models import Program
+from supporters.programs.permissions import is_coordinator_of
 from supporters.programs.services import get_program_by_code, list_programs
 from supporters.registry.forms import ACTIVITY_LABELS, STATUS_LABELS
 from supporters.reports import charts

@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from supporters.accounts.permissions import coordinated_program_ids
+from supporters.accounts.permissions import contact_for, coordinated_program_ids
 from supporters.audit.services import record_audit
 from supporters.core.eras import fiscal_year_label
 from supporters.core.forms import ConfirmForm, ReasonForm
@@ -28,7 +28,6 @@ from supporters.core.web import commit_or_flash, posted_reason, require, show_se
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
-from supporters.people.privacy import contact_for
 from supporters.people.services import (
     clean_person_input,
     create_person,

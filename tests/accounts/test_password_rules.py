@@ -39,8 +39,9 @@ def test_the_list_holds_the_10000_most_common_passwords() -> None:
 )
 @pytest.mark.usefixtures("japanese")
 def test_weak_passwords_are_refused_with_the_reason(password: str, message: str) -> None:
-    with pytest.raises(ServiceError, match=message):
+    with pytest.raises(ServiceError, match=message) as info:
         services.check_password_rules(password, "yamada.taro@example.jp")
+    assert info.value.code.startswith("password_")
 
 
 @pytest.mark.parametrize(

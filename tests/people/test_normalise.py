@@ -61,8 +61,9 @@ def test_phone_is_normalised(raw: str, expected: str | None) -> None:
 @pytest.mark.usefixtures("japanese")
 @pytest.mark.parametrize("raw", ["12345", "03-1234-56789-0", "電話なし", "1234567890"])
 def test_bad_phone_is_refused(raw: str) -> None:
-    with pytest.raises(ServiceError, match="電話番号は10桁または11桁で入力してください"):
+    with pytest.raises(ServiceError, match="電話番号は10桁または11桁で入力してください") as info:
         normalise_phone(raw)
+    assert (info.value.field, info.value.code) == ("phone", "invalid_phone")
 
 
 def test_name_keeps_kanji_and_collapses_spaces() -> None:

@@ -31,11 +31,13 @@ def test_find_municipality_normalises(db_session: Any, text: str) -> None:
 
 
 def test_find_municipality_refuses_clearly(db_session: Any) -> None:
-    with pytest.raises(ServiceError, match="栃木県に高松市という市町村はありません"):
+    with pytest.raises(ServiceError, match="栃木県に高松市という市町村はありません") as info:
         find_municipality(db_session, "高松市", prefecture="栃木県")
+    assert info.value.code == "municipality_unknown"
     with pytest.raises(ServiceError, match="市町村を入力してください"):
         find_municipality(db_session, "")
     # 府中市 exists in Tokyo and Hiroshima: the prefecture is needed.
-    with pytest.raises(ServiceError, match="府中市という市町村は複数あります"):
+    with pytest.raises(ServiceError, match="府中市という市町村は複数あります") as info:
         find_municipality(db_session, "府中市")
+    assert info.value.code == "municipality_ambiguous"
     assert find_municipality(db_session, "東京都府中市").prefecture == "東京都"

@@ -90,7 +90,7 @@ def test_the_coordinator_always_sees_contact(app: Flask, db_session: Any, world:
 
 
 def test_the_rule_itself(app: Flask, db_session: Any, world: World) -> None:
-    from supporters.people.privacy import contact_for
+    from supporters.accounts.permissions import contact_for
 
     registration = _own(db_session, world, consent=False)
     person = registration.person
