@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from supporters.audit.services import record_audit
 from supporters.core.time import today_in_japan
 from supporters.db import ServiceError
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
-from supporters.reports.services import (
-    DEFAULT_SUPPRESS_BELOW,
-    Suppression,
-    build_fiscal_year_report,
-    check_year,
-    figures_csv,
-    figures_text,
-    parse_as_of,
-    report_figures,
-)
+from supporters.reports.exports import figures_csv, figures_json, figures_text, record_export
+from supporters.reports.figures import build_fiscal_year_report, check_year, parse_as_of
+from supporters.reports.presentation import report_figures
+from supporters.reports.suppression import DEFAULT_SUPPRESS_BELOW, Suppression
 
 report_cli = AppGroup("report", help="Fiscal-year reports.")
 
@@ -62,24 +53,20 @@ def fiscal_year_command(
     )
     threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
     figures = report_figures(report, Suppression(publish=publish, threshold=threshold))
-    record_audit(
+    record_export(
         db.session,
         None,
-        "export.report",
-        None,
-        program_id=program.id,
-        detail={
-            "fiscal_year": year,
-            "format": output,
-            "publish": publish,
-            "as_of": day.isoformat() if day else None,
-            "attributes": True,
-            "command": True,
-        },
+        program,
+        year=year,
+        output=output,
+        publish=publish,
+        as_of=day.isoformat() if day else None,
+        attributes=True,
+        command=True,
     )
     db.session.commit()
     if output == "json":
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        click.echo(figures_json(figures))
     elif output == "csv":
         click.echo(figures_csv(figures), nl=False)
     else:

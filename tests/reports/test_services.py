@@ -9,16 +9,10 @@ import pytest
 
 from supporters.core.eras import fiscal_year_label
 from supporters.db import ServiceError
-from supporters.reports.services import (
-    Suppression,
-    attribute_rows,
-    build_fiscal_year_report,
-    check_year,
-    figure_rows,
-    figures_csv,
-    parse_as_of,
-    report_figures,
-)
+from supporters.reports.exports import figures_csv
+from supporters.reports.figures import build_fiscal_year_report, check_year, parse_as_of
+from supporters.reports.presentation import figure_rows, report_figures
+from supporters.reports.suppression import Suppression, attribute_rows
 from tests import factories
 from tests.reports.conftest import build_fy2024, counting_queries
 
@@ -216,7 +210,7 @@ def test_query_count_does_not_grow_with_the_data(db_session: Any) -> None:
 def test_status_counts_on_many_days_agree_with_the_register(db_session: Any) -> None:
     """The report's one-query status counts follow the register's own rules (status_sql)."""
     from supporters.registry import services as registry
-    from supporters.reports.services import status_counts_on
+    from supporters.reports.figures import status_counts_on
     from tests.reports.conftest import follow_up
 
     year = build_fy2024(db_session)
