@@ -34,21 +34,23 @@ def test_labels_and_bad_years() -> None:
     check_year(2025, TODAY)  # the running year
     with pytest.raises(ServiceError, match="2026年度はまだ始まっていません") as future:
         check_year(2026, TODAY)
-    assert future.value.field == "year"
-    with pytest.raises(ServiceError, match="報告は1989年度から作成できます"):
+    assert (future.value.field, future.value.code) == ("year", "year_not_started")
+    with pytest.raises(ServiceError, match="報告は1989年度から作成できます") as early:
         check_year(1900, TODAY)
+    assert early.value.code == "year_too_early"
     assert parse_as_of(" 2023-11-30 ", TODAY) == date(2023, 11, 30)
     assert parse_as_of("", TODAY) is None
     not_a_date = "」は日付ではありません。2023-11-30のように入力してください"
-    for bad, message in [
-        ("30/11/2023", "「30/11/2023" + not_a_date),
-        ("2023-02-30", "「2023-02-30" + not_a_date),
-        ("yesterday", "「yesterday" + not_a_date),
-        ("2099-01-01", "2099-01-01は未来の日付です"),
+    for bad, message, code in [
+        ("30/11/2023", "「30/11/2023" + not_a_date, "as_of_not_a_date"),
+        ("2023-02-30", "「2023-02-30" + not_a_date, "as_of_not_a_date"),
+        ("yesterday", "「yesterday" + not_a_date, "as_of_not_a_date"),
+        ("2099-01-01", "2099-01-01は未来の日付です", "as_of_in_future"),
+        ("1900-01-01", "1989", "as_of_too_early"),
     ]:
         with pytest.raises(ServiceError, match=message) as error:
             parse_as_of(bad, TODAY)
-        assert error.value.field == "as_of"
+        assert (error.value.field, error.value.code) == ("as_of", code)
 
 
 def test_fiscal_year_figures_from_records(db_session: Any) -> None:
