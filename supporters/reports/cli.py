@@ -11,8 +11,7 @@ from supporters.db import ServiceError
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
 from supporters.reports.exports import figures_csv, figures_json, figures_text, record_export
-from supporters.reports.figures import build_fiscal_year_report, check_year, parse_as_of
-from supporters.reports.presentation import report_figures
+from supporters.reports.presentation import fiscal_year_figures
 from supporters.reports.suppression import DEFAULT_SUPPRESS_BELOW, Suppression
 
 report_cli = AppGroup("report", help="Fiscal-year reports.")
@@ -42,17 +41,20 @@ def fiscal_year_command(
     program = get_program_by_code(db.session, program_code)
     if program is None:
         raise click.ClickException(f"Unknown program: {program_code}")
-    today = today_in_japan()
+    threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
     try:
-        check_year(year, today)
-        day = parse_as_of(as_of, today)
+        figures = fiscal_year_figures(
+            db.session,
+            program,
+            year,
+            today=today_in_japan(),
+            as_of=as_of,
+            rule=Suppression(publish=publish, threshold=threshold),
+            include_attributes=True,
+        )
     except ServiceError as error:
         raise click.ClickException(error.message) from error
-    report = build_fiscal_year_report(
-        db.session, program, year, today=today, as_of=day, include_attributes=True
-    )
-    threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
-    figures = report_figures(report, Suppression(publish=publish, threshold=threshold))
+    day = figures["register_as_of"]["on"] if figures["register_as_of"] else None
     record_export(
         db.session,
         None,
@@ -60,7 +62,7 @@ def fiscal_year_command(
         year=year,
         output=output,
         publish=publish,
-        as_of=day.isoformat() if day else None,
+        as_of=day,
         attributes=True,
         command=True,
     )

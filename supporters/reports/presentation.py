@@ -8,14 +8,40 @@ from datetime import date
 from typing import Any
 
 from supporters.core.eras import fiscal_year_label
+from supporters.db import DbSession
+from supporters.programs.models import Program
 from supporters.registry.models import Status
 from supporters.reports.figures import (
     VALID_STATUS_VALUES,
     CourseRow,
     DispatchRow,
     FiscalYearReport,
+    build_fiscal_year_report,
+    check_year,
+    parse_as_of,
 )
 from supporters.reports.suppression import Suppression, attribute_rows
+
+
+def fiscal_year_figures(
+    session: DbSession,
+    program: Program,
+    year: int,
+    *,
+    today: date,
+    as_of: str | None,
+    rule: Suppression,
+    include_attributes: bool,
+) -> dict[str, Any]:
+    """What the page, the downloads and the command show for one program's year: the year
+    and the optional `as_of` day (as typed) checked (ServiceError), the figures counted and
+    passed through `rule`. `include_attributes` only for those allowed (the caller decides)."""
+    check_year(year, today)
+    day = parse_as_of(as_of, today)
+    report = build_fiscal_year_report(
+        session, program, year, today=today, as_of=day, include_attributes=include_attributes
+    )
+    return report_figures(report, rule)
 
 
 def report_figures(report: FiscalYearReport, rule: Suppression) -> dict[str, Any]:

@@ -34,19 +34,14 @@ from supporters.programs.services import get_program_by_code, list_programs
 from supporters.registry.forms import ACTIVITY_LABELS, STATUS_LABELS
 from supporters.reports.charts import report_charts
 from supporters.reports.exports import figures_csv, figures_json, record_export
-from supporters.reports.figures import (
-    MIN_YEAR,
-    build_fiscal_year_report,
-    check_year,
-    parse_as_of,
-)
+from supporters.reports.figures import MIN_YEAR, check_year
 from supporters.reports.permissions import (
     can_view_report,
     can_view_report_attributes,
     can_view_reports,
     reportable_program_ids,
 )
-from supporters.reports.presentation import report_figures
+from supporters.reports.presentation import fiscal_year_figures
 from supporters.reports.suppression import DEFAULT_SUPPRESS_BELOW, Suppression
 from supporters.reports.terms import terms as report_terms
 from supporters.reports.worklists import supporters_without_report, waiting_enrolments
@@ -95,17 +90,20 @@ class _Loaded:
 
 def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
     program = _program(code)
-    today = today_in_japan()
+    attributes = can_view_report_attributes(current_user, program.id)
     try:
-        check_year(year, today)
-        as_of = parse_as_of(request.args.get("as_of"), today)
+        figures = fiscal_year_figures(
+            db.session,
+            program,
+            year,
+            today=today_in_japan(),
+            as_of=request.args.get("as_of"),
+            rule=_rule(),
+            include_attributes=attributes,
+        )
     except ServiceError as error:
         return _problem(program, year, error)
-    attributes = can_view_report_attributes(current_user, program.id)
-    report = build_fiscal_year_report(
-        db.session, program, year, today=today, as_of=as_of, include_attributes=attributes
-    )
-    return _Loaded(program, report_figures(report, _rule()), attributes)
+    return _Loaded(program, figures, attributes)
 
 
 @bp.get("/<code>/<int:year>/missing-reports")
