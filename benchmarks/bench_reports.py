@@ -439,7 +439,7 @@ def bench(url: str, label: str, scale: float, year: int, repeat: int) -> None:
     from flask_migrate import upgrade
 
     from supporters.programs.services import get_program_by_code
-    from supporters.reports.services import build_fiscal_year_report
+    from supporters.reports.figures import build_fiscal_year_report
 
     app = create_app(_config(url))
     with app.app_context():

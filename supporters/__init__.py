@@ -69,11 +69,11 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from supporters.accounts.views import admin_bp
     from supporters.accounts.views import bp as accounts_bp
-    from supporters.audit.views import bp as audit_bp
     from supporters.certificates.views import bp as certificates_bp
     from supporters.certificates.views import verify_bp
     from supporters.dispatch.views import bp as dispatch_bp
-    from supporters.main import bp as main_bp
+    from supporters.main.audit_log import bp as audit_bp
+    from supporters.main.views import bp as main_bp
     from supporters.programs.views import bp as programs_bp
     from supporters.registry.views import bp as registry_bp
     from supporters.reminders.views import bp as reminders_bp

@@ -11,8 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
+
+from supporters.training.forms import ATTRIBUTE_LABELS
 
 INK = "#1a1a1c"
 MUTED = "#4d4d4d"
@@ -181,3 +187,76 @@ def column_chart(
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+# --- the fiscal-year report's charts ----------------------------------------------------
+
+
+def _shown(cell: Any, percent: Any = None) -> str:
+    text = "—" if cell is None else (f"{cell:g}" if isinstance(cell, float) else str(cell))
+    return f"{text} ({percent:g}%)" if percent is not None and text not in ("—",) else text
+
+
+def _value(cell: Any) -> float | None:
+    return float(cell) if isinstance(cell, int | float) else None
+
+
+def _summary(data: list[Datum]) -> str:
+    return "; ".join(f"{d.label}: {d.text}" for d in data)
+
+
+def report_charts(figures: dict[str, Any]) -> dict[str, Markup]:
+    """The report page's charts, from the figures of
+    :func:`supporters.reports.presentation.report_figures` (hidden cells draw no bar)."""
+    result: dict[str, Markup] = {}
+    if figures["attributes"] is not None and figures["attributes"]["attendees"]:
+        data = [
+            Datum(
+                str(ATTRIBUTE_LABELS.get(row["attribute"], row["attribute"])),
+                _value(row["count"]),
+                _shown(row["count"], row["percent"]),
+            )
+            for row in figures["attributes"]["rows"]
+        ]
+        result["attributes"] = bar_chart(
+            "chart-attributes",
+            _("Attendees of initial training by attribute"),
+            _summary(data),
+            data,
+        )
+    months = figures["dispatch"]["by_month"]
+    labels = [format_date(date.fromisoformat(m["key"] + "-01"), "MMM") for m in months]
+    data = [
+        Datum(label, float(m["events"]), str(m["events"]))
+        for label, m in zip(labels, months, strict=True)
+    ]
+    result["months"] = column_chart(
+        "chart-dispatch-months",
+        _("Dispatch events per month"),
+        _summary(data),
+        labels,
+        [(_("Events"), data)],
+    )
+    history = figures["history"]
+    if history:
+        years = [str(row["fiscal_year"]) for row in history]
+        new = [
+            Datum(year, _value(row["new"]), _shown(row["new"]))
+            for year, row in zip(years, history, strict=True)
+        ]
+        valid = [
+            Datum(year, _value(row["valid_at_year_end"]), _shown(row["valid_at_year_end"]))
+            for year, row in zip(years, history, strict=True)
+        ]
+        description = "; ".join(
+            f"{year}: {_('New registrations')} {n.text}, {_('Valid at the year end')} {v.text}"
+            for year, n, v in zip(years, new, valid, strict=True)
+        )
+        result["history"] = column_chart(
+            "chart-history",
+            _("Registrations over the years"),
+            description,
+            years,
+            [(_("New registrations"), new), (_("Valid at the year end"), valid)],
+        )
+    return result

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from supporters.audit.services import record_audit
 from supporters.core.time import today_in_japan
 from supporters.db import ServiceError
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
-from supporters.reports.services import (
-    DEFAULT_SUPPRESS_BELOW,
-    Suppression,
-    build_fiscal_year_report,
-    check_year,
-    figures_csv,
-    figures_text,
-    parse_as_of,
-    report_figures,
-)
+from supporters.reports.exports import figures_csv, figures_json, figures_text, record_export
+from supporters.reports.presentation import fiscal_year_figures
+from supporters.reports.suppression import DEFAULT_SUPPRESS_BELOW, Suppression
 
 report_cli = AppGroup("report", help="Fiscal-year reports.")
 
@@ -51,35 +41,34 @@ def fiscal_year_command(
     program = get_program_by_code(db.session, program_code)
     if program is None:
         raise click.ClickException(f"Unknown program: {program_code}")
-    today = today_in_japan()
+    threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
     try:
-        check_year(year, today)
-        day = parse_as_of(as_of, today)
+        figures = fiscal_year_figures(
+            db.session,
+            program,
+            year,
+            today=today_in_japan(),
+            as_of=as_of,
+            rule=Suppression(publish=publish, threshold=threshold),
+            include_attributes=True,
+        )
     except ServiceError as error:
         raise click.ClickException(error.message) from error
-    report = build_fiscal_year_report(
-        db.session, program, year, today=today, as_of=day, include_attributes=True
-    )
-    threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
-    figures = report_figures(report, Suppression(publish=publish, threshold=threshold))
-    record_audit(
+    day = figures["register_as_of"]["on"] if figures["register_as_of"] else None
+    record_export(
         db.session,
         None,
-        "export.report",
-        None,
-        program_id=program.id,
-        detail={
-            "fiscal_year": year,
-            "format": output,
-            "publish": publish,
-            "as_of": day.isoformat() if day else None,
-            "attributes": True,
-            "command": True,
-        },
+        program,
+        year=year,
+        output=output,
+        publish=publish,
+        as_of=day,
+        attributes=True,
+        command=True,
     )
     db.session.commit()
     if output == "json":
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        click.echo(figures_json(figures))
     elif output == "csv":
         click.echo(figures_csv(figures), nl=False)
     else:

@@ -1,5 +1,5 @@
 """The fiscal-year report as a PDF: a pure function from the report's figures (the plain data
-of :func:`supporters.reports.services.report_figures`) to bytes.
+of :func:`supporters.reports.presentation.report_figures`) to bytes.
 
 The document is in Japanese, like the prefecture's own reports. It reuses the Japanese font
 handling of :mod:`supporters.pdf` (IPAexGothic embedded as a subset, every text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,11 +18,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date
-from flask_babel import gettext as _
 from flask_login import current_user
 
-from supporters.audit.services import record_audit
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import today_in_japan
@@ -36,26 +32,19 @@ from supporters.programs.models import Program
 from supporters.programs.permissions import is_coordinator_of
 from supporters.programs.services import get_program_by_code, list_programs
 from supporters.registry.forms import ACTIVITY_LABELS, STATUS_LABELS
-from supporters.reports import charts
+from supporters.reports.charts import report_charts
+from supporters.reports.exports import figures_csv, figures_json, record_export
+from supporters.reports.figures import MIN_YEAR, check_year
 from supporters.reports.permissions import (
     can_view_report,
     can_view_report_attributes,
     can_view_reports,
     reportable_program_ids,
 )
-from supporters.reports.services import (
-    DEFAULT_SUPPRESS_BELOW,
-    MIN_YEAR,
-    Suppression,
-    build_fiscal_year_report,
-    check_year,
-    figures_csv,
-    parse_as_of,
-    report_figures,
-    supporters_without_report,
-    waiting_enrolments,
-)
+from supporters.reports.presentation import fiscal_year_figures
+from supporters.reports.suppression import DEFAULT_SUPPRESS_BELOW, Suppression
 from supporters.reports.terms import terms as report_terms
+from supporters.reports.worklists import supporters_without_report, waiting_enrolments
 from supporters.training.forms import ATTRIBUTE_LABELS
 from supporters.training.forms import KIND_LABELS as COURSE_KIND_LABELS
 
@@ -101,17 +90,20 @@ class _Loaded:
 
 def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
     program = _program(code)
-    today = today_in_japan()
+    attributes = can_view_report_attributes(current_user, program.id)
     try:
-        check_year(year, today)
-        as_of = parse_as_of(request.args.get("as_of"), today)
+        figures = fiscal_year_figures(
+            db.session,
+            program,
+            year,
+            today=today_in_japan(),
+            as_of=request.args.get("as_of"),
+            rule=_rule(),
+            include_attributes=attributes,
+        )
     except ServiceError as error:
         return _problem(program, year, error)
-    attributes = can_view_report_attributes(current_user, program.id)
-    report = build_fiscal_year_report(
-        db.session, program, year, today=today, as_of=as_of, include_attributes=attributes
-    )
-    return _Loaded(program, report_figures(report, _rule()), attributes)
+    return _Loaded(program, figures, attributes)
 
 
 @bp.get("/<code>/<int:year>/missing-reports")
@@ -160,74 +152,6 @@ def index() -> ResponseReturnValue:
     )
 
 
-def _shown(cell: Any, percent: Any = None) -> str:
-    text = "—" if cell is None else (f"{cell:g}" if isinstance(cell, float) else str(cell))
-    return f"{text} ({percent:g}%)" if percent is not None and text not in ("—",) else text
-
-
-def _value(cell: Any) -> float | None:
-    return float(cell) if isinstance(cell, int | float) else None
-
-
-def _summary(data: list[charts.Datum]) -> str:
-    return "; ".join(f"{d.label}: {d.text}" for d in data)
-
-
-def _charts(figures: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    if figures["attributes"] is not None and figures["attributes"]["attendees"]:
-        data = [
-            charts.Datum(
-                str(ATTRIBUTE_LABELS.get(row["attribute"], row["attribute"])),
-                _value(row["count"]),
-                _shown(row["count"], row["percent"]),
-            )
-            for row in figures["attributes"]["rows"]
-        ]
-        result["attributes"] = charts.bar_chart(
-            "chart-attributes",
-            _("Attendees of initial training by attribute"),
-            _summary(data),
-            data,
-        )
-    months = figures["dispatch"]["by_month"]
-    labels = [format_date(date.fromisoformat(m["key"] + "-01"), "MMM") for m in months]
-    data = [
-        charts.Datum(label, float(m["events"]), str(m["events"]))
-        for label, m in zip(labels, months, strict=True)
-    ]
-    result["months"] = charts.column_chart(
-        "chart-dispatch-months",
-        _("Dispatch events per month"),
-        _summary(data),
-        labels,
-        [(_("Events"), data)],
-    )
-    history = figures["history"]
-    if history:
-        years = [str(row["fiscal_year"]) for row in history]
-        new = [
-            charts.Datum(year, _value(row["new"]), _shown(row["new"]))
-            for year, row in zip(years, history, strict=True)
-        ]
-        valid = [
-            charts.Datum(year, _value(row["valid_at_year_end"]), _shown(row["valid_at_year_end"]))
-            for year, row in zip(years, history, strict=True)
-        ]
-        description = "; ".join(
-            f"{year}: {_('New registrations')} {n.text}, {_('Valid at the year end')} {v.text}"
-            for year, n, v in zip(years, new, valid, strict=True)
-        )
-        result["history"] = charts.column_chart(
-            "chart-history",
-            _("Registrations over the years"),
-            description,
-            years,
-            [(_("New registrations"), new), (_("Valid at the year end"), valid)],
-        )
-    return result
-
-
 def _labels() -> dict[str, Any]:
     return {
         "attribute_labels": ATTRIBUTE_LABELS,
@@ -255,7 +179,7 @@ def fiscal_year_report(code: str, year: int) -> ResponseReturnValue:
         "reports/fiscal_year.html",
         program=program,
         f=figures,
-        charts=_charts(figures),
+        charts=report_charts(figures),
         attributes_allowed=loaded.attributes,
         rule=_rule(),
         start=date.fromisoformat(figures["start"]),
@@ -297,22 +221,17 @@ def export(code: str, year: int, fmt: str) -> ResponseReturnValue:
     elif fmt == "csv":
         body, mimetype = figures_csv(figures), "text/csv"
     else:
-        body = json.dumps(figures, ensure_ascii=False, indent=2)
-        mimetype = "application/json"
-    record_audit(
+        body, mimetype = figures_json(figures), "application/json"
+    record_export(
         db.session,
         current_user,
-        "export.report",
-        None,
-        program_id=program.id,
+        program,
+        year=year,
+        output=fmt,
+        publish=figures["publish"],
+        as_of=request.args.get("as_of") or None,
+        attributes=loaded.attributes,
         ip_address=request.remote_addr,
-        detail={
-            "fiscal_year": year,
-            "format": fmt,
-            "publish": figures["publish"],
-            "as_of": request.args.get("as_of") or None,
-            "attributes": loaded.attributes,
-        },
     )
     db.session.commit()
     return Response(

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from supporters.core.dates import fiscal_year
 from supporters.db import ServiceError
 from supporters.dispatch import services as dispatch
+from supporters.main.services import coordinator_actions
 from supporters.registry import activity_reports
 from supporters.registry import jobs as registry_jobs
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.models import ReminderLedger
-from supporters.reports.services import coordinator_actions
 from tests import factories
 from tests.conftest import post_form
 

@@ -9,16 +9,10 @@ import pytest
 
 from supporters.core.eras import fiscal_year_label
 from supporters.db import ServiceError
-from supporters.reports.services import (
-    Suppression,
-    attribute_rows,
-    build_fiscal_year_report,
-    check_year,
-    figure_rows,
-    figures_csv,
-    parse_as_of,
-    report_figures,
-)
+from supporters.reports.exports import figures_csv
+from supporters.reports.figures import build_fiscal_year_report, check_year, parse_as_of
+from supporters.reports.presentation import figure_rows, report_figures
+from supporters.reports.suppression import Suppression, attribute_rows
 from tests import factories
 from tests.reports.conftest import build_fy2024, counting_queries
 
@@ -40,21 +34,23 @@ def test_labels_and_bad_years() -> None:
     check_year(2025, TODAY)  # the running year
     with pytest.raises(ServiceError, match="2026年度はまだ始まっていません") as future:
         check_year(2026, TODAY)
-    assert future.value.field == "year"
-    with pytest.raises(ServiceError, match="報告は1989年度から作成できます"):
+    assert (future.value.field, future.value.code) == ("year", "year_not_started")
+    with pytest.raises(ServiceError, match="報告は1989年度から作成できます") as early:
         check_year(1900, TODAY)
+    assert early.value.code == "year_too_early"
     assert parse_as_of(" 2023-11-30 ", TODAY) == date(2023, 11, 30)
     assert parse_as_of("", TODAY) is None
     not_a_date = "」は日付ではありません。2023-11-30のように入力してください"
-    for bad, message in [
-        ("30/11/2023", "「30/11/2023" + not_a_date),
-        ("2023-02-30", "「2023-02-30" + not_a_date),
-        ("yesterday", "「yesterday" + not_a_date),
-        ("2099-01-01", "2099-01-01は未来の日付です"),
+    for bad, message, code in [
+        ("30/11/2023", "「30/11/2023" + not_a_date, "as_of_not_a_date"),
+        ("2023-02-30", "「2023-02-30" + not_a_date, "as_of_not_a_date"),
+        ("yesterday", "「yesterday" + not_a_date, "as_of_not_a_date"),
+        ("2099-01-01", "2099-01-01は未来の日付です", "as_of_in_future"),
+        ("1900-01-01", "1989", "as_of_too_early"),
     ]:
         with pytest.raises(ServiceError, match=message) as error:
             parse_as_of(bad, TODAY)
-        assert error.value.field == "as_of"
+        assert (error.value.field, error.value.code) == ("as_of", code)
 
 
 def test_fiscal_year_figures_from_records(db_session: Any) -> None:
@@ -216,7 +212,7 @@ def test_query_count_does_not_grow_with_the_data(db_session: Any) -> None:
 def test_status_counts_on_many_days_agree_with_the_register(db_session: Any) -> None:
     """The report's one-query status counts follow the register's own rules (status_sql)."""
     from supporters.registry import services as registry
-    from supporters.reports.services import status_counts_on
+    from supporters.reports.figures import status_counts_on
     from tests.reports.conftest import follow_up
 
     year = build_fy2024(db_session)

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from supporters.reports.exports import figures_csv
 from supporters.reports.pdf import render_report
-from supporters.reports.services import Suppression, figures_csv, report_figures
+from supporters.reports.presentation import report_figures
+from supporters.reports.suppression import Suppression
 from supporters.reports.terms import TERMS, terms
 from tests import factories
 from tests.reports.conftest import build_fy2024

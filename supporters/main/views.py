@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from supporters.accounts.forms import ROLE_LABELS, LanguageForm
-from supporters.accounts.models import Role
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import local_date
@@ -18,8 +25,9 @@ from supporters.core.web import is_local_url, public
 from supporters.db import now_utc
 from supporters.dispatch.forms import ASSIGNMENT_STATE_LABELS, EVENT_STATE_LABELS
 from supporters.extensions import db
+from supporters.main import services as overview
+from supporters.main.health import check_health
 from supporters.registry.forms import STATUS_LABELS
-from supporters.reports import services as overview
 
 bp = Blueprint("main", __name__)
 
@@ -30,41 +38,17 @@ def index() -> str:
     aggregate queries, whatever the amount of data."""
     now = now_utc()
     today = local_date(now)
-    grants = list(current_user.active_grants)
-
-    def programs_for(role: Role) -> list[Any]:
-        found = {g.program.id: g.program for g in grants if g.role == role and g.program}
-        return [found[key] for key in sorted(found)]
-
-    coordinator = overview.coordinator_actions(
-        db.session, programs_for(Role.COORDINATOR), now=now, today=today
-    )
-    staff_grants = [g for g in grants if g.role == Role.MUNICIPAL_STAFF and g.municipality]
-    staff = (
-        overview.staff_overview(
-            db.session, {g.municipality_id: g.program for g in staff_grants}, now=now, today=today
-        )
-        if staff_grants
-        else None
-    )
-    supporter_programs = programs_for(Role.SUPPORTER)
-    supporter = (
-        overview.supporter_overview(
-            db.session, current_user.person_id, supporter_programs, now=now, today=today
-        )
-        if supporter_programs and current_user.person_id
-        else None
-    )
+    page = overview.start_page(db.session, current_user, now=now, today=today)
     this_year = fiscal_year(today)
     return render_template(
         "main/index.html",
         role_labels=ROLE_LABELS,
-        grants=grants,
-        coordinator=coordinator,
-        staff=staff,
-        staff_grants=staff_grants,
-        supporter=supporter,
-        is_admin=any(g.role == Role.ADMIN for g in grants),
+        grants=page.grants,
+        coordinator=page.coordinator,
+        staff=page.staff,
+        staff_grants=page.staff_grants,
+        supporter=page.supporter,
+        is_admin=page.is_admin,
         this_year=this_year,
         this_year_label=fiscal_year_label(this_year),
         last_year=this_year - 1,
@@ -85,10 +69,6 @@ def index() -> str:
 def healthz() -> tuple[Response, int]:
     """200 when the database accepts writes and the schema is at head, else 503; the JSON
     also tells the scheduler's last heartbeat and the age of the oldest mail waiting."""
-    from flask import current_app
-
-    from supporters.health import check_health
-
     report, healthy = check_health(
         db.session,
         app=current_app._get_current_object(),  # type: ignore[attr-defined]
