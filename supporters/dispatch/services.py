@@ -1,5 +1,7 @@
-"""Dispatch: planning events, municipal requests, staffing without overbooking, the
-supporter's schedule. Plain functions: session, actor and time in; they never commit.
+"""Dispatch operations: planning events, municipal requests, staffing without overbooking,
+attendance. Plain functions: session, actor and time in; they never commit. (places.py
+counts places and takes the locks, finding.py finds people and places, schedule.py
+reads a supporter's dispatches.)
 
 Invariants, also under concurrency: never more supporters holding places than needed;
 never one person in two overlapping events; never a supporter whose registration is not
@@ -8,15 +10,12 @@ person row (always in that order), and checks after taking the locks."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, literal, select, update
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import and_, exists, select
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
@@ -32,11 +31,17 @@ from supporters.dispatch.models import (
     EventState,
     ProgramMunicipality,
 )
+from supporters.dispatch.places import (
+    clashes,
+    confirmed_count,
+    holding_count,
+    lock_event,
+    lock_person,
+)
 from supporters.people.free_text import check_free_text
-from supporters.people.models import Person
 from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
-from supporters.registry.services import events_for, status_on, status_sql
+from supporters.registry.services import events_for, status_on
 
 MAX_NEEDED = 20
 
@@ -255,100 +260,6 @@ def cancel_event(
 # --- staffing -------------------------------------------------------------------------
 
 
-def lock_event(session: DbSession, event: DispatchEvent) -> None:
-    session.execute(
-        update(DispatchEvent)
-        .where(DispatchEvent.id == event.id)
-        .values(version=DispatchEvent.version + 1)
-    )
-    session.expire(event, ["version"])
-
-
-def _lock_person(session: DbSession, person_id: int) -> None:
-    session.execute(
-        update(Person).where(Person.id == person_id).values(updated_at=Person.updated_at)
-    )
-
-
-def holding_count(session: DbSession, event: DispatchEvent) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Assignment)
-            .where(Assignment.event_id == event.id, Assignment.state.in_(HOLDING))
-        )
-        or 0
-    )
-
-
-def clashes(
-    session: DbSession,
-    person_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    *,
-    exclude_event_id: int | None = None,
-) -> bool:
-    query = select(
-        exists().where(
-            Assignment.person_id == person_id,
-            Assignment.state.in_(HOLDING),
-            Assignment.starts_at < ends_at,
-            Assignment.ends_at > starts_at,
-            Assignment.event_id != (exclude_event_id or -1),
-        )
-    )
-    return bool(session.scalar(query))
-
-
-def confirmed_count(session: DbSession, event: DispatchEvent) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Assignment)
-            .where(Assignment.event_id == event.id, Assignment.state == AssignmentState.CONFIRMED)
-        )
-        or 0
-    )
-
-
-@dataclass(frozen=True)
-class PlaceCount:
-    """What an event's places stand at: confirmed, asked and not yet answered, attended."""
-
-    confirmed: int = 0
-    waiting: int = 0
-    attended: int = 0
-
-    @property
-    def filled(self) -> int:
-        """The number shown over the places needed: those who came once attendance is
-        recorded, before that the supporters who confirmed (an unanswered request is not a
-        filled place)."""
-        return self.confirmed + self.attended
-
-
-def place_counts(session: DbSession, events: list[DispatchEvent]) -> dict[int, PlaceCount]:
-    """For each event, its places by state (one query); events without any are absent."""
-    wanted = {
-        AssignmentState.CONFIRMED: "confirmed",
-        AssignmentState.ASSIGNED: "waiting",
-        AssignmentState.ATTENDED: "attended",
-    }
-    found: dict[int, dict[str, int]] = {}
-    ids = [e.id for e in events]
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Assignment.event_id, Assignment.state, func.count())
-        .where(Assignment.event_id.in_(ids), Assignment.state.in_(list(wanted)))
-        .group_by(Assignment.event_id, Assignment.state)
-    ).all()
-    for event_id, state, count in rows:
-        found.setdefault(event_id, {})[wanted[AssignmentState(state)]] = int(count)
-    return {event_id: PlaceCount(**values) for event_id, values in found.items()}
-
-
 def registration_valid_on(session: DbSession, registration: Registration, day: date) -> bool:
     status = status_on(registration, registration.program, events_for(session, registration), day)
     return status in VALID_STATUSES
@@ -375,7 +286,7 @@ def _take_place(
     source: str,
 ) -> Assignment:
     lock_event(session, event)
-    _lock_person(session, registration.person_id)
+    lock_person(session, registration.person_id)
     session.refresh(event)
     if event.state not in (EventState.OPEN, EventState.STAFFED):
         raise ServiceError(None, str(_l("This event is not open for supporters.")))
@@ -573,200 +484,6 @@ def record_attendance(
         detail={"attended": len(attended_ids), "no_show": len(rows) - len(attended_ids)},
     )
     return [a for a in rows if a.id in attended_ids]
-
-
-# --- finding people and places --------------------------------------------------------
-
-
-def _distance_sql(lat: float, lon: float, place: Any) -> Any:
-    """Squared equirectangular distance: enough to rank by nearness, in plain SQL."""
-    scale = math.cos(math.radians(lat))
-    return (place.latitude - lat) * (place.latitude - lat) + ((place.longitude - lon) * scale) * (
-        (place.longitude - lon) * scale
-    )
-
-
-def distance_km(a: Municipality, b: Municipality) -> float:
-    lat = math.radians((a.latitude + b.latitude) / 2)
-    dx = math.radians(b.longitude - a.longitude) * math.cos(lat)
-    dy = math.radians(b.latitude - a.latitude)
-    return 6371.0 * math.hypot(dx, dy)
-
-
-@dataclass
-class Suggestion:
-    registration: Registration
-    person: Person
-    place: Municipality | None
-    distance_km: float | None
-    recent_dispatches: int
-
-
-def suggestions(
-    session: DbSession, event: DispatchEvent, *, now: datetime, limit: int = 20
-) -> list[Suggestion]:
-    """Supporters to ask, ranked: valid on the day, free at that time, near, and fewest
-    dispatches in the past twelve months. One query."""
-    program = event.program
-    day = local_date(event.starts_at)
-    place = event.municipality
-    home = Municipality.__table__.alias("home")
-    recent = (
-        select(func.count())
-        .select_from(Assignment)
-        .where(
-            Assignment.person_id == Registration.person_id,
-            Assignment.state.in_((AssignmentState.CONFIRMED, AssignmentState.ATTENDED)),
-            Assignment.starts_at >= now - timedelta(days=365),
-        )
-        .scalar_subquery()
-    )
-    distance = _distance_sql(place.latitude, place.longitude, home.c)
-    busy = exists().where(
-        Assignment.person_id == Registration.person_id,
-        Assignment.state.in_(HOLDING),
-        Assignment.starts_at < event.ends_at,
-        Assignment.ends_at > event.starts_at,
-    )
-    rows = session.execute(
-        select(Registration, Person, recent.label("recent"), func.coalesce(distance, literal(9e9)))
-        .join(Person, Person.id == Registration.person_id)
-        .outerjoin(home, home.c.id == Registration.main_municipality_id)
-        .where(
-            Registration.program_id == program.id,
-            Registration.registered_on <= day,
-            status_sql(program, day).in_([s.value for s in VALID_STATUSES]),
-            ~busy,
-        )
-        .order_by(func.coalesce(distance, literal(9e9)), recent, Person.name_reading)
-        .limit(limit)
-    ).all()
-    places = {
-        m.id: m
-        for m in session.scalars(
-            select(Municipality).where(
-                Municipality.id.in_({r[0].main_municipality_id for r in rows} - {None})
-            )
-        )
-    }
-    result = []
-    for registration, person, count, _distance in rows:
-        home_place = places.get(registration.main_municipality_id)
-        result.append(
-            Suggestion(
-                registration,
-                person,
-                home_place,
-                round(distance_km(place, home_place), 1) if home_place else None,
-                int(count),
-            )
-        )
-    return result
-
-
-def open_places(
-    session: DbSession, registration: Registration, *, now: datetime, limit: int = 20
-) -> list[tuple[DispatchEvent, int, float | None]]:
-    """Open events the supporter may take, nearest first: (event, places left, km)."""
-    home = registration.main_municipality or registration.person.residence_municipality
-    holding = (
-        select(Assignment.event_id, func.count().label("taken"))
-        .where(Assignment.state.in_(HOLDING))
-        .group_by(Assignment.event_id)
-        .subquery()
-    )
-    taken = func.coalesce(holding.c.taken, 0)
-    mine = exists().where(
-        Assignment.event_id == DispatchEvent.id,
-        Assignment.person_id == registration.person_id,
-        Assignment.state.in_(HOLDING),
-    )
-    busy = exists().where(
-        Assignment.person_id == registration.person_id,
-        Assignment.state.in_(HOLDING),
-        Assignment.starts_at < DispatchEvent.ends_at,
-        Assignment.ends_at > DispatchEvent.starts_at,
-    )
-    query = (
-        select(DispatchEvent, taken)
-        .outerjoin(holding, holding.c.event_id == DispatchEvent.id)
-        .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
-        .options(contains_eager(DispatchEvent.municipality))
-        .where(
-            DispatchEvent.program_id == registration.program_id,
-            DispatchEvent.state == EventState.OPEN,
-            DispatchEvent.starts_at > now,
-            taken < DispatchEvent.needed,
-            ~mine,
-            ~busy,
-        )
-    )
-    if home is not None:
-        query = query.order_by(
-            _distance_sql(home.latitude, home.longitude, Municipality), DispatchEvent.starts_at
-        )
-    else:
-        query = query.order_by(DispatchEvent.starts_at)
-    rows = session.execute(query.limit(limit)).all()
-    return [
-        (
-            event,
-            event.needed - int(count),
-            round(distance_km(home, event.municipality), 1) if home else None,
-        )
-        for event, count in rows
-    ]
-
-
-def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:
-    """One line per event, in the given order: the place that is live or was used if there
-    is one, otherwise the latest cancelled or declined answer (signing up, cancelling and
-    signing up again leaves several rows behind). Assignments must come oldest first within
-    an event."""
-    by_event: dict[int, Assignment] = {}
-    for assignment in assignments:
-        shown = by_event.get(assignment.event_id)
-        if shown is None or shown.state in (AssignmentState.CANCELLED, AssignmentState.DECLINED):
-            by_event[assignment.event_id] = assignment
-    return list(by_event.values())
-
-
-def schedule(
-    session: DbSession,
-    person_id: int,
-    *,
-    now: datetime,
-    past_limit: int = 20,
-    registration_ids: list[int] | None = None,
-) -> tuple[list[Assignment], list[Assignment]]:
-    """A supporter's upcoming and recent dispatches (two queries, events and places included);
-    with `registration_ids`, only those of the registrations in force."""
-    base = (
-        select(Assignment)
-        .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
-        .where(Assignment.person_id == person_id)
-    )
-    if registration_ids is not None:
-        base = base.where(Assignment.registration_id.in_(registration_ids))
-    rows = session.scalars(
-        base.where(
-            Assignment.ends_at >= now,
-            Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED, AssignmentState.DECLINED)),
-        )
-        .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
-        .limit(200)
-    )
-    upcoming = one_per_event(rows)[:50]
-    past = list(
-        session.scalars(
-            base.where(
-                Assignment.ends_at < now, Assignment.state.in_((*HOLDING, AssignmentState.ATTENDED))
-            )
-            .order_by(Assignment.starts_at.desc())
-            .limit(past_limit)
-        )
-    )
-    return upcoming, past
 
 
 def validate_times(on: date, start: str | time, end: str | time) -> tuple[datetime, datetime]:

@@ -34,7 +34,7 @@ from supporters.core.time import TOKYO, local_date
 from supporters.core.web import commit_or_flash, posted_reason, public, require, show_service_error
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
-from supporters.dispatch import services
+from supporters.dispatch import finding, services
 from supporters.dispatch.forms import (
     ASSIGNMENT_STATE_LABELS,
     EVENT_STATE_LABELS,
@@ -54,6 +54,8 @@ from supporters.dispatch.permissions import (
     staff_programs,
     visible_event_filter,
 )
+from supporters.dispatch.places import place_counts
+from supporters.dispatch.schedule import schedule
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
@@ -173,7 +175,7 @@ def index() -> ResponseReturnValue:
         except ServiceError as error:
             flash(error.message, "error")
     events = list(db.session.scalars(query.order_by(DispatchEvent.starts_at).limit(500)))
-    taken = services.place_counts(db.session, events)
+    taken = place_counts(db.session, events)
     by_day: dict[date, list[DispatchEvent]] = {}
     for event in events:
         by_day.setdefault(local_date(event.starts_at), []).append(event)
@@ -260,7 +262,7 @@ def _filtered_list(show: str) -> ResponseReturnValue:
         program=program,
         events=events,
         assignments=assignments,
-        taken=services.place_counts(db.session, events),
+        taken=place_counts(db.session, events),
         when=_when,
         **_labels(),
     )
@@ -405,7 +407,7 @@ def detail(event_id: int) -> str:
     people = {r.person_id: r.person for _a, r in rows}
     suggestions = []
     if manage and event.state in (EventState.OPEN, EventState.STAFFED) and event.starts_at > now:
-        suggestions = services.suggestions(db.session, event, now=now)
+        suggestions = finding.suggestions(db.session, event, now=now)
     return render_template(
         "dispatch/detail.html",
         event=event,
@@ -413,7 +415,7 @@ def detail(event_id: int) -> str:
         people=people,
         manage=manage,
         suggestions=suggestions,
-        counts=services.place_counts(db.session, [event]).get(event.id),
+        counts=place_counts(db.session, [event]).get(event.id),
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
         needed_form=NeededForm(needed=event.needed),
@@ -636,7 +638,7 @@ def my_schedule() -> ResponseReturnValue:
         flash(_("The schedule is for registered supporters."), "info")
         return redirect(url_for("main.index"))
     now = now_utc()
-    upcoming, past = services.schedule(
+    upcoming, past = schedule(
         db.session,
         current_user.person_id,
         now=now,
@@ -644,7 +646,7 @@ def my_schedule() -> ResponseReturnValue:
     )
     places = []
     for registration in registrations:
-        places.extend(services.open_places(db.session, registration, now=now, limit=10))
+        places.extend(finding.open_places(db.session, registration, now=now, limit=10))
     return render_template(
         "dispatch/schedule.html",
         upcoming=upcoming,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from supporters.db import ServiceError
-from supporters.dispatch import services
+from supporters.dispatch import finding, places, services
 from supporters.dispatch.models import Assignment
 from tests import factories
 
@@ -72,7 +72,7 @@ def test_assignment_confirm_decline_and_cancel_reopen_the_place(db_session: Any)
     asked = services.assign(db_session, actor=admin, event=event, registration=a, now=NOW)
     # The place is held against overbooking, but not 充足 until the supporter confirms.
     assert asked.state == "assigned" and event.state == "open"
-    assert services.holding_count(db_session, event) == 1
+    assert places.holding_count(db_session, event) == 1
     services.answer_assignment(db_session, actor=admin, assignment=asked, accept=False, now=NOW)
     assert event.state == "open"
     taken = services.sign_up(db_session, actor=admin, event=event, registration=b, now=NOW)
@@ -126,12 +126,12 @@ def test_suggestions_rank_near_and_less_busy_first(db_session: Any) -> None:
         )
     )
     db_session.flush()
-    ranked = [s.registration.id for s in services.suggestions(db_session, event, now=NOW)]
+    ranked = [s.registration.id for s in finding.suggestions(db_session, event, now=NOW)]
     assert ranked[:3] == [near.id, near_busy.id, far.id]
     assert lapsed.id not in ranked
     services.sign_up(db_session, actor=admin, event=event, registration=near, now=NOW)
     assert near.id not in [
-        s.registration.id for s in services.suggestions(db_session, event, now=NOW)
+        s.registration.id for s in finding.suggestions(db_session, event, now=NOW)
     ]
 
 
@@ -141,7 +141,7 @@ def test_open_places_nearest_first(db_session: Any) -> None:
         db_session, place="那須町", starts_at=near_event.starts_at - timedelta(days=1)
     )
     reg = factories.valid_registration(db_session, place="佐野市")
-    places = services.open_places(db_session, reg, now=NOW)
+    places = finding.open_places(db_session, reg, now=NOW)
     assert [e.id for e, _left, _km in places] == [near_event.id, far_event.id]
 
 
