@@ -124,23 +124,35 @@ class EventInput:
 
 def _check_event(session: DbSession, program: Program, data: EventInput) -> None:
     if not data.title.strip():
-        raise ServiceError("title", str(_l("Enter the name of the event.")))
+        raise ServiceError("title", str(_l("Enter the name of the event.")), code="title_required")
     if not data.venue.strip():
-        raise ServiceError("venue", str(_l("Enter the venue (a public place).")))
+        raise ServiceError(
+            "venue", str(_l("Enter the venue (a public place).")), code="venue_required"
+        )
     # What supporters and staff read about the event must not identify the client.
     check_free_text(data.title, field="title", confirmed=data.free_text_confirmed)
     check_free_text(data.venue, field="venue", confirmed=data.free_text_confirmed)
     check_free_text(data.notes, field="notes", confirmed=data.free_text_confirmed)
     if data.ends_at <= data.starts_at:
-        raise ServiceError("ends_at", str(_l("The end must be after the start.")))
+        raise ServiceError(
+            "ends_at", str(_l("The end must be after the start.")), code="end_before_start"
+        )
     if not 1 <= data.needed <= MAX_NEEDED:
-        raise ServiceError("needed", str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)))
+        raise ServiceError(
+            "needed",
+            str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)),
+            code="needed_out_of_range",
+        )
     if data.activity not in {k.value for k in ActivityKind}:
-        raise ServiceError("activity", str(_l("Choose the kind of activity.")))
+        raise ServiceError(
+            "activity", str(_l("Choose the kind of activity.")), code="activity_unknown"
+        )
     place = session.get(Municipality, data.municipality_id)
     if place is None or place.prefecture != program.prefecture:
         raise ServiceError(
-            "municipality", str(_l("Choose a municipality in %(p)s.", p=program.prefecture))
+            "municipality",
+            str(_l("Choose a municipality in %(p)s.", p=program.prefecture)),
+            code="municipality_outside_prefecture",
         )
 
 
@@ -183,7 +195,9 @@ def request_dispatch(
     _check_event(session, program, data)
     if data.starts_at <= now:
         raise ServiceError(
-            "date", str(_l("This date and time is in the past; ask for a day still ahead."))
+            "date",
+            str(_l("This date and time is in the past; ask for a day still ahead.")),
+            code="request_in_past",
         )
     if program.dispatch_mode == DispatchMode.MUNICIPAL_REQUEST and not municipality_in_scheme(
         session, program, data.municipality_id
@@ -196,6 +210,7 @@ def request_dispatch(
                     "dispatch scheme yet; ask the coordinator."
                 )
             ),
+            code="municipality_not_in_scheme",
         )
     event = DispatchEvent(
         program_id=program.id,
@@ -213,10 +228,14 @@ def request_dispatch(
 
 def accept_request(session: DbSession, *, actor: User, event: DispatchEvent, now: datetime) -> None:
     if event.state != EventState.REQUESTED:
-        raise ServiceError(None, str(_l("Only a pending request can be accepted.")))
+        raise ServiceError(
+            None, str(_l("Only a pending request can be accepted.")), code="request_not_pending"
+        )
     if event.starts_at <= now:
         raise ServiceError(
-            None, str(_l("The requested time has passed; decline the request instead."))
+            None,
+            str(_l("The requested time has passed; decline the request instead.")),
+            code="request_time_passed",
         )
     event.state = EventState.OPEN
     record_audit(session, actor, "dispatch.accept", event, program_id=event.program_id)
@@ -224,9 +243,11 @@ def accept_request(session: DbSession, *, actor: User, event: DispatchEvent, now
 
 def decline_request(session: DbSession, *, actor: User, event: DispatchEvent, reason: str) -> None:
     if event.state != EventState.REQUESTED:
-        raise ServiceError(None, str(_l("Only a pending request can be declined.")))
+        raise ServiceError(
+            None, str(_l("Only a pending request can be declined.")), code="request_not_pending"
+        )
     if not reason.strip():
-        raise ServiceError("reason", str(_l("Give a reason.")))
+        raise ServiceError("reason", str(_l("Give a reason.")), code="reason_required")
     # Read by the municipality: never contact details (no confirmation box on this form).
     check_free_text(reason, field="reason", confirmed=True)
     event.state = EventState.DECLINED
@@ -239,7 +260,9 @@ def cancel_event(
 ) -> list[Assignment]:
     """Cancel; returns the assignments that were live, so their supporters can be told."""
     if event.state in (EventState.CANCELLED, EventState.HELD, EventState.REPORTED):
-        raise ServiceError(None, str(_l("This event can no longer be cancelled.")))
+        raise ServiceError(
+            None, str(_l("This event can no longer be cancelled.")), code="event_not_cancellable"
+        )
     # Read by the supporters and mailed to them: never contact details.
     check_free_text(reason, field="reason", confirmed=True)
     lock_event(session, event)
@@ -289,11 +312,15 @@ def _take_place(
     lock_person(session, registration.person_id)
     session.refresh(event)
     if event.state not in (EventState.OPEN, EventState.STAFFED):
-        raise ServiceError(None, str(_l("This event is not open for supporters.")))
+        raise ServiceError(
+            None, str(_l("This event is not open for supporters.")), code="event_not_open"
+        )
     if event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")))
+        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
     if registration.program_id != event.program_id:
-        raise ServiceError(None, str(_l("Only supporters of this program can take part.")))
+        raise ServiceError(
+            None, str(_l("Only supporters of this program can take part.")), code="other_program"
+        )
     if not registration_valid_on(session, registration, local_date(event.starts_at)):
         raise ServiceError(
             None,
@@ -303,6 +330,7 @@ def _take_place(
                     "(lapsed, suspended or withdrawn)."
                 )
             ),
+            code="registration_not_valid",
         )
     if session.scalar(
         select(
@@ -313,11 +341,17 @@ def _take_place(
             )
         )
     ):
-        raise ServiceError(None, str(_l("Already taking part in this event.")))
+        raise ServiceError(
+            None, str(_l("Already taking part in this event.")), code="already_taking_part"
+        )
     if holding_count(session, event) >= event.needed:
-        raise ServiceError(None, str(_l("This event is full.")))
+        raise ServiceError(None, str(_l("This event is full.")), code="event_full")
     if clashes(session, registration.person_id, event.starts_at, event.ends_at):
-        raise ServiceError(None, str(_l("This overlaps another dispatch on the same day.")))
+        raise ServiceError(
+            None,
+            str(_l("This overlaps another dispatch on the same day.")),
+            code="overlapping_dispatch",
+        )
     assignment = Assignment(
         event_id=event.id,
         registration_id=registration.id,
@@ -375,11 +409,13 @@ def answer_assignment(
     session: DbSession, *, actor: User, assignment: Assignment, accept: bool, now: datetime
 ) -> None:
     if assignment.state != AssignmentState.ASSIGNED:
-        raise ServiceError(None, str(_l("This request has already been answered.")))
+        raise ServiceError(
+            None, str(_l("This request has already been answered.")), code="already_answered"
+        )
     event = assignment.event
     lock_event(session, event)
     if accept and event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")))
+        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
     assignment.state = AssignmentState.CONFIRMED if accept else AssignmentState.DECLINED
     assignment.answered_at = now
     session.flush()
@@ -404,10 +440,14 @@ def cancel_assignment(
 ) -> None:
     """Either side cancels; the place opens again (the coordinator is told by the view)."""
     if assignment.state not in HOLDING:
-        raise ServiceError(None, str(_l("This assignment is not active.")))
+        raise ServiceError(
+            None, str(_l("This assignment is not active.")), code="assignment_not_active"
+        )
     if by_supporter and now > self_cancel_deadline(assignment):
         raise ServiceError(
-            None, str(_l("It is too late to cancel here. Please contact the coordinator directly."))
+            None,
+            str(_l("It is too late to cancel here. Please contact the coordinator directly.")),
+            code="self_cancel_too_late",
         )
     event = assignment.event
     lock_event(session, event)
@@ -428,7 +468,11 @@ def cancel_assignment(
 
 def change_needed(session: DbSession, *, actor: User, event: DispatchEvent, needed: int) -> None:
     if not 1 <= needed <= MAX_NEEDED:
-        raise ServiceError("needed", str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)))
+        raise ServiceError(
+            "needed",
+            str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)),
+            code="needed_out_of_range",
+        )
     lock_event(session, event)
     holding = holding_count(session, event)
     if needed < holding:
@@ -437,6 +481,7 @@ def change_needed(session: DbSession, *, actor: User, event: DispatchEvent, need
             str(
                 _l("%(n)d supporters already hold a place; cancel an assignment first.", n=holding)
             ),
+            code="needed_below_holding",
         )
     event.needed = needed
     _refresh_state(session, event)
@@ -456,9 +501,13 @@ def record_attendance(
     """After the event: who came; the others are no-shows. Returns those who attended.
     Only once the event has ended: it is 実施済み (held) from then on, not before."""
     if now < event.ends_at:
-        raise ServiceError(None, str(_l("Attendance can be recorded once the event has ended.")))
+        raise ServiceError(
+            None,
+            str(_l("Attendance can be recorded once the event has ended.")),
+            code="event_not_ended",
+        )
     if event.state in (EventState.CANCELLED, EventState.DECLINED, EventState.REQUESTED):
-        raise ServiceError(None, str(_l("This event did not take place.")))
+        raise ServiceError(None, str(_l("This event did not take place.")), code="event_not_held")
     rows = list(
         session.scalars(
             select(Assignment).where(
@@ -468,7 +517,9 @@ def record_attendance(
         )
     )
     if attended_ids - {a.id for a in rows}:
-        raise ServiceError(None, str(_l("Some supporters are not assigned to this event.")))
+        raise ServiceError(
+            None, str(_l("Some supporters are not assigned to this event.")), code="not_assigned"
+        )
     for assignment in rows:
         assignment.state = (
             AssignmentState.ATTENDED if assignment.id in attended_ids else AssignmentState.NO_SHOW
@@ -493,5 +544,7 @@ def validate_times(on: date, start: str | time, end: str | time) -> tuple[dateti
         start_time = start if isinstance(start, time) else parse_time(start)
         end_time = end if isinstance(end, time) else parse_time(end)
     except ValueError as error:
-        raise ServiceError("starts_at", str(_l("Enter times like 13:30."))) from error
+        raise ServiceError(
+            "starts_at", str(_l("Enter times like 13:30.")), code="time_invalid"
+        ) from error
     return datetime.combine(on, start_time, TOKYO), datetime.combine(on, end_time, TOKYO)

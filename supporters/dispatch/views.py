@@ -274,7 +274,9 @@ def _filtered_list(show: str) -> ResponseReturnValue:
 def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
     assert form.date.data is not None
     if form.start.data is None or form.end.data is None:
-        raise ServiceError("start", _("Enter a time like 13:30 (1330 and 13時30分 work too)."))
+        raise ServiceError(
+            "start", _("Enter a time like 13:30 (1330 and 13時30分 work too)."), code="time_invalid"
+        )
     starts, ends = services.validate_times(form.date.data, form.start.data, form.end.data)
     return services.EventInput(
         title=form.title.data or "",
