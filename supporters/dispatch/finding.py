@@ -41,6 +41,12 @@ def distance_km(a: Municipality, b: Municipality) -> float:
     return 6371.0 * math.hypot(dx, dy)
 
 
+def takes_people(event: DispatchEvent, *, now: datetime) -> bool:
+    """Whether the event still takes supporters, so that suggesting some makes sense: open or
+    staffed (a place may open again), and not started."""
+    return event.state in (EventState.OPEN, EventState.STAFFED) and event.starts_at > now
+
+
 @dataclass
 class Suggestion:
     registration: Registration

@@ -1,15 +1,30 @@
-"""The supporter's schedule: their upcoming and recent dispatches, one line per event."""
+"""The supporter's schedule: their registrations in force, their upcoming and recent
+dispatches, one line per event."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from supporters.db import DbSession
 from supporters.dispatch.models import HOLDING, Assignment, AssignmentState, DispatchEvent
+from supporters.registry.models import Registration
+from supporters.registry.permissions import own_current_registration_filter
+
+
+def current_registrations(session: DbSession, user: Any) -> list[Registration]:
+    """The user's own registrations in force: what lets them see and take dispatches."""
+    return list(session.scalars(select(Registration).where(own_current_registration_filter(user))))
+
+
+def current_registration_ids(session: DbSession, user: Any) -> list[int]:
+    return list(
+        session.scalars(select(Registration.id).where(own_current_registration_filter(user)))
+    )
 
 
 def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:

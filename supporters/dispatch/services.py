@@ -280,6 +280,17 @@ def cancel_event(
     return live
 
 
+def record_notice_printed(session: DbSession, *, actor: User, assignment: Assignment) -> None:
+    """The printed notice (派遣依頼書) carries the supporter's name: an audited export."""
+    record_audit(
+        session,
+        actor,
+        "export.dispatch_notice",
+        assignment,
+        program_id=assignment.event.program_id,
+    )
+
+
 # --- staffing -------------------------------------------------------------------------
 
 
