@@ -1,7 +1,8 @@
 """Who is told when a dispatch changes, and the operations that tell them. The one module of
 dispatch that queues mail (through the outbox, sent after the view's commit); the views call
 these instead of the bare services when someone must hear about the change. Like the
-services, they never commit."""
+services, they never commit; unlike them, they build links with url_for, so they run inside
+a request (the views) or an app context with SERVER_NAME set."""
 
 from __future__ import annotations
 
