@@ -13,13 +13,14 @@ from sqlalchemy import select
 from supporters.accounts.models import User
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
-from supporters.dispatch import services
+from supporters.dispatch import finding, services
 from supporters.dispatch.models import (
     Assignment,
     AssignmentState,
     DispatchEvent,
     ProgramMunicipality,
 )
+from supporters.dispatch.places import holding_count
 from supporters.programs.models import Municipality, Program
 from supporters.registry.models import Registration
 
@@ -162,8 +163,8 @@ def _events(
                 services.sign_up(
                     session, actor=coordinator, event=event, registration=demo, now=clock
                 )
-        for suggestion in services.suggestions(session, event, now=clock, limit=wanted + 2):
-            if services.holding_count(session, event) >= wanted:
+        for suggestion in finding.suggestions(session, event, now=clock, limit=wanted + 2):
+            if holding_count(session, event) >= wanted:
                 break
             with skip_refusals:
                 services.assign(

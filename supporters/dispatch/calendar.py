@@ -21,6 +21,7 @@ from supporters.dispatch.models import (
     DispatchEvent,
     EventState,
 )
+from supporters.dispatch.schedule import one_per_event
 
 PRODID = "-//supporters//dispatch schedule//JA"
 
@@ -75,8 +76,6 @@ def feed_assignments(
     """Five years back and everything ahead, in one query (events and places included); one
     entry per event, as on the schedule page; with `registration_ids`, only the dispatches
     of those registrations."""
-    from supporters.dispatch.services import one_per_event
-
     query = select(Assignment)
     if registration_ids is not None:
         query = query.where(Assignment.registration_id.in_(list(registration_ids)))

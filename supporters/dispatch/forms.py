@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -14,8 +16,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from supporters.core.time import TOKYO
 from supporters.programs.fields import TimeOfDayField
 from supporters.registry.forms import ACTIVITY_LABELS, CONFIRM_FREE_TEXT
+
+if TYPE_CHECKING:
+    from supporters.dispatch.models import DispatchEvent
 
 REQUIRED = _l("This field is required.")
 
@@ -42,6 +48,13 @@ ASSIGNMENT_STATE_LABELS = {
     "attended": _l("Attended"),
     "no_show": _l("Did not come"),
 }
+
+
+def event_when(event: DispatchEvent) -> str:
+    """When an event takes place, as pages and mails show it: 2030/05/10 13:00–16:00."""
+    start = event.starts_at.astimezone(TOKYO)
+    end = event.ends_at.astimezone(TOKYO)
+    return f"{start:%Y/%m/%d %H:%M}–{end:%H:%M}"
 
 
 class EventForm(FlaskForm):

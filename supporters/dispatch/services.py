@@ -1,5 +1,7 @@
-"""Dispatch: planning events, municipal requests, staffing without overbooking, the
-supporter's schedule. Plain functions: session, actor and time in; they never commit.
+"""Dispatch operations: planning events, municipal requests, staffing without overbooking,
+attendance. Plain functions: session, actor and time in; they never commit. (places.py
+counts places and takes the locks, finding.py finds people and places, schedule.py
+reads a supporter's dispatches.)
 
 Invariants, also under concurrency: never more supporters holding places than needed;
 never one person in two overlapping events; never a supporter whose registration is not
@@ -8,15 +10,12 @@ person row (always in that order), and checks after taking the locks."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, literal, select, update
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy import and_, exists, select
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
@@ -32,11 +31,17 @@ from supporters.dispatch.models import (
     EventState,
     ProgramMunicipality,
 )
+from supporters.dispatch.places import (
+    clashes,
+    confirmed_count,
+    holding_count,
+    lock_event,
+    lock_person,
+)
 from supporters.people.free_text import check_free_text
-from supporters.people.models import Person
 from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
-from supporters.registry.services import events_for, status_on, status_sql
+from supporters.registry.services import events_for, status_on
 
 MAX_NEEDED = 20
 
@@ -119,23 +124,35 @@ class EventInput:
 
 def _check_event(session: DbSession, program: Program, data: EventInput) -> None:
     if not data.title.strip():
-        raise ServiceError("title", str(_l("Enter the name of the event.")))
+        raise ServiceError("title", str(_l("Enter the name of the event.")), code="title_required")
     if not data.venue.strip():
-        raise ServiceError("venue", str(_l("Enter the venue (a public place).")))
+        raise ServiceError(
+            "venue", str(_l("Enter the venue (a public place).")), code="venue_required"
+        )
     # What supporters and staff read about the event must not identify the client.
     check_free_text(data.title, field="title", confirmed=data.free_text_confirmed)
     check_free_text(data.venue, field="venue", confirmed=data.free_text_confirmed)
     check_free_text(data.notes, field="notes", confirmed=data.free_text_confirmed)
     if data.ends_at <= data.starts_at:
-        raise ServiceError("ends_at", str(_l("The end must be after the start.")))
+        raise ServiceError(
+            "ends_at", str(_l("The end must be after the start.")), code="end_before_start"
+        )
     if not 1 <= data.needed <= MAX_NEEDED:
-        raise ServiceError("needed", str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)))
+        raise ServiceError(
+            "needed",
+            str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)),
+            code="needed_out_of_range",
+        )
     if data.activity not in {k.value for k in ActivityKind}:
-        raise ServiceError("activity", str(_l("Choose the kind of activity.")))
+        raise ServiceError(
+            "activity", str(_l("Choose the kind of activity.")), code="activity_unknown"
+        )
     place = session.get(Municipality, data.municipality_id)
     if place is None or place.prefecture != program.prefecture:
         raise ServiceError(
-            "municipality", str(_l("Choose a municipality in %(p)s.", p=program.prefecture))
+            "municipality",
+            str(_l("Choose a municipality in %(p)s.", p=program.prefecture)),
+            code="municipality_outside_prefecture",
         )
 
 
@@ -178,7 +195,9 @@ def request_dispatch(
     _check_event(session, program, data)
     if data.starts_at <= now:
         raise ServiceError(
-            "date", str(_l("This date and time is in the past; ask for a day still ahead."))
+            "date",
+            str(_l("This date and time is in the past; ask for a day still ahead.")),
+            code="request_in_past",
         )
     if program.dispatch_mode == DispatchMode.MUNICIPAL_REQUEST and not municipality_in_scheme(
         session, program, data.municipality_id
@@ -191,6 +210,7 @@ def request_dispatch(
                     "dispatch scheme yet; ask the coordinator."
                 )
             ),
+            code="municipality_not_in_scheme",
         )
     event = DispatchEvent(
         program_id=program.id,
@@ -208,10 +228,14 @@ def request_dispatch(
 
 def accept_request(session: DbSession, *, actor: User, event: DispatchEvent, now: datetime) -> None:
     if event.state != EventState.REQUESTED:
-        raise ServiceError(None, str(_l("Only a pending request can be accepted.")))
+        raise ServiceError(
+            None, str(_l("Only a pending request can be accepted.")), code="request_not_pending"
+        )
     if event.starts_at <= now:
         raise ServiceError(
-            None, str(_l("The requested time has passed; decline the request instead."))
+            None,
+            str(_l("The requested time has passed; decline the request instead.")),
+            code="request_time_passed",
         )
     event.state = EventState.OPEN
     record_audit(session, actor, "dispatch.accept", event, program_id=event.program_id)
@@ -219,9 +243,11 @@ def accept_request(session: DbSession, *, actor: User, event: DispatchEvent, now
 
 def decline_request(session: DbSession, *, actor: User, event: DispatchEvent, reason: str) -> None:
     if event.state != EventState.REQUESTED:
-        raise ServiceError(None, str(_l("Only a pending request can be declined.")))
+        raise ServiceError(
+            None, str(_l("Only a pending request can be declined.")), code="request_not_pending"
+        )
     if not reason.strip():
-        raise ServiceError("reason", str(_l("Give a reason.")))
+        raise ServiceError("reason", str(_l("Give a reason.")), code="reason_required")
     # Read by the municipality: never contact details (no confirmation box on this form).
     check_free_text(reason, field="reason", confirmed=True)
     event.state = EventState.DECLINED
@@ -234,7 +260,9 @@ def cancel_event(
 ) -> list[Assignment]:
     """Cancel; returns the assignments that were live, so their supporters can be told."""
     if event.state in (EventState.CANCELLED, EventState.HELD, EventState.REPORTED):
-        raise ServiceError(None, str(_l("This event can no longer be cancelled.")))
+        raise ServiceError(
+            None, str(_l("This event can no longer be cancelled.")), code="event_not_cancellable"
+        )
     # Read by the supporters and mailed to them: never contact details.
     check_free_text(reason, field="reason", confirmed=True)
     lock_event(session, event)
@@ -252,101 +280,18 @@ def cancel_event(
     return live
 
 
+def record_notice_printed(session: DbSession, *, actor: User, assignment: Assignment) -> None:
+    """The printed notice (派遣依頼書) carries the supporter's name: an audited export."""
+    record_audit(
+        session,
+        actor,
+        "export.dispatch_notice",
+        assignment,
+        program_id=assignment.event.program_id,
+    )
+
+
 # --- staffing -------------------------------------------------------------------------
-
-
-def lock_event(session: DbSession, event: DispatchEvent) -> None:
-    session.execute(
-        update(DispatchEvent)
-        .where(DispatchEvent.id == event.id)
-        .values(version=DispatchEvent.version + 1)
-    )
-    session.expire(event, ["version"])
-
-
-def _lock_person(session: DbSession, person_id: int) -> None:
-    session.execute(
-        update(Person).where(Person.id == person_id).values(updated_at=Person.updated_at)
-    )
-
-
-def holding_count(session: DbSession, event: DispatchEvent) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Assignment)
-            .where(Assignment.event_id == event.id, Assignment.state.in_(HOLDING))
-        )
-        or 0
-    )
-
-
-def clashes(
-    session: DbSession,
-    person_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    *,
-    exclude_event_id: int | None = None,
-) -> bool:
-    query = select(
-        exists().where(
-            Assignment.person_id == person_id,
-            Assignment.state.in_(HOLDING),
-            Assignment.starts_at < ends_at,
-            Assignment.ends_at > starts_at,
-            Assignment.event_id != (exclude_event_id or -1),
-        )
-    )
-    return bool(session.scalar(query))
-
-
-def confirmed_count(session: DbSession, event: DispatchEvent) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Assignment)
-            .where(Assignment.event_id == event.id, Assignment.state == AssignmentState.CONFIRMED)
-        )
-        or 0
-    )
-
-
-@dataclass(frozen=True)
-class PlaceCount:
-    """What an event's places stand at: confirmed, asked and not yet answered, attended."""
-
-    confirmed: int = 0
-    waiting: int = 0
-    attended: int = 0
-
-    @property
-    def filled(self) -> int:
-        """The number shown over the places needed: those who came once attendance is
-        recorded, before that the supporters who confirmed (an unanswered request is not a
-        filled place)."""
-        return self.confirmed + self.attended
-
-
-def place_counts(session: DbSession, events: list[DispatchEvent]) -> dict[int, PlaceCount]:
-    """For each event, its places by state (one query); events without any are absent."""
-    wanted = {
-        AssignmentState.CONFIRMED: "confirmed",
-        AssignmentState.ASSIGNED: "waiting",
-        AssignmentState.ATTENDED: "attended",
-    }
-    found: dict[int, dict[str, int]] = {}
-    ids = [e.id for e in events]
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Assignment.event_id, Assignment.state, func.count())
-        .where(Assignment.event_id.in_(ids), Assignment.state.in_(list(wanted)))
-        .group_by(Assignment.event_id, Assignment.state)
-    ).all()
-    for event_id, state, count in rows:
-        found.setdefault(event_id, {})[wanted[AssignmentState(state)]] = int(count)
-    return {event_id: PlaceCount(**values) for event_id, values in found.items()}
 
 
 def registration_valid_on(session: DbSession, registration: Registration, day: date) -> bool:
@@ -375,14 +320,18 @@ def _take_place(
     source: str,
 ) -> Assignment:
     lock_event(session, event)
-    _lock_person(session, registration.person_id)
+    lock_person(session, registration.person_id)
     session.refresh(event)
     if event.state not in (EventState.OPEN, EventState.STAFFED):
-        raise ServiceError(None, str(_l("This event is not open for supporters.")))
+        raise ServiceError(
+            None, str(_l("This event is not open for supporters.")), code="event_not_open"
+        )
     if event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")))
+        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
     if registration.program_id != event.program_id:
-        raise ServiceError(None, str(_l("Only supporters of this program can take part.")))
+        raise ServiceError(
+            None, str(_l("Only supporters of this program can take part.")), code="other_program"
+        )
     if not registration_valid_on(session, registration, local_date(event.starts_at)):
         raise ServiceError(
             None,
@@ -392,6 +341,7 @@ def _take_place(
                     "(lapsed, suspended or withdrawn)."
                 )
             ),
+            code="registration_not_valid",
         )
     if session.scalar(
         select(
@@ -402,11 +352,17 @@ def _take_place(
             )
         )
     ):
-        raise ServiceError(None, str(_l("Already taking part in this event.")))
+        raise ServiceError(
+            None, str(_l("Already taking part in this event.")), code="already_taking_part"
+        )
     if holding_count(session, event) >= event.needed:
-        raise ServiceError(None, str(_l("This event is full.")))
+        raise ServiceError(None, str(_l("This event is full.")), code="event_full")
     if clashes(session, registration.person_id, event.starts_at, event.ends_at):
-        raise ServiceError(None, str(_l("This overlaps another dispatch on the same day.")))
+        raise ServiceError(
+            None,
+            str(_l("This overlaps another dispatch on the same day.")),
+            code="overlapping_dispatch",
+        )
     assignment = Assignment(
         event_id=event.id,
         registration_id=registration.id,
@@ -464,11 +420,13 @@ def answer_assignment(
     session: DbSession, *, actor: User, assignment: Assignment, accept: bool, now: datetime
 ) -> None:
     if assignment.state != AssignmentState.ASSIGNED:
-        raise ServiceError(None, str(_l("This request has already been answered.")))
+        raise ServiceError(
+            None, str(_l("This request has already been answered.")), code="already_answered"
+        )
     event = assignment.event
     lock_event(session, event)
     if accept and event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")))
+        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
     assignment.state = AssignmentState.CONFIRMED if accept else AssignmentState.DECLINED
     assignment.answered_at = now
     session.flush()
@@ -493,10 +451,14 @@ def cancel_assignment(
 ) -> None:
     """Either side cancels; the place opens again (the coordinator is told by the view)."""
     if assignment.state not in HOLDING:
-        raise ServiceError(None, str(_l("This assignment is not active.")))
+        raise ServiceError(
+            None, str(_l("This assignment is not active.")), code="assignment_not_active"
+        )
     if by_supporter and now > self_cancel_deadline(assignment):
         raise ServiceError(
-            None, str(_l("It is too late to cancel here. Please contact the coordinator directly."))
+            None,
+            str(_l("It is too late to cancel here. Please contact the coordinator directly.")),
+            code="self_cancel_too_late",
         )
     event = assignment.event
     lock_event(session, event)
@@ -517,7 +479,11 @@ def cancel_assignment(
 
 def change_needed(session: DbSession, *, actor: User, event: DispatchEvent, needed: int) -> None:
     if not 1 <= needed <= MAX_NEEDED:
-        raise ServiceError("needed", str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)))
+        raise ServiceError(
+            "needed",
+            str(_l("Between 1 and %(n)d supporters.", n=MAX_NEEDED)),
+            code="needed_out_of_range",
+        )
     lock_event(session, event)
     holding = holding_count(session, event)
     if needed < holding:
@@ -526,6 +492,7 @@ def change_needed(session: DbSession, *, actor: User, event: DispatchEvent, need
             str(
                 _l("%(n)d supporters already hold a place; cancel an assignment first.", n=holding)
             ),
+            code="needed_below_holding",
         )
     event.needed = needed
     _refresh_state(session, event)
@@ -545,9 +512,13 @@ def record_attendance(
     """After the event: who came; the others are no-shows. Returns those who attended.
     Only once the event has ended: it is 実施済み (held) from then on, not before."""
     if now < event.ends_at:
-        raise ServiceError(None, str(_l("Attendance can be recorded once the event has ended.")))
+        raise ServiceError(
+            None,
+            str(_l("Attendance can be recorded once the event has ended.")),
+            code="event_not_ended",
+        )
     if event.state in (EventState.CANCELLED, EventState.DECLINED, EventState.REQUESTED):
-        raise ServiceError(None, str(_l("This event did not take place.")))
+        raise ServiceError(None, str(_l("This event did not take place.")), code="event_not_held")
     rows = list(
         session.scalars(
             select(Assignment).where(
@@ -557,7 +528,9 @@ def record_attendance(
         )
     )
     if attended_ids - {a.id for a in rows}:
-        raise ServiceError(None, str(_l("Some supporters are not assigned to this event.")))
+        raise ServiceError(
+            None, str(_l("Some supporters are not assigned to this event.")), code="not_assigned"
+        )
     for assignment in rows:
         assignment.state = (
             AssignmentState.ATTENDED if assignment.id in attended_ids else AssignmentState.NO_SHOW
@@ -575,200 +548,6 @@ def record_attendance(
     return [a for a in rows if a.id in attended_ids]
 
 
-# --- finding people and places --------------------------------------------------------
-
-
-def _distance_sql(lat: float, lon: float, place: Any) -> Any:
-    """Squared equirectangular distance: enough to rank by nearness, in plain SQL."""
-    scale = math.cos(math.radians(lat))
-    return (place.latitude - lat) * (place.latitude - lat) + ((place.longitude - lon) * scale) * (
-        (place.longitude - lon) * scale
-    )
-
-
-def distance_km(a: Municipality, b: Municipality) -> float:
-    lat = math.radians((a.latitude + b.latitude) / 2)
-    dx = math.radians(b.longitude - a.longitude) * math.cos(lat)
-    dy = math.radians(b.latitude - a.latitude)
-    return 6371.0 * math.hypot(dx, dy)
-
-
-@dataclass
-class Suggestion:
-    registration: Registration
-    person: Person
-    place: Municipality | None
-    distance_km: float | None
-    recent_dispatches: int
-
-
-def suggestions(
-    session: DbSession, event: DispatchEvent, *, now: datetime, limit: int = 20
-) -> list[Suggestion]:
-    """Supporters to ask, ranked: valid on the day, free at that time, near, and fewest
-    dispatches in the past twelve months. One query."""
-    program = event.program
-    day = local_date(event.starts_at)
-    place = event.municipality
-    home = Municipality.__table__.alias("home")
-    recent = (
-        select(func.count())
-        .select_from(Assignment)
-        .where(
-            Assignment.person_id == Registration.person_id,
-            Assignment.state.in_((AssignmentState.CONFIRMED, AssignmentState.ATTENDED)),
-            Assignment.starts_at >= now - timedelta(days=365),
-        )
-        .scalar_subquery()
-    )
-    distance = _distance_sql(place.latitude, place.longitude, home.c)
-    busy = exists().where(
-        Assignment.person_id == Registration.person_id,
-        Assignment.state.in_(HOLDING),
-        Assignment.starts_at < event.ends_at,
-        Assignment.ends_at > event.starts_at,
-    )
-    rows = session.execute(
-        select(Registration, Person, recent.label("recent"), func.coalesce(distance, literal(9e9)))
-        .join(Person, Person.id == Registration.person_id)
-        .outerjoin(home, home.c.id == Registration.main_municipality_id)
-        .where(
-            Registration.program_id == program.id,
-            Registration.registered_on <= day,
-            status_sql(program, day).in_([s.value for s in VALID_STATUSES]),
-            ~busy,
-        )
-        .order_by(func.coalesce(distance, literal(9e9)), recent, Person.name_reading)
-        .limit(limit)
-    ).all()
-    places = {
-        m.id: m
-        for m in session.scalars(
-            select(Municipality).where(
-                Municipality.id.in_({r[0].main_municipality_id for r in rows} - {None})
-            )
-        )
-    }
-    result = []
-    for registration, person, count, _distance in rows:
-        home_place = places.get(registration.main_municipality_id)
-        result.append(
-            Suggestion(
-                registration,
-                person,
-                home_place,
-                round(distance_km(place, home_place), 1) if home_place else None,
-                int(count),
-            )
-        )
-    return result
-
-
-def open_places(
-    session: DbSession, registration: Registration, *, now: datetime, limit: int = 20
-) -> list[tuple[DispatchEvent, int, float | None]]:
-    """Open events the supporter may take, nearest first: (event, places left, km)."""
-    home = registration.main_municipality or registration.person.residence_municipality
-    holding = (
-        select(Assignment.event_id, func.count().label("taken"))
-        .where(Assignment.state.in_(HOLDING))
-        .group_by(Assignment.event_id)
-        .subquery()
-    )
-    taken = func.coalesce(holding.c.taken, 0)
-    mine = exists().where(
-        Assignment.event_id == DispatchEvent.id,
-        Assignment.person_id == registration.person_id,
-        Assignment.state.in_(HOLDING),
-    )
-    busy = exists().where(
-        Assignment.person_id == registration.person_id,
-        Assignment.state.in_(HOLDING),
-        Assignment.starts_at < DispatchEvent.ends_at,
-        Assignment.ends_at > DispatchEvent.starts_at,
-    )
-    query = (
-        select(DispatchEvent, taken)
-        .outerjoin(holding, holding.c.event_id == DispatchEvent.id)
-        .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
-        .options(contains_eager(DispatchEvent.municipality))
-        .where(
-            DispatchEvent.program_id == registration.program_id,
-            DispatchEvent.state == EventState.OPEN,
-            DispatchEvent.starts_at > now,
-            taken < DispatchEvent.needed,
-            ~mine,
-            ~busy,
-        )
-    )
-    if home is not None:
-        query = query.order_by(
-            _distance_sql(home.latitude, home.longitude, Municipality), DispatchEvent.starts_at
-        )
-    else:
-        query = query.order_by(DispatchEvent.starts_at)
-    rows = session.execute(query.limit(limit)).all()
-    return [
-        (
-            event,
-            event.needed - int(count),
-            round(distance_km(home, event.municipality), 1) if home else None,
-        )
-        for event, count in rows
-    ]
-
-
-def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:
-    """One line per event, in the given order: the place that is live or was used if there
-    is one, otherwise the latest cancelled or declined answer (signing up, cancelling and
-    signing up again leaves several rows behind). Assignments must come oldest first within
-    an event."""
-    by_event: dict[int, Assignment] = {}
-    for assignment in assignments:
-        shown = by_event.get(assignment.event_id)
-        if shown is None or shown.state in (AssignmentState.CANCELLED, AssignmentState.DECLINED):
-            by_event[assignment.event_id] = assignment
-    return list(by_event.values())
-
-
-def schedule(
-    session: DbSession,
-    person_id: int,
-    *,
-    now: datetime,
-    past_limit: int = 20,
-    registration_ids: list[int] | None = None,
-) -> tuple[list[Assignment], list[Assignment]]:
-    """A supporter's upcoming and recent dispatches (two queries, events and places included);
-    with `registration_ids`, only those of the registrations in force."""
-    base = (
-        select(Assignment)
-        .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
-        .where(Assignment.person_id == person_id)
-    )
-    if registration_ids is not None:
-        base = base.where(Assignment.registration_id.in_(registration_ids))
-    rows = session.scalars(
-        base.where(
-            Assignment.ends_at >= now,
-            Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED, AssignmentState.DECLINED)),
-        )
-        .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
-        .limit(200)
-    )
-    upcoming = one_per_event(rows)[:50]
-    past = list(
-        session.scalars(
-            base.where(
-                Assignment.ends_at < now, Assignment.state.in_((*HOLDING, AssignmentState.ATTENDED))
-            )
-            .order_by(Assignment.starts_at.desc())
-            .limit(past_limit)
-        )
-    )
-    return upcoming, past
-
-
 def validate_times(on: date, start: str | time, end: str | time) -> tuple[datetime, datetime]:
     """A date and two times of day in Japan (typed any way parse_time reads, or as times) to
     aware datetimes."""
@@ -776,5 +555,7 @@ def validate_times(on: date, start: str | time, end: str | time) -> tuple[dateti
         start_time = start if isinstance(start, time) else parse_time(start)
         end_time = end if isinstance(end, time) else parse_time(end)
     except ValueError as error:
-        raise ServiceError("starts_at", str(_l("Enter times like 13:30."))) from error
+        raise ServiceError(
+            "starts_at", str(_l("Enter times like 13:30.")), code="time_invalid"
+        ) from error
     return datetime.combine(on, start_time, TOKYO), datetime.combine(on, end_time, TOKYO)

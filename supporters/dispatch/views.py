@@ -4,7 +4,7 @@ requests, the supporter's schedule and their private calendar feed."""
 from __future__ import annotations
 
 import calendar as month_calendar
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import jpholiday
@@ -23,51 +23,43 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from supporters.accounts.models import User
 from supporters.accounts.permissions import coordinated_program_ids, is_admin
 from supporters.core.dates import parse_month
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import TOKYO, local_date
-from supporters.core.web import commit_or_flash, posted_reason, public, require, show_service_error
+from supporters.core.web import posted_reason, public, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
-from supporters.dispatch import services
+from supporters.dispatch import finding, lists, notify, services
 from supporters.dispatch.forms import (
     ASSIGNMENT_STATE_LABELS,
     EVENT_STATE_LABELS,
     KIND_LABELS,
     EventForm,
     NeededForm,
+    event_when,
     venue_hint,
 )
-from supporters.dispatch.models import (
-    Assignment,
-    DispatchEvent,
-    EventState,
-)
+from supporters.dispatch.models import Assignment, DispatchEvent
 from supporters.dispatch.permissions import (
     can_manage_event,
     can_view_event,
     staff_programs,
-    visible_event_filter,
 )
+from supporters.dispatch.places import place_counts
+from supporters.dispatch.schedule import current_registration_ids, current_registrations, schedule
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
-from supporters.programs.services import find_municipality
+from supporters.programs.services import find_municipality, get_program_by_code, list_programs
 from supporters.registry.activity_reports import filed_reports_for_assignments
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
 from supporters.registry.permissions import (
     is_own_current_registration,
-    own_current_registration_filter,
 )
-from supporters.reminders.mail import queue_user_mail
-from supporters.reminders.rules import coordinators_of
 
 bp = Blueprint("dispatch", __name__)
 
@@ -81,53 +73,12 @@ def _labels() -> dict[str, object]:
     }
 
 
-def _when(event: DispatchEvent) -> str:
-    start = event.starts_at.astimezone(TOKYO)
-    end = event.ends_at.astimezone(TOKYO)
-    return f"{start:%Y/%m/%d %H:%M}–{end:%H:%M}"
-
-
 def _event(event_id: int) -> DispatchEvent:
     event = db.session.get(DispatchEvent, event_id)
     if event is None:
         abort(404)
     require(can_view_event(current_user, event))
     return event
-
-
-def _tell_coordinators(event: DispatchEvent, supporter: str) -> None:
-    coordinators = coordinators_of(db.session, event.program_id)
-    link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(
-        "dispatch.detail", event_id=event.id
-    )
-    for user in coordinators:
-        queue_user_mail(
-            db.session,
-            user=user,
-            kind="assignment_cancelled",
-            template="assignment_cancelled",
-            event=event,
-            supporter=supporter,
-            when=_when(event),
-            link=link,
-        )
-
-
-def _tell_supporter(assignment: Assignment, message: str) -> None:
-    user = db.session.scalar(select(User).where(User.person_id == assignment.person_id))
-    if user is None:
-        return
-    link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for("dispatch.my_schedule")
-    queue_user_mail(
-        db.session,
-        user=user,
-        kind="dispatch_changed",
-        template="dispatch_changed",
-        event=assignment.event,
-        message=message,
-        when=_when(assignment.event),
-        link=link,
-    )
 
 
 # --- lists and the month view ---------------------------------------------------------
@@ -153,27 +104,15 @@ def index() -> ResponseReturnValue:
     if show in services.EVENT_LISTS or show == "unconfirmed":
         return _filtered_list(show)
     first = _month()
-    last_day = month_calendar.monthrange(first.year, first.month)[1]
-    start = datetime.combine(first, time(0), TOKYO)
-    end = datetime.combine(first.replace(day=last_day), time(0), TOKYO) + timedelta(days=1)
-    query = (
-        select(DispatchEvent)
-        .options(joinedload(DispatchEvent.municipality))
-        .where(
-            visible_event_filter(current_user),
-            DispatchEvent.starts_at >= start,
-            DispatchEvent.starts_at < end,
-        )
-    )
+    place_id = None
     place_text = (request.args.get("municipality") or "").strip()[:40]
     if place_text:
         try:
-            place = find_municipality(db.session, place_text)
-            query = query.where(DispatchEvent.municipality_id == place.id)
+            place_id = find_municipality(db.session, place_text).id
         except ServiceError as error:
             flash(error.message, "error")
-    events = list(db.session.scalars(query.order_by(DispatchEvent.starts_at).limit(500)))
-    taken = services.place_counts(db.session, events)
+    events = lists.month_events(db.session, current_user, first, municipality_id=place_id)
+    taken = place_counts(db.session, events)
     by_day: dict[date, list[DispatchEvent]] = {}
     for event in events:
         by_day.setdefault(local_date(event.starts_at), []).append(event)
@@ -200,7 +139,7 @@ def index() -> ResponseReturnValue:
         can_create=bool(coordinated_program_ids(current_user)),
         can_request=bool(staff_programs(current_user)),
         today=local_date(now_utc()),
-        when=_when,
+        when=event_when,
         **_labels(),
     )
 
@@ -221,37 +160,17 @@ def _filtered_list(show: str) -> ResponseReturnValue:
     program = None
     code = (request.args.get("program") or "").strip()
     if code:
-        program = db.session.scalar(select(Program).where(Program.code == code))
+        program = get_program_by_code(db.session, code)
         if program is None:
             abort(404)
-    scope = [visible_event_filter(current_user)]
-    if program is not None:
-        scope.append(DispatchEvent.program_id == program.id)
     assignments: list[tuple[Assignment, DispatchEvent, Registration]] = []
     events: list[DispatchEvent] = []
     if show == "unconfirmed":
-        assignments = [
-            (a, e, r)
-            for a, e, r in db.session.execute(
-                select(Assignment, DispatchEvent, Registration)
-                .join(DispatchEvent, DispatchEvent.id == Assignment.event_id)
-                .join(Registration, Registration.id == Assignment.registration_id)
-                .options(joinedload(Registration.person))
-                .where(*scope, services.unconfirmed_condition(now))
-                .order_by(Assignment.starts_at, Assignment.id)
-                .limit(1000)
-            )
-        ]
-    else:
-        events = list(
-            db.session.scalars(
-                select(DispatchEvent)
-                .options(joinedload(DispatchEvent.municipality))
-                .where(*scope, services.EVENT_LISTS[show](now))
-                .order_by(DispatchEvent.starts_at, DispatchEvent.id)
-                .limit(1000)
-            )
+        assignments = lists.unconfirmed_assignments(
+            db.session, current_user, program=program, now=now
         )
+    else:
+        events = lists.listed_events(db.session, current_user, show, program=program, now=now)
     number = {"understaffed": services.UNDERSTAFFED_DAYS}.get(show, services.UNCONFIRMED_HOURS)
     return render_template(
         "dispatch/list.html",
@@ -260,8 +179,8 @@ def _filtered_list(show: str) -> ResponseReturnValue:
         program=program,
         events=events,
         assignments=assignments,
-        taken=services.place_counts(db.session, events),
-        when=_when,
+        taken=place_counts(db.session, events),
+        when=event_when,
         **_labels(),
     )
 
@@ -272,7 +191,9 @@ def _filtered_list(show: str) -> ResponseReturnValue:
 def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
     assert form.date.data is not None
     if form.start.data is None or form.end.data is None:
-        raise ServiceError("start", _("Enter a time like 13:30 (1330 and 13時30分 work too)."))
+        raise ServiceError(
+            "start", _("Enter a time like 13:30 (1330 and 13時30分 work too)."), code="time_invalid"
+        )
     starts, ends = services.validate_times(form.date.data, form.start.data, form.end.data)
     return services.EventInput(
         title=form.title.data or "",
@@ -309,32 +230,30 @@ def _holiday_note(form: EventForm) -> str | None:
 def new() -> ResponseReturnValue:
     program_ids = coordinated_program_ids(current_user)
     require(bool(program_ids))
-    programs = list(
-        db.session.scalars(select(Program).where(Program.id.in_(program_ids)).order_by(Program.id))
-    )
+    programs = list_programs(db.session, program_ids)
     program = next((p for p in programs if p.code == request.values.get("program")), programs[0])
     form = EventForm()
     _for_program(form, program)
     needs_confirm = False
     if form.validate_on_submit():
-        try:
+
+        def create() -> DispatchEvent:
             place = find_municipality(
                 db.session, form.municipality.data or "", prefecture=program.prefecture
             )
-            event = services.create_event(
+            return services.create_event(
                 db.session, actor=current_user, program=program, data=_event_input(form, place)
             )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-            needs_confirm = asks_confirmation(error)
-        else:
-            db.session.commit()
-            flash(_("The event was created and is open for supporters."), "success")
+
+        created = save(
+            create, form=form, success=_("The event was created and is open for supporters.")
+        )
+        if created.value is not None:
             note = _holiday_note(form)
             if note:
                 flash(note, "info")
-            return redirect(url_for("dispatch.detail", event_id=event.id))
+            return redirect(url_for("dispatch.detail", event_id=created.value.id))
+        needs_confirm = created.error is not None and asks_confirmation(created.error)
     return render_template(
         "dispatch/form.html",
         form=form,
@@ -360,22 +279,20 @@ def request_form() -> ResponseReturnValue:
         form.municipality.data = municipality.name
     needs_confirm = False
     if form.validate_on_submit():
-        try:
-            event = services.request_dispatch(
+        requested = save(
+            lambda: services.request_dispatch(
                 db.session,
                 actor=current_user,
                 program=program,
                 data=_event_input(form, municipality),
                 now=now_utc(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-            needs_confirm = asks_confirmation(error)
-        else:
-            db.session.commit()
-            flash(_("Your request was sent to the coordinator."), "success")
-            return redirect(url_for("dispatch.detail", event_id=event.id))
+            ),
+            form=form,
+            success=_("Your request was sent to the coordinator."),
+        )
+        if requested.value is not None:
+            return redirect(url_for("dispatch.detail", event_id=requested.value.id))
+        needs_confirm = requested.error is not None and asks_confirmation(requested.error)
     return render_template(
         "dispatch/form.html",
         form=form,
@@ -396,16 +313,11 @@ def detail(event_id: int) -> str:
     event = _event(event_id)
     manage = can_manage_event(current_user, event)
     now = now_utc()
-    rows = db.session.execute(
-        select(Assignment, Registration)
-        .join(Registration, Registration.id == Assignment.registration_id)
-        .where(Assignment.event_id == event.id)
-        .order_by(Assignment.created_at)
-    ).all()
+    rows = lists.event_places(db.session, event)
     people = {r.person_id: r.person for _a, r in rows}
     suggestions = []
-    if manage and event.state in (EventState.OPEN, EventState.STAFFED) and event.starts_at > now:
-        suggestions = services.suggestions(db.session, event, now=now)
+    if manage and finding.takes_people(event, now=now):
+        suggestions = finding.suggestions(db.session, event, now=now)
     return render_template(
         "dispatch/detail.html",
         event=event,
@@ -413,13 +325,13 @@ def detail(event_id: int) -> str:
         people=people,
         manage=manage,
         suggestions=suggestions,
-        counts=services.place_counts(db.session, [event]).get(event.id),
+        counts=place_counts(db.session, [event]).get(event.id),
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
         needed_form=NeededForm(needed=event.needed),
         started=event.starts_at <= now,
         ended=event.ends_at <= now,
-        when=_when(event),
+        when=event_when(event),
         holiday=jpholiday.is_holiday_name(local_date(event.starts_at)),
         **_labels(),
     )
@@ -448,20 +360,12 @@ def assign(event_id: int) -> ResponseReturnValue:
     registration = db.session.get(Registration, registration_id) if registration_id else None
     if registration is None:
         abort(404)
-
-    def ask() -> None:
-        assignment = services.assign(
+    save(
+        lambda: notify.ask_supporter(
             db.session, actor=current_user, event=event, registration=registration, now=now_utc()
-        )
-        _tell_supporter(
-            assignment,
-            _(
-                "The coordinator asks you to take part. Please confirm "
-                "or decline on your schedule page."
-            ),
-        )
-
-    commit_or_flash(ask, _("%(name)s was asked to take part.", name=registration.person.name))
+        ),
+        success=_("%(name)s was asked to take part.", name=registration.person.name),
+    )
     return _back(event)
 
 
@@ -469,9 +373,9 @@ def assign(event_id: int) -> ResponseReturnValue:
 def accept(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
     _confirmed_post()
-    commit_or_flash(
+    save(
         lambda: services.accept_request(db.session, actor=current_user, event=event, now=now_utc()),
-        _("The request was accepted; supporters can now take the places."),
+        success=_("The request was accepted; supporters can now take the places."),
     )
     return _back(event)
 
@@ -481,11 +385,11 @@ def decline(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
     reason = posted_reason()
     if reason is not None:
-        commit_or_flash(
+        save(
             lambda: services.decline_request(
                 db.session, actor=current_user, event=event, reason=reason
             ),
-            _("The request was declined."),
+            success=_("The request was declined."),
         )
     return _back(event)
 
@@ -496,13 +400,12 @@ def cancel(event_id: int) -> ResponseReturnValue:
     reason = posted_reason()
     if reason is None:
         return _back(event)
-
-    def cancel_and_tell() -> None:
-        live = services.cancel_event(db.session, actor=current_user, event=event, reason=reason)
-        for assignment in live:
-            _tell_supporter(assignment, _("This dispatch has been cancelled."))
-
-    commit_or_flash(cancel_and_tell, _("The event was cancelled; its supporters are told."))
+    save(
+        lambda: notify.cancel_event_and_tell(
+            db.session, actor=current_user, event=event, reason=reason
+        ),
+        success=_("The event was cancelled; its supporters are told."),
+    )
     return _back(event)
 
 
@@ -515,11 +418,11 @@ def needed(event_id: int) -> ResponseReturnValue:
             abort(400)
         flash(_("Between 1 and %(n)d supporters.", n=services.MAX_NEEDED), "error")
         return _back(event)
-    commit_or_flash(
+    save(
         lambda: services.change_needed(
             db.session, actor=current_user, event=event, needed=form.needed.data or 0
         ),
-        _("Saved."),
+        success=_("Saved."),
     )
     return _back(event)
 
@@ -532,11 +435,11 @@ def attendance(event_id: int) -> ResponseReturnValue:
         attended = {int(v) for v in request.form.getlist("attended")}
     except ValueError:
         abort(400)
-    commit_or_flash(
+    save(
         lambda: services.record_attendance(
             db.session, actor=current_user, event=event, attended_ids=attended, now=now_utc()
         ),
-        _("Attendance saved. Those who attended are asked for their activity report."),
+        success=_("Attendance saved. Those who attended are asked for their activity report."),
     )
     return _back(event)
 
@@ -576,11 +479,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
     except PdfInputError as error:
         flash(error.message, "error")
         return _back(event)
-    from supporters.audit.services import record_audit
-
-    record_audit(
-        db.session, current_user, "export.dispatch_notice", assignment, program_id=event.program_id
-    )
+    services.record_notice_printed(db.session, actor=current_user, assignment=assignment)
     db.session.commit()
     return Response(
         pdf,
@@ -597,19 +496,12 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
     mine = is_own_current_registration(current_user, assignment.registration)
     require(mine or can_manage_event(current_user, assignment.event))
     _confirmed_post()
-
-    def cancel_and_tell() -> None:
-        services.cancel_assignment(
+    save(
+        lambda: notify.cancel_assignment_and_tell(
             db.session, actor=current_user, assignment=assignment, now=now_utc(), by_supporter=mine
-        )
-        if mine:
-            _tell_coordinators(assignment.event, assignment.registration.person.name)
-        else:
-            _tell_supporter(
-                assignment, _("Your place at this dispatch has been cancelled by the coordinator.")
-            )
-
-    commit_or_flash(cancel_and_tell, _("The place was cancelled and is open again."))
+        ),
+        success=_("The place was cancelled and is open again."),
+    )
     if mine:
         return redirect(url_for("dispatch.my_schedule"))
     return _back(assignment.event)
@@ -619,11 +511,7 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
 
 
 def _my_registrations() -> list[Registration]:
-    return list(
-        db.session.scalars(
-            select(Registration).where(own_current_registration_filter(current_user))
-        )
-    )
+    return current_registrations(db.session, current_user)
 
 
 @bp.get("/schedule")
@@ -633,7 +521,7 @@ def my_schedule() -> ResponseReturnValue:
         flash(_("The schedule is for registered supporters."), "info")
         return redirect(url_for("main.index"))
     now = now_utc()
-    upcoming, past = services.schedule(
+    upcoming, past = schedule(
         db.session,
         current_user.person_id,
         now=now,
@@ -641,7 +529,7 @@ def my_schedule() -> ResponseReturnValue:
     )
     places = []
     for registration in registrations:
-        places.extend(services.open_places(db.session, registration, now=now, limit=10))
+        places.extend(finding.open_places(db.session, registration, now=now, limit=10))
     return render_template(
         "dispatch/schedule.html",
         upcoming=upcoming,
@@ -650,7 +538,7 @@ def my_schedule() -> ResponseReturnValue:
         registrations={r.program_id: r for r in registrations},
         confirm=ConfirmForm(),
         now=now,
-        when=_when,
+        when=event_when,
         deadline=services.self_cancel_deadline,
         filed=filed_reports_for_assignments(db.session, {a.id for a in past}),
         has_feed=feeds.has_feed(db.session, current_user),
@@ -667,11 +555,11 @@ def sign_up(event_id: int) -> ResponseReturnValue:
     if registration is None:
         abort(403)
     _confirmed_post()
-    commit_or_flash(
+    save(
         lambda: services.sign_up(
             db.session, actor=current_user, event=event, registration=registration, now=now_utc()
         ),
-        _("You have signed up. Thank you!"),
+        success=_("You have signed up. Thank you!"),
     )
     return redirect(url_for("dispatch.my_schedule"))
 
@@ -689,16 +577,13 @@ def answer(assignment_id: int) -> ResponseReturnValue:
     assignment = _my_assignment(assignment_id)
     _confirmed_post()
     accept = request.form.get("answer") == "confirm"
-
-    def answer_and_tell() -> None:
-        services.answer_assignment(
-            db.session, actor=current_user, assignment=assignment, accept=accept, now=now_utc()
-        )
-        if not accept:
-            _tell_coordinators(assignment.event, assignment.registration.person.name)
-
     done = _("Thank you, you are confirmed.") if accept else _("You have declined.")
-    commit_or_flash(answer_and_tell, done)
+    save(
+        lambda: notify.answer_and_tell(
+            db.session, actor=current_user, assignment=assignment, accept=accept, now=now_utc()
+        ),
+        success=done,
+    )
     return redirect(url_for("dispatch.my_schedule"))
 
 
@@ -725,15 +610,14 @@ def calendar_link() -> ResponseReturnValue:
     form = ConfirmForm()
     link = None
     if form.validate_on_submit():
-        token = feeds.reset_feed_token(db.session, current_user, now=now_utc())
-        db.session.commit()
-        link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(
-            "dispatch.calendar_feed", token=token
+        reset = save(
+            lambda: feeds.reset_feed_token(db.session, current_user, now=now_utc()),
+            success=_("A new private calendar address was made; any earlier one no longer works."),
         )
-        flash(
-            _("A new private calendar address was made; any earlier one no longer works."),
-            "success",
-        )
+        if reset.value is not None:
+            link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(
+                "dispatch.calendar_feed", token=reset.value
+            )
     return render_template(
         "dispatch/calendar.html",
         form=form,
@@ -751,9 +635,7 @@ def calendar_feed(token: str) -> Response:
         abort(404)
     # Only while the user is a supporter with a registration in force: the same URL stops
     # answering the moment the role is revoked or the registration withdrawn or erased.
-    registration_ids = list(
-        db.session.scalars(select(Registration.id).where(own_current_registration_filter(user)))
-    )
+    registration_ids = current_registration_ids(db.session, user)
     if not registration_ids:
         abort(404)
     body = feeds.build_calendar(

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from supporters.db import ServiceError
-from supporters.dispatch import services
+from supporters.dispatch import finding, places, services
 from supporters.dispatch.models import Assignment
 from tests import factories
 
@@ -21,16 +21,20 @@ def test_sign_up_until_full(db_session: Any) -> None:
     for reg in regs[:2]:
         services.sign_up(db_session, actor=admin, event=event, registration=reg, now=NOW)
     assert event.state == "staffed"
-    with pytest.raises(ServiceError, match="この派遣は満員です"):
+    with pytest.raises(ServiceError, match="この派遣は満員です") as refused:
         services.sign_up(db_session, actor=admin, event=event, registration=regs[2], now=NOW)
+    assert refused.value.code == "event_full"
 
 
 def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any) -> None:
     admin = factories.admin_user(db_session)
     event = factories.dispatch_event(db_session)
     lapsed = factories.registration(db_session, on=date(2020, 7, 20), email="old@example.jp")
-    with pytest.raises(ServiceError, match="派遣の日に、サポーター登録が有効ではありません"):
+    with pytest.raises(
+        ServiceError, match="派遣の日に、サポーター登録が有効ではありません"
+    ) as lapsed_refused:
         services.sign_up(db_session, actor=admin, event=event, registration=lapsed, now=NOW)
+    assert lapsed_refused.value.code == "registration_not_valid"
     kagawa = factories.valid_registration(db_session, program_code="kagawa", n=1)
     with pytest.raises(ServiceError, match="参加できるのは、この事業のサポーターのみです"):
         services.sign_up(db_session, actor=admin, event=event, registration=kagawa, now=NOW)
@@ -58,8 +62,9 @@ def test_no_one_in_two_overlapping_events(db_session: Any) -> None:
     later = factories.dispatch_event(db_session, starts_at=first.ends_at)
     reg = factories.valid_registration(db_session)
     services.sign_up(db_session, actor=admin, event=first, registration=reg, now=NOW)
-    with pytest.raises(ServiceError, match="同じ日のほかの派遣と時間が重なっています"):
+    with pytest.raises(ServiceError, match="同じ日のほかの派遣と時間が重なっています") as refused:
         services.assign(db_session, actor=admin, event=overlapping, registration=reg, now=NOW)
+    assert refused.value.code == "overlapping_dispatch"
     services.sign_up(
         db_session, actor=admin, event=later, registration=reg, now=NOW
     )  # back to back
@@ -72,15 +77,16 @@ def test_assignment_confirm_decline_and_cancel_reopen_the_place(db_session: Any)
     asked = services.assign(db_session, actor=admin, event=event, registration=a, now=NOW)
     # The place is held against overbooking, but not 充足 until the supporter confirms.
     assert asked.state == "assigned" and event.state == "open"
-    assert services.holding_count(db_session, event) == 1
+    assert places.holding_count(db_session, event) == 1
     services.answer_assignment(db_session, actor=admin, assignment=asked, accept=False, now=NOW)
     assert event.state == "open"
     taken = services.sign_up(db_session, actor=admin, event=event, registration=b, now=NOW)
     late = event.starts_at - timedelta(hours=47)  # Tochigi closes self-cancellation at 48 h
-    with pytest.raises(ServiceError, match="この画面で取り消せる期限を過ぎています"):
+    with pytest.raises(ServiceError, match="この画面で取り消せる期限を過ぎています") as refused:
         services.cancel_assignment(
             db_session, actor=admin, assignment=taken, now=late, by_supporter=True
         )
+    assert refused.value.code == "self_cancel_too_late"
     services.cancel_assignment(
         db_session, actor=admin, assignment=taken, now=late, by_supporter=False
     )
@@ -98,8 +104,9 @@ def test_needed_number_bounds(db_session: Any) -> None:
     with pytest.raises(
         ServiceError,
         match="すでに2人のサポーターが参加予定のため、必要人数をこれより少なくできません",
-    ):
+    ) as refused:
         services.change_needed(db_session, actor=admin, event=event, needed=1)
+    assert refused.value.code == "needed_below_holding"
     services.change_needed(db_session, actor=admin, event=event, needed=3)
     assert event.state == "open"
     with pytest.raises(ServiceError, match="終了時刻は開始時刻より後にしてください"):
@@ -126,12 +133,12 @@ def test_suggestions_rank_near_and_less_busy_first(db_session: Any) -> None:
         )
     )
     db_session.flush()
-    ranked = [s.registration.id for s in services.suggestions(db_session, event, now=NOW)]
+    ranked = [s.registration.id for s in finding.suggestions(db_session, event, now=NOW)]
     assert ranked[:3] == [near.id, near_busy.id, far.id]
     assert lapsed.id not in ranked
     services.sign_up(db_session, actor=admin, event=event, registration=near, now=NOW)
     assert near.id not in [
-        s.registration.id for s in services.suggestions(db_session, event, now=NOW)
+        s.registration.id for s in finding.suggestions(db_session, event, now=NOW)
     ]
 
 
@@ -141,7 +148,7 @@ def test_open_places_nearest_first(db_session: Any) -> None:
         db_session, place="那須町", starts_at=near_event.starts_at - timedelta(days=1)
     )
     reg = factories.valid_registration(db_session, place="佐野市")
-    places = services.open_places(db_session, reg, now=NOW)
+    places = finding.open_places(db_session, reg, now=NOW)
     assert [e.id for e, _left, _km in places] == [near_event.id, far_event.id]
 
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from supporters.core.time import TOKYO
 from supporters.db import ServiceError
-from supporters.dispatch import services
+from supporters.dispatch import places, services
 from supporters.dispatch.models import Assignment, ProgramMunicipality
+from supporters.dispatch.schedule import schedule
 from tests import factories
 from tests.conftest import post_form
 
@@ -25,7 +26,7 @@ def test_staffed_only_when_every_place_is_confirmed(db_session: Any) -> None:
     first = services.assign(db_session, actor=admin, event=event, registration=a, now=NOW)
     second = services.assign(db_session, actor=admin, event=event, registration=b, now=NOW)
     assert event.state == "open"  # two asked, nobody answered: not 充足
-    assert services.place_counts(db_session, [event])[event.id] == services.PlaceCount(
+    assert places.place_counts(db_session, [event])[event.id] == places.PlaceCount(
         confirmed=0, waiting=2, attended=0
     )
     services.answer_assignment(db_session, actor=admin, assignment=first, accept=True, now=NOW)
@@ -69,7 +70,7 @@ def test_held_only_after_the_end(db_session: Any, offset: timedelta, allowed: bo
     services.record_attendance(db_session, actor=admin, event=event, attended_ids=ids, now=at)
     assert event.state == "held"
     # A held event counts those who came: 2/2, not 0/2.
-    counts = services.place_counts(db_session, [event])[event.id]
+    counts = places.place_counts(db_session, [event])[event.id]
     assert counts.filled == 2 and counts.attended == 2
 
 
@@ -138,13 +139,13 @@ def test_schedule_folds_cancelled_and_declined_into_one_line(db_session: Any) ->
         )
     asked = services.assign(db_session, actor=admin, event=event, registration=reg, now=NOW)
     services.answer_assignment(db_session, actor=admin, assignment=asked, accept=False, now=NOW)
-    upcoming, _past = services.schedule(db_session, reg.person_id, now=NOW)
+    upcoming, _past = schedule(db_session, reg.person_id, now=NOW)
     assert [a.event_id for a in upcoming] == [event.id]
     assert upcoming[0].id == asked.id  # the latest answer is the one shown
     # A live place wins over earlier cancelled ones; another event keeps its own line.
     again = services.sign_up(db_session, actor=admin, event=event, registration=reg, now=NOW)
     services.sign_up(db_session, actor=admin, event=other, registration=reg, now=NOW)
-    upcoming, _past = services.schedule(db_session, reg.person_id, now=NOW)
+    upcoming, _past = schedule(db_session, reg.person_id, now=NOW)
     assert [a.event_id for a in upcoming] == [event.id, other.id]
     assert upcoming[0].id == again.id
     # The calendar feed folds them the same way.

@@ -1,0 +1,172 @@
+"""Finding people and places: the supporters a coordinator may ask for an event, and the
+open places a supporter may take, both ranked by nearness."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, literal, select
+from sqlalchemy.orm import contains_eager
+
+from supporters.core.time import local_date
+from supporters.db import DbSession
+from supporters.dispatch.models import (
+    HOLDING,
+    Assignment,
+    AssignmentState,
+    DispatchEvent,
+    EventState,
+)
+from supporters.people.models import Person
+from supporters.programs.models import Municipality
+from supporters.registry.models import VALID_STATUSES, Registration
+from supporters.registry.services import status_sql
+
+
+def _distance_sql(lat: float, lon: float, place: Any) -> Any:
+    """Squared equirectangular distance: enough to rank by nearness, in plain SQL."""
+    scale = math.cos(math.radians(lat))
+    return (place.latitude - lat) * (place.latitude - lat) + ((place.longitude - lon) * scale) * (
+        (place.longitude - lon) * scale
+    )
+
+
+def distance_km(a: Municipality, b: Municipality) -> float:
+    lat = math.radians((a.latitude + b.latitude) / 2)
+    dx = math.radians(b.longitude - a.longitude) * math.cos(lat)
+    dy = math.radians(b.latitude - a.latitude)
+    return 6371.0 * math.hypot(dx, dy)
+
+
+def takes_people(event: DispatchEvent, *, now: datetime) -> bool:
+    """Whether the event still takes supporters, so that suggesting some makes sense: open or
+    staffed (a place may open again), and not started."""
+    return event.state in (EventState.OPEN, EventState.STAFFED) and event.starts_at > now
+
+
+@dataclass
+class Suggestion:
+    registration: Registration
+    person: Person
+    place: Municipality | None
+    distance_km: float | None
+    recent_dispatches: int
+
+
+def suggestions(
+    session: DbSession, event: DispatchEvent, *, now: datetime, limit: int = 20
+) -> list[Suggestion]:
+    """Supporters to ask, ranked: valid on the day, free at that time, near, and fewest
+    dispatches in the past twelve months. One query."""
+    program = event.program
+    day = local_date(event.starts_at)
+    place = event.municipality
+    home = Municipality.__table__.alias("home")
+    recent = (
+        select(func.count())
+        .select_from(Assignment)
+        .where(
+            Assignment.person_id == Registration.person_id,
+            Assignment.state.in_((AssignmentState.CONFIRMED, AssignmentState.ATTENDED)),
+            Assignment.starts_at >= now - timedelta(days=365),
+        )
+        .scalar_subquery()
+    )
+    distance = _distance_sql(place.latitude, place.longitude, home.c)
+    busy = exists().where(
+        Assignment.person_id == Registration.person_id,
+        Assignment.state.in_(HOLDING),
+        Assignment.starts_at < event.ends_at,
+        Assignment.ends_at > event.starts_at,
+    )
+    rows = session.execute(
+        select(Registration, Person, recent.label("recent"), func.coalesce(distance, literal(9e9)))
+        .join(Person, Person.id == Registration.person_id)
+        .outerjoin(home, home.c.id == Registration.main_municipality_id)
+        .where(
+            Registration.program_id == program.id,
+            Registration.registered_on <= day,
+            status_sql(program, day).in_([s.value for s in VALID_STATUSES]),
+            ~busy,
+        )
+        .order_by(func.coalesce(distance, literal(9e9)), recent, Person.name_reading)
+        .limit(limit)
+    ).all()
+    places = {
+        m.id: m
+        for m in session.scalars(
+            select(Municipality).where(
+                Municipality.id.in_({r[0].main_municipality_id for r in rows} - {None})
+            )
+        )
+    }
+    result = []
+    for registration, person, count, _distance in rows:
+        home_place = places.get(registration.main_municipality_id)
+        result.append(
+            Suggestion(
+                registration,
+                person,
+                home_place,
+                round(distance_km(place, home_place), 1) if home_place else None,
+                int(count),
+            )
+        )
+    return result
+
+
+def open_places(
+    session: DbSession, registration: Registration, *, now: datetime, limit: int = 20
+) -> list[tuple[DispatchEvent, int, float | None]]:
+    """Open events the supporter may take, nearest first: (event, places left, km)."""
+    home = registration.main_municipality or registration.person.residence_municipality
+    holding = (
+        select(Assignment.event_id, func.count().label("taken"))
+        .where(Assignment.state.in_(HOLDING))
+        .group_by(Assignment.event_id)
+        .subquery()
+    )
+    taken = func.coalesce(holding.c.taken, 0)
+    mine = exists().where(
+        Assignment.event_id == DispatchEvent.id,
+        Assignment.person_id == registration.person_id,
+        Assignment.state.in_(HOLDING),
+    )
+    busy = exists().where(
+        Assignment.person_id == registration.person_id,
+        Assignment.state.in_(HOLDING),
+        Assignment.starts_at < DispatchEvent.ends_at,
+        Assignment.ends_at > DispatchEvent.starts_at,
+    )
+    query = (
+        select(DispatchEvent, taken)
+        .outerjoin(holding, holding.c.event_id == DispatchEvent.id)
+        .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
+        .options(contains_eager(DispatchEvent.municipality))
+        .where(
+            DispatchEvent.program_id == registration.program_id,
+            DispatchEvent.state == EventState.OPEN,
+            DispatchEvent.starts_at > now,
+            taken < DispatchEvent.needed,
+            ~mine,
+            ~busy,
+        )
+    )
+    if home is not None:
+        query = query.order_by(
+            _distance_sql(home.latitude, home.longitude, Municipality), DispatchEvent.starts_at
+        )
+    else:
+        query = query.order_by(DispatchEvent.starts_at)
+    rows = session.execute(query.limit(limit)).all()
+    return [
+        (
+            event,
+            event.needed - int(count),
+            round(distance_km(home, event.municipality), 1) if home else None,
+        )
+        for event, count in rows
+    ]

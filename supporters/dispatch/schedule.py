@@ -1,0 +1,78 @@
+"""The supporter's schedule: their registrations in force, their upcoming and recent
+dispatches, one line per event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from supporters.db import DbSession
+from supporters.dispatch.models import HOLDING, Assignment, AssignmentState, DispatchEvent
+from supporters.registry.models import Registration
+from supporters.registry.permissions import own_current_registration_filter
+
+
+def current_registrations(session: DbSession, user: Any) -> list[Registration]:
+    """The user's own registrations in force: what lets them see and take dispatches."""
+    return list(session.scalars(select(Registration).where(own_current_registration_filter(user))))
+
+
+def current_registration_ids(session: DbSession, user: Any) -> list[int]:
+    return list(
+        session.scalars(select(Registration.id).where(own_current_registration_filter(user)))
+    )
+
+
+def one_per_event(assignments: Iterable[Assignment]) -> list[Assignment]:
+    """One line per event, in the given order: the place that is live or was used if there
+    is one, otherwise the latest cancelled or declined answer (signing up, cancelling and
+    signing up again leaves several rows behind). Assignments must come oldest first within
+    an event."""
+    by_event: dict[int, Assignment] = {}
+    for assignment in assignments:
+        shown = by_event.get(assignment.event_id)
+        if shown is None or shown.state in (AssignmentState.CANCELLED, AssignmentState.DECLINED):
+            by_event[assignment.event_id] = assignment
+    return list(by_event.values())
+
+
+def schedule(
+    session: DbSession,
+    person_id: int,
+    *,
+    now: datetime,
+    past_limit: int = 20,
+    registration_ids: list[int] | None = None,
+) -> tuple[list[Assignment], list[Assignment]]:
+    """A supporter's upcoming and recent dispatches (two queries, events and places included);
+    with `registration_ids`, only those of the registrations in force."""
+    base = (
+        select(Assignment)
+        .options(joinedload(Assignment.event).joinedload(DispatchEvent.municipality))
+        .where(Assignment.person_id == person_id)
+    )
+    if registration_ids is not None:
+        base = base.where(Assignment.registration_id.in_(registration_ids))
+    rows = session.scalars(
+        base.where(
+            Assignment.ends_at >= now,
+            Assignment.state.in_((*HOLDING, AssignmentState.CANCELLED, AssignmentState.DECLINED)),
+        )
+        .order_by(Assignment.starts_at, Assignment.event_id, Assignment.id)
+        .limit(200)
+    )
+    upcoming = one_per_event(rows)[:50]
+    past = list(
+        session.scalars(
+            base.where(
+                Assignment.ends_at < now, Assignment.state.in_((*HOLDING, AssignmentState.ATTENDED))
+            )
+            .order_by(Assignment.starts_at.desc())
+            .limit(past_limit)
+        )
+    )
+    return upcoming, past
