@@ -90,6 +90,13 @@ class Program(Base):
     )
     # Sessions a new initial course starts with: [{"topic": ..., "minutes": ..., "required": ...}]
     curriculum_template: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The coordinator's office as supporters reach it (cut-off messages give the phone as a
+    # tel: link); None where the program has not given one.
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    # The program's own words where programs differ ("event.outreach_day": "出張相談会への同席");
+    # see `term`. Keys not given fall back to the product's wording.
+    terms: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     organisations: Mapped[list[Organisation]] = relationship(
@@ -111,6 +118,10 @@ class Program(Base):
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ja
+
+    def term(self, key: str, default: str) -> str:
+        """The program's own word for `key`, else `default` (already translated)."""
+        return (self.terms or {}).get(key) or default
 
     def format_registration_number(self, year: int, seq: int) -> str:
         return self.registration_number_format.format(
