@@ -21,6 +21,7 @@ from supporters.people.privacy import is_known_to_program
 from supporters.people.services import PersonInput, name_key
 from supporters.programs.models import EligibilityRule, Municipality, Organisation, Program
 from supporters.programs.services import next_number
+from supporters.training.follow_up import follow_up_hooks
 from supporters.training.models import (
     HOLDS_PLACE,
     ON_ROLL,
@@ -375,15 +376,13 @@ def eligibility_problem(
 def same_name_in_program(session: DbSession, program: Program, data: PersonInput) -> list[Person]:
     """People of this program (enrolled in one of its courses, or registered in it) with the
     same name and reading: without an e-mail or phone to compare, possibly the same person."""
-    from supporters.registry.models import Registration
-
     in_program = or_(
         Person.id.in_(
             select(Enrolment.person_id)
             .join(Course, Course.id == Enrolment.course_id)
             .where(Course.program_id == program.id)
         ),
-        Person.id.in_(select(Registration.person_id).where(Registration.program_id == program.id)),
+        Person.id.in_(follow_up_hooks().registered_people(program.id)),
     )
     return list(
         session.scalars(
@@ -422,9 +421,7 @@ def enrol_person(
             None, str(_l("%(name)s is already enrolled in this course.", name=person.name))
         )
     if course.kind == CourseKind.FOLLOW_UP:
-        from supporters.registry.services import require_registration_for_follow_up
-
-        require_registration_for_follow_up(session, course, person)
+        follow_up_hooks().require_registration(session, course, person)
         problem = None  # a registered supporter was found eligible on registering
     else:
         problem = eligibility_problem(
@@ -639,9 +636,7 @@ def _count_follow_up(
 ) -> None:
     """Attending follow-up training renews the registration where the program says so."""
     if enrolment.course.kind == CourseKind.FOLLOW_UP:
-        from supporters.registry.services import record_follow_up
-
-        record_follow_up(session, actor=actor, enrolment=enrolment, attended_on=on)
+        follow_up_hooks().follow_up_attended(session, actor, enrolment, on)
 
 
 def make_up_sessions(session: DbSession, enrolment: Enrolment) -> list[CourseSession]:

@@ -38,6 +38,7 @@ from supporters.people.services import (
 from supporters.programs.models import Municipality, Organisation, Program
 from supporters.programs.services import find_municipality
 from supporters.training import services
+from supporters.training.follow_up import current_registration
 from supporters.training.forms import (
     ATTRIBUTE_LABELS,
     KIND_LABELS,
@@ -647,8 +648,6 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
     registration = None
     if manage and enrolment.person_id:
         # The register reacts to training; asked here only to offer what can succeed.
-        from supporters.registry.services import current_registration
-
         registration = current_registration(db.session, course.program_id, enrolment.person_id)
     return render_template(
         "training/enrolment.html",
