@@ -37,7 +37,6 @@ from supporters.people.services import (
 )
 from supporters.programs.models import Municipality, Organisation, Program
 from supporters.programs.services import find_municipality
-from supporters.training import services
 from supporters.training.follow_up import current_registration
 from supporters.training.forms import (
     ATTRIBUTE_LABELS,
@@ -67,6 +66,7 @@ from supporters.training.permissions import (
     visible_course_filter,
     visible_trainee_filter,
 )
+from supporters.training.services import completion, course_state, courses, enrolments, sessions
 
 bp = Blueprint("training", __name__, url_prefix="/courses")
 
@@ -165,8 +165,8 @@ def _fill_course_choices(form: CourseForm, program_ids: set[int]) -> None:
     ]
 
 
-def _course_input(form: CourseForm) -> services.CourseInput:
-    return services.CourseInput(
+def _course_input(form: CourseForm) -> courses.CourseInput:
+    return courses.CourseInput(
         kind=form.kind.data or "",
         organiser_id=int(form.organiser_id.data or 0),
         title=form.title.data or "",
@@ -189,7 +189,7 @@ def new() -> ResponseReturnValue:
         if program is None or program.id not in program_ids:
             abort(403)
         try:
-            course = services.create_course(
+            course = courses.create_course(
                 db.session,
                 actor=current_user,
                 program=program,
@@ -217,7 +217,7 @@ def edit(course_id: int) -> ResponseReturnValue:
         form.organiser_id.data = str(course.organiser_id)
     if form.validate_on_submit():
         try:
-            services.update_course(
+            courses.update_course(
                 db.session, actor=current_user, course=course, data=_course_input(form)
             )
         except ServiceError as error:
@@ -252,7 +252,7 @@ def detail(course_id: int) -> str:
                 .offset((page - 1) * ENROLMENTS_PER_PAGE)
             )
         ]
-    figures = services.course_figures(db.session, course)
+    figures = courses.course_figures(db.session, course)
     mine = None
     if current_user.person_id:
         mine = db.session.scalar(
@@ -271,8 +271,8 @@ def detail(course_id: int) -> str:
         can_manage=can_manage_course(current_user, course),
         show_attributes=can_view_attribute_figures(current_user, course.program_id),
         can_apply=can_apply(current_user, course),
-        application_problem=services.application_problem(course, local_date(now_utc())),
-        course_over=services.course_is_over(course, now_utc()),
+        application_problem=course_state.application_problem(course, local_date(now_utc())),
+        course_over=course_state.course_is_over(course, now_utc()),
         today=local_date(now_utc()),
         mine=mine,
         confirm=ConfirmForm(),
@@ -291,7 +291,7 @@ def close(course_id: int) -> ResponseReturnValue:
         if not form.validate_on_submit():
             abort(400)
         try:
-            count = services.close_course(db.session, actor=current_user, course=course, now=now)
+            count = courses.close_course(db.session, actor=current_user, course=course, now=now)
         except ServiceError as error:
             db.session.rollback()
             flash(error.message, "error")
@@ -302,9 +302,9 @@ def close(course_id: int) -> ResponseReturnValue:
     problem = None
     if course.closed_at is not None:
         problem = _("This course is already closed.")
-    elif not services.course_is_over(course, now):
+    elif not course_state.course_is_over(course, now):
         problem = _("The course can be closed once its last session is over.")
-    figures = services.course_figures(db.session, course)
+    figures = courses.course_figures(db.session, course)
     return render_template(
         "training/close.html",
         course=course,
@@ -318,9 +318,9 @@ def close(course_id: int) -> ResponseReturnValue:
 # --- sessions -------------------------------------------------------------------------
 
 
-def _session_input(form: SessionForm) -> services.SessionInput:
+def _session_input(form: SessionForm) -> sessions.SessionInput:
     assert form.date.data is not None
-    return services.SessionInput(
+    return sessions.SessionInput(
         date=form.date.data,
         start_time=form.start_time.data,
         end_time=form.end_time.data,
@@ -335,7 +335,7 @@ def new_session(course_id: int) -> ResponseReturnValue:
     form = SessionForm()
     if form.validate_on_submit():
         try:
-            services.add_session(
+            sessions.add_session(
                 db.session, actor=current_user, course=course, data=_session_input(form)
             )
         except ServiceError as error:
@@ -355,7 +355,7 @@ def edit_session(course_id: int, session_id: int) -> ResponseReturnValue:
     form = SessionForm(obj=row)
     if form.validate_on_submit():
         try:
-            services.update_session(
+            sessions.update_session(
                 db.session, actor=current_user, course_session=row, data=_session_input(form)
             )
         except ServiceError as error:
@@ -377,7 +377,7 @@ def delete_session(course_id: int, session_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.delete_session(db.session, actor=current_user, course_session=row)
+        sessions.delete_session(db.session, actor=current_user, course_session=row)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -400,7 +400,7 @@ def roll_call(course_id: int, session_id: int) -> ResponseReturnValue:
         except ValueError:
             abort(400)
         try:
-            completed = services.record_roll_call(
+            completed = sessions.record_roll_call(
                 db.session,
                 actor=current_user,
                 course_session=row,
@@ -416,14 +416,14 @@ def roll_call(course_id: int, session_id: int) -> ResponseReturnValue:
             if completed:
                 flash(_("%(n)d trainees completed the course.", n=len(completed)), "success")
             return redirect(url_for("training.roll_call", course_id=course.id, session_id=row.id))
-    roll = services.roll_call_enrolments(db.session, course)
+    roll = sessions.roll_call_enrolments(db.session, course)
     people = {
         p.id: p
         for p in db.session.scalars(
             select(Person).where(Person.id.in_([e.person_id for e in roll]))
         )
     }
-    present_ids = services.present_enrolment_ids(db.session, row)
+    present_ids = sessions.present_enrolment_ids(db.session, row)
     return render_template(
         "training/roll_call.html",
         course=course,
@@ -465,7 +465,7 @@ def enrol(course_id: int) -> ResponseReturnValue:
         try:
             # Before looking for duplicates: two pages enrolling the same person at the
             # same moment then find each other instead of creating the person twice.
-            services.lock_course(db.session, course)
+            course_state.lock_course(db.session, course)
             residence = _find_place(course, form.residence.data, "residence")
             work = _find_place(course, form.workplace.data, "workplace")
             data = clean_person_input(
@@ -480,7 +480,7 @@ def enrol(course_id: int) -> ResponseReturnValue:
             duplicates = find_duplicates(db.session, data, program_id=course.program_id)
             same_contact = bool(duplicates)
             if not duplicates:
-                duplicates = services.same_name_in_program(db.session, course.program, data)
+                duplicates = enrolments.same_name_in_program(db.session, course.program, data)
             choice = form.duplicate.data
             if duplicates and not choice:
                 flash(
@@ -504,7 +504,7 @@ def enrol(course_id: int) -> ResponseReturnValue:
                     abort(400)
             else:
                 person = create_person(db.session, actor=current_user, data=data)
-            enrolment = services.enrol_person(
+            enrolment = enrolments.enrol_person(
                 db.session,
                 actor=current_user,
                 course=course,
@@ -643,7 +643,7 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
     if manage:
         make_up.session_id.choices = [
             SelectChoice(str(s.id), f"{s.date.isoformat()} {s.topic} ({s.course.title})")
-            for s in services.make_up_sessions(db.session, enrolment)
+            for s in sessions.make_up_sessions(db.session, enrolment)
         ]
     registration = None
     if manage and enrolment.person_id:
@@ -661,7 +661,7 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
         make_up=make_up,
-        attended=services.attended_topics(db.session, enrolment),
+        attended=completion.attended_topics(db.session, enrolment),
         **_labels(),
     )
 
@@ -677,7 +677,7 @@ def withdraw(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        promoted = services.withdraw_enrolment(
+        promoted = enrolments.withdraw_enrolment(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
         )
     except ServiceError as error:
@@ -699,7 +699,7 @@ def confirm(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     commit_or_flash(
-        lambda: services.confirm_application(
+        lambda: enrolments.confirm_application(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
         ),
         _("The application is confirmed."),
@@ -726,7 +726,7 @@ def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseRe
 
     def decide() -> None:
         if complete:
-            services.complete_by_hand(
+            completion.complete_by_hand(
                 db.session,
                 actor=current_user,
                 enrolment=enrolment,
@@ -734,7 +734,7 @@ def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseRe
                 on=local_date(now_utc()),
             )
         else:
-            services.uncomplete_by_hand(
+            completion.uncomplete_by_hand(
                 db.session, actor=current_user, enrolment=enrolment, reason=reason
             )
 
@@ -747,7 +747,7 @@ def make_up(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     course, enrolment = _enrolment_action(course_id, enrolment_id)
     form = MakeUpForm()
     form.session_id.choices = [
-        SelectChoice(str(s.id), s.topic) for s in services.make_up_sessions(db.session, enrolment)
+        SelectChoice(str(s.id), s.topic) for s in sessions.make_up_sessions(db.session, enrolment)
     ]
     back = url_for("training.enrolment_detail", course_id=course.id, enrolment_id=enrolment.id)
     if not form.validate_on_submit():
@@ -759,7 +759,7 @@ def make_up(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     if row is None:
         abort(404)
     try:
-        done = services.record_make_up(
+        done = sessions.record_make_up(
             db.session, actor=current_user, enrolment=enrolment, course_session=row, now=now_utc()
         )
     except ServiceError as error:
@@ -782,7 +782,7 @@ def apply(course_id: int) -> ResponseReturnValue:
     person = db.session.get(Person, current_user.person_id)
     assert person is not None
     try:
-        enrolment = services.apply_for_course(
+        enrolment = enrolments.apply_for_course(
             db.session,
             actor=current_user,
             course=course,
@@ -815,7 +815,7 @@ def withdraw_mine(course_id: int) -> ResponseReturnValue:
     if enrolment is None or current_user.person_id is None:
         abort(404)
     commit_or_flash(
-        lambda: services.withdraw_enrolment(
+        lambda: enrolments.withdraw_enrolment(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
         ),
         _("You have withdrawn from the course."),
@@ -834,7 +834,7 @@ def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
 
     course = _course(course_id, manage=True)
     row = _session(course, session_id)
-    roll = services.roll_call_enrolments(db.session, course)
+    roll = sessions.roll_call_enrolments(db.session, course)
     people = {
         p.id: p
         for p in db.session.scalars(
