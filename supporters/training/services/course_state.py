@@ -12,13 +12,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
 from supporters.programs.models import Program
-from supporters.training.models import (
-    HOLDS_PLACE,
-    Course,
-    CourseKind,
-    CourseSession,
-    Enrolment,
-)
+from supporters.training.models import HOLDS_PLACE, Course, CourseKind, CourseSession, Enrolment
 
 
 def first_session_on(course: Course) -> date | None:

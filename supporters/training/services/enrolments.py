@@ -16,12 +16,7 @@ from supporters.people.privacy import is_known_to_program
 from supporters.people.services import PersonInput, name_key
 from supporters.programs.models import EligibilityRule, Municipality, Program
 from supporters.training.follow_up import follow_up_hooks
-from supporters.training.models import (
-    Course,
-    CourseKind,
-    Enrolment,
-    EnrolmentState,
-)
+from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.services.course_state import (
     application_problem,
     count_holding_place,
