@@ -111,13 +111,25 @@ def update_course(session: DbSession, *, actor: User, course: Course, data: Cour
     promote_from_waitlist(session, actor=actor, course=course)
 
 
+def close_refusal(course: Course, now: datetime) -> ServiceError | None:
+    """Why the course cannot be closed now (the close page says it before asking), or None."""
+    if course.closed_at is not None:
+        return ServiceError(None, str(_l("This course is already closed.")), code="course_closed")
+    if not course_is_over(course, now):
+        return ServiceError(
+            None,
+            str(_l("The course can be closed once its last session is over.")),
+            code="course_not_over",
+        )
+    return None
+
+
 def close_course(session: DbSession, *, actor: User, course: Course, now: datetime) -> int:
     """After the last session: everyone still only confirmed did not complete, and the
     course takes no more enrolments, imports or attendance."""
-    if course.closed_at is not None:
-        raise ServiceError(None, str(_l("This course is already closed.")))
-    if not course_is_over(course, now):
-        raise ServiceError(None, str(_l("The course can be closed once its last session is over.")))
+    refusal = close_refusal(course, now)
+    if refusal is not None:
+        raise refusal
     lock_course(session, course)
     rows = session.scalars(
         select(Enrolment).where(

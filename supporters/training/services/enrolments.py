@@ -3,6 +3,7 @@ supporter's own application, confirming and withdrawing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -13,8 +14,15 @@ from supporters.audit.services import record_audit
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
 from supporters.people.privacy import is_known_to_program
-from supporters.people.services import PersonInput, name_key
+from supporters.people.services import (
+    PersonInput,
+    clean_person_input,
+    create_person,
+    find_duplicates,
+    name_key,
+)
 from supporters.programs.models import EligibilityRule, Municipality, Program
+from supporters.programs.services import find_municipality
 from supporters.training.follow_up import follow_up_hooks
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.services.course_state import (
@@ -226,3 +234,123 @@ def promote_from_waitlist(
         record_audit(session, actor, "enrolment.promote", first, program_id=course.program_id)
         promoted.append(first)
     return promoted
+
+
+# --- one person from the enrolment form -------------------------------------------------
+
+
+def find_place(
+    session: DbSession, program: Program, raw: str | None, field: str
+) -> Municipality | None:
+    """A bare name means the program's prefecture first, then anywhere in Japan."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        return find_municipality(session, raw, prefecture=program.prefecture)
+    except ServiceError:
+        pass
+    try:
+        return find_municipality(session, raw)
+    except ServiceError as error:
+        raise ServiceError(field, error.message, code=error.code) from error
+
+
+@dataclass
+class PersonMatch:
+    """A person typed into the enrolment form, and the people who may be the same person:
+    by contact (`same_contact`), else by name and reading within the program."""
+
+    data: PersonInput
+    duplicates: list[Person] = field(default_factory=list)
+    same_contact: bool = False
+
+
+def match_person(
+    session: DbSession,
+    *,
+    course: Course,
+    name: str | None,
+    name_reading: str | None,
+    email: str | None,
+    phone: str | None,
+    residence: str | None,
+    workplace: str | None,
+    attribute: str | None,
+) -> PersonMatch:
+    """Check what the form says of a person and look for them among the known people. Locks
+    the course first: two pages enrolling the same person at the same moment then find each
+    other instead of creating the person twice."""
+    lock_course(session, course)
+    data = clean_person_input(
+        name=name,
+        name_reading=name_reading,
+        email=email,
+        phone=phone,
+        residence=find_place(session, course.program, residence, "residence"),
+        work=find_place(session, course.program, workplace, "workplace"),
+        attribute=attribute or None,
+    )
+    duplicates = find_duplicates(session, data, program_id=course.program_id)
+    if duplicates:
+        return PersonMatch(data, duplicates, same_contact=True)
+    return PersonMatch(data, same_name_in_program(session, course.program, data))
+
+
+def enrol_match(
+    session: DbSession,
+    *,
+    actor: User,
+    course: Course,
+    match: PersonMatch,
+    choice: str | None,
+    override_reason: str | None,
+    now: datetime,
+) -> Enrolment:
+    """Enrol the matched person: the existing record chosen (`choice`, a person id among
+    the duplicates), else a new one ("new", or no duplicates). LookupError when the choice
+    is none of the duplicates."""
+    if choice and choice != "new":
+        person = next((p for p in match.duplicates if str(p.id) == choice), None)
+        if person is None:
+            raise LookupError(choice)
+    else:
+        person = create_person(session, actor=actor, data=match.data)
+    return enrol_person(
+        session,
+        actor=actor,
+        course=course,
+        person=person,
+        now=now,
+        override_reason=override_reason,
+    )
+
+
+# --- imports and exports, audited -------------------------------------------------------
+
+
+def record_import(
+    session: DbSession, *, actor: User, course: Course, created: int, reused: int
+) -> None:
+    """A file of trainees was imported into the course (all its rows)."""
+    record_audit(
+        session,
+        actor,
+        "enrolment.import",
+        course,
+        program_id=course.program_id,
+        detail={"created": created, "reused": reused},
+    )
+
+
+def record_export(
+    session: DbSession, *, actor: User, course: Course, ip_address: str | None
+) -> None:
+    """The course's enrolments were exported (names and contacts leave the system)."""
+    record_audit(
+        session,
+        actor,
+        "export.enrolments",
+        course,
+        program_id=course.program_id,
+        ip_address=ip_address,
+    )

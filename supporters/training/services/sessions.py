@@ -142,6 +142,27 @@ def roll_call_enrolments(session: DbSession, course: Course) -> list[Enrolment]:
     )
 
 
+def people_on_roll(session: DbSession, roll: list[Enrolment]) -> dict[int, Person]:
+    """The people of a roll by id, in one query."""
+    return {
+        p.id: p
+        for p in session.scalars(select(Person).where(Person.id.in_([e.person_id for e in roll])))
+    }
+
+
+def record_sign_in_sheet(session: DbSession, *, actor: User, course_session: CourseSession) -> None:
+    """A sign-in sheet (the names of the roll) was printed: audited like an export."""
+    course = course_session.course
+    record_audit(
+        session,
+        actor,
+        "export.sign_in_sheet",
+        course,
+        program_id=course.program_id,
+        detail={"session_id": course_session.id},
+    )
+
+
 def present_enrolment_ids(session: DbSession, course_session: CourseSession) -> set[int]:
     return set(
         session.scalars(

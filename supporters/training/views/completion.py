@@ -10,8 +10,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from supporters.core.time import local_date
-from supporters.core.web import commit_or_flash, posted_reason
-from supporters.db import ServiceError, now_utc
+from supporters.core.web import posted_reason, save
+from supporters.db import now_utc
 from supporters.extensions import db
 from supporters.training.forms import MakeUpForm
 from supporters.training.models import CourseSession
@@ -50,7 +50,7 @@ def _by_hand(course_id: int, enrolment_id: int, *, complete: bool) -> ResponseRe
                 db.session, actor=current_user, enrolment=enrolment, reason=reason
             )
 
-    commit_or_flash(decide, _("Saved."))
+    save(decide, success=_("Saved."))
     return redirect(back)
 
 
@@ -70,16 +70,12 @@ def make_up(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     row = db.session.get(CourseSession, int(form.session_id.data or 0))
     if row is None:
         abort(404)
-    try:
-        done = sessions.record_make_up(
+    outcome = save(
+        lambda: sessions.record_make_up(
             db.session, actor=current_user, enrolment=enrolment, course_session=row, now=now_utc()
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("The make-up attendance was recorded."), "success")
-        if done:
-            flash(_("The course is completed."), "success")
+        ),
+        success=_("The make-up attendance was recorded."),
+    )
+    if outcome.value:  # saved, and that completed the course
+        flash(_("The course is completed."), "success")
     return redirect(back)

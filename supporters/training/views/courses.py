@@ -13,8 +13,8 @@ from supporters.accounts.permissions import coordinated_program_ids
 from supporters.core.eras import fiscal_year_label
 from supporters.core.forms import ConfirmForm
 from supporters.core.time import local_date
-from supporters.core.web import require, show_service_error
-from supporters.db import ServiceError, now_utc
+from supporters.core.web import require, save
+from supporters.db import now_utc
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.programs.models import Organisation, Program
@@ -32,8 +32,6 @@ from supporters.training.services import course_state, courses
 from supporters.training.views.common import bp, labels, load_course
 
 COURSES_PER_PAGE = 30
-
-
 ENROLMENTS_PER_PAGE = 100
 
 
@@ -119,22 +117,20 @@ def new() -> ResponseReturnValue:
         program = db.session.get(Program, int(form.program_id.data or 0))
         if program is None or program.id not in program_ids:
             abort(403)
-        try:
-            course = courses.create_course(
+        created = save(
+            lambda: courses.create_course(
                 db.session,
                 actor=current_user,
                 program=program,
                 data=_course_input(form),
                 first_session_on=form.first_session_on.data,
                 use_curriculum=bool(form.use_curriculum.data),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The course was created."), "success")
-            return redirect(url_for("training.detail", course_id=course.id))
+            ),
+            form=form,
+            success=_("The course was created."),
+        )
+        if created.value is not None:  # saved
+            return redirect(url_for("training.detail", course_id=created.value.id))
     return render_template("training/course_form.html", form=form, course=None)
 
 
@@ -147,16 +143,14 @@ def edit(course_id: int) -> ResponseReturnValue:
         form.program_id.data = str(course.program_id)
         form.organiser_id.data = str(course.organiser_id)
     if form.validate_on_submit():
-        try:
-            courses.update_course(
+        outcome = save(
+            lambda: courses.update_course(
                 db.session, actor=current_user, course=course, data=_course_input(form)
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The course was saved."), "success")
+            ),
+            form=form,
+            success=_("The course was saved."),
+        )
+        if outcome:
             return redirect(url_for("training.detail", course_id=course.id))
     return render_template("training/course_form.html", form=form, course=course)
 
@@ -221,20 +215,17 @@ def close(course_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        try:
-            count = courses.close_course(db.session, actor=current_user, course=course, now=now)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(_("The course is closed: %(n)d trainees did not complete.", n=count), "success")
+        closed = save(
+            lambda: courses.close_course(db.session, actor=current_user, course=course, now=now)
+        )
+        if closed:
+            flash(
+                _("The course is closed: %(n)d trainees did not complete.", n=closed.value),
+                "success",
+            )
         return redirect(url_for("training.detail", course_id=course.id))
-    problem = None
-    if course.closed_at is not None:
-        problem = _("This course is already closed.")
-    elif not course_state.course_is_over(course, now):
-        problem = _("The course can be closed once its last session is over.")
+    refusal = courses.close_refusal(course, now)
+    problem = refusal.message if refusal else None
     figures = courses.course_figures(db.session, course)
     return render_template(
         "training/close.html",

@@ -10,22 +10,16 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from supporters.audit.services import record_audit
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import local_date
-from supporters.core.web import commit_or_flash, require, show_service_error
+from supporters.core.web import require, save, show_service_error
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.privacy import contact_for
 from supporters.people.services import (
-    clean_person_input,
-    create_person,
-    find_duplicates,
     record_attribute_view,
 )
-from supporters.programs.models import Municipality
-from supporters.programs.services import find_municipality
 from supporters.training.follow_up import current_registration
 from supporters.training.forms import EnrolForm, ImportForm, MakeUpForm, attribute_choices
 from supporters.training.importer import (
@@ -34,14 +28,14 @@ from supporters.training.importer import (
     template_csv,
     template_xlsx,
 )
-from supporters.training.models import Course, Enrolment, EnrolmentState
+from supporters.training.models import Enrolment, EnrolmentState
 from supporters.training.permissions import (
     can_apply,
     can_manage_course,
     can_view_attributes,
     visible_trainee_filter,
 )
-from supporters.training.services import completion, course_state, enrolments, sessions
+from supporters.training.services import completion, enrolments, sessions
 from supporters.training.views.common import (
     bp,
     labels,
@@ -49,20 +43,6 @@ from supporters.training.views.common import (
     load_enrolment,
     managed_enrolment,
 )
-
-
-def _find_place(course: Course, raw: str | None, field: str) -> Municipality | None:
-    """A bare name means the program's prefecture first, then anywhere in Japan."""
-    if not raw or not raw.strip():
-        return None
-    try:
-        return find_municipality(db.session, raw, prefecture=course.program.prefecture)
-    except ServiceError:
-        pass
-    try:
-        return find_municipality(db.session, raw)
-    except ServiceError as error:
-        raise ServiceError(field, error.message) from error
 
 
 @bp.route("/<int:course_id>/enrol", methods=["GET", "POST"])
@@ -76,32 +56,25 @@ def enrol(course_id: int) -> ResponseReturnValue:
     duplicates: list[Person] = []
     if form.validate_on_submit():
         try:
-            # Before looking for duplicates: two pages enrolling the same person at the
-            # same moment then find each other instead of creating the person twice.
-            course_state.lock_course(db.session, course)
-            residence = _find_place(course, form.residence.data, "residence")
-            work = _find_place(course, form.workplace.data, "workplace")
-            data = clean_person_input(
+            match = enrolments.match_person(
+                db.session,
+                course=course,
                 name=form.name.data,
                 name_reading=form.name_reading.data,
                 email=form.email.data,
                 phone=form.phone.data,
-                residence=residence,
-                work=work,
-                attribute=form.attribute.data or None,
+                residence=form.residence.data,
+                workplace=form.workplace.data,
+                attribute=form.attribute.data,
             )
-            duplicates = find_duplicates(db.session, data, program_id=course.program_id)
-            same_contact = bool(duplicates)
-            if not duplicates:
-                duplicates = enrolments.same_name_in_program(db.session, course.program, data)
-            choice = form.duplicate.data
-            if duplicates and not choice:
+            duplicates = match.duplicates
+            if duplicates and not form.duplicate.data:  # who is it? ask first
                 flash(
                     _(
                         "A person with the same name, reading and contact already exists. "
                         "Choose below."
                     )
-                    if same_contact
+                    if match.same_contact
                     else _(
                         "A person with the same name and reading is already in this program. "
                         "If it is the same person, choose their record below."
@@ -111,32 +84,27 @@ def enrol(course_id: int) -> ResponseReturnValue:
                 return render_template(
                     "training/enrol.html", form=form, course=course, duplicates=duplicates
                 )
-            if choice and choice != "new":
-                person = next((p for p in duplicates if str(p.id) == choice), None)
-                if person is None:
-                    abort(400)
-            else:
-                person = create_person(db.session, actor=current_user, data=data)
-            enrolment = enrolments.enrol_person(
+            enrolment = enrolments.enrol_match(
                 db.session,
                 actor=current_user,
                 course=course,
-                person=person,
-                now=now_utc(),
+                match=match,
+                choice=form.duplicate.data,
                 override_reason=form.override_reason.data,
+                now=now_utc(),
             )
+        except LookupError:  # a choice that was not offered
+            abort(400)
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
         else:
             db.session.commit()
+            name = enrolment.person.name
             if enrolment.state == EnrolmentState.WAITLISTED:
-                flash(
-                    _("%(name)s is on the waiting list: the course is full.", name=person.name),
-                    "info",
-                )
+                flash(_("%(name)s is on the waiting list: the course is full.", name=name), "info")
             else:
-                flash(_("%(name)s is enrolled.", name=person.name), "success")
+                flash(_("%(name)s is enrolled.", name=name), "success")
             return redirect(url_for("training.enrol", course_id=course.id))
     return render_template("training/enrol.html", form=form, course=course, duplicates=duplicates)
 
@@ -155,13 +123,12 @@ def import_csv(course_id: int) -> ResponseReturnValue:
             db.session, actor=current_user, course=course, data=data, now=now_utc()
         )
         if report.ok:
-            record_audit(
+            enrolments.record_import(
                 db.session,
-                current_user,
-                "enrolment.import",
-                course,
-                program_id=course.program_id,
-                detail={"created": report.created, "reused": report.reused},
+                actor=current_user,
+                course=course,
+                created=report.created,
+                reused=report.reused,
             )
             db.session.commit()
             flash(
@@ -213,13 +180,8 @@ def xlsx_template(course_id: int) -> ResponseReturnValue:
 @writes
 def export_csv(course_id: int) -> ResponseReturnValue:
     course = load_course(course_id, manage=True)
-    record_audit(
-        db.session,
-        current_user,
-        "export.enrolments",
-        course,
-        program_id=course.program_id,
-        ip_address=request.remote_addr,
+    enrolments.record_export(
+        db.session, actor=current_user, course=course, ip_address=request.remote_addr
     )
     body = "\ufeff" + enrolments_csv(db.session, course)
     db.session.commit()
@@ -284,20 +246,17 @@ def withdraw(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     course, enrolment = managed_enrolment(course_id, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        promoted = enrolments.withdraw_enrolment(
+    outcome = save(
+        lambda: enrolments.withdraw_enrolment(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
+        ),
+        success=_("%(name)s has withdrawn.", name=enrolment.person.name),
+    )
+    if outcome.value is not None:  # someone moved up
+        flash(
+            _("%(name)s moved up from the waiting list.", name=outcome.value.person.name),
+            "success",
         )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(name)s has withdrawn.", name=enrolment.person.name), "success")
-        if promoted:
-            flash(
-                _("%(name)s moved up from the waiting list.", name=promoted.person.name), "success"
-            )
     return redirect(url_for("training.detail", course_id=course.id))
 
 
@@ -306,11 +265,11 @@ def confirm(course_id: int, enrolment_id: int) -> ResponseReturnValue:
     course, enrolment = managed_enrolment(course_id, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    commit_or_flash(
+    save(
         lambda: enrolments.confirm_application(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
         ),
-        _("The application is confirmed."),
+        success=_("The application is confirmed."),
     )
     return redirect(url_for("training.detail", course_id=course.id))
 
@@ -323,8 +282,8 @@ def apply(course_id: int) -> ResponseReturnValue:
         abort(400)
     person = db.session.get(Person, current_user.person_id)
     assert person is not None
-    try:
-        enrolment = enrolments.apply_for_course(
+    outcome = save(
+        lambda: enrolments.apply_for_course(
             db.session,
             actor=current_user,
             course=course,
@@ -332,12 +291,9 @@ def apply(course_id: int) -> ResponseReturnValue:
             today=local_date(now_utc()),
             now=now_utc(),
         )
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        if enrolment.state == EnrolmentState.WAITLISTED:
+    )
+    if outcome.value is not None:  # saved
+        if outcome.value.state == EnrolmentState.WAITLISTED:
             flash(_("The course is full: you are on the waiting list."), "info")
         else:
             flash(_("Your application was received."), "success")
@@ -356,10 +312,10 @@ def withdraw_mine(course_id: int) -> ResponseReturnValue:
     )
     if enrolment is None or current_user.person_id is None:
         abort(404)
-    commit_or_flash(
+    save(
         lambda: enrolments.withdraw_enrolment(
             db.session, actor=current_user, enrolment=enrolment, now=now_utc()
         ),
-        _("You have withdrawn from the course."),
+        success=_("You have withdrawn from the course."),
     )
     return redirect(url_for("training.detail", course_id=course.id))

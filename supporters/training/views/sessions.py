@@ -7,14 +7,11 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from supporters.audit.services import record_audit
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import show_service_error
-from supporters.db import ServiceError, now_utc, writes
+from supporters.core.web import save
+from supporters.db import now_utc, writes
 from supporters.extensions import db
-from supporters.people.models import Person
 from supporters.training.forms import SessionForm
 from supporters.training.services import sessions
 from supporters.training.views.common import bp, load_course, load_session
@@ -36,16 +33,14 @@ def new_session(course_id: int) -> ResponseReturnValue:
     course = load_course(course_id, manage=True)
     form = SessionForm()
     if form.validate_on_submit():
-        try:
-            sessions.add_session(
+        outcome = save(
+            lambda: sessions.add_session(
                 db.session, actor=current_user, course=course, data=_session_input(form)
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The session was added."), "success")
+            ),
+            form=form,
+            success=_("The session was added."),
+        )
+        if outcome:
             return redirect(url_for("training.detail", course_id=course.id))
     return render_template("training/session_form.html", form=form, course=course, row=None)
 
@@ -56,16 +51,14 @@ def edit_session(course_id: int, session_id: int) -> ResponseReturnValue:
     row = load_session(course, session_id)
     form = SessionForm(obj=row)
     if form.validate_on_submit():
-        try:
-            sessions.update_session(
+        outcome = save(
+            lambda: sessions.update_session(
                 db.session, actor=current_user, course_session=row, data=_session_input(form)
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("The session was saved."), "success")
+            ),
+            form=form,
+            success=_("The session was saved."),
+        )
+        if outcome:
             return redirect(url_for("training.detail", course_id=course.id))
     return render_template(
         "training/session_form.html", form=form, course=course, row=row, confirm=ConfirmForm()
@@ -78,16 +71,14 @@ def delete_session(course_id: int, session_id: int) -> ResponseReturnValue:
     row = load_session(course, session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        sessions.delete_session(db.session, actor=current_user, course_session=row)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    outcome = save(
+        lambda: sessions.delete_session(db.session, actor=current_user, course_session=row),
+        success=_("The session was deleted."),
+    )
+    if not outcome:
         return redirect(
             url_for("training.edit_session", course_id=course.id, session_id=session_id)
         )
-    db.session.commit()
-    flash(_("The session was deleted."), "success")
     return redirect(url_for("training.detail", course_id=course.id))
 
 
@@ -101,30 +92,22 @@ def roll_call(course_id: int, session_id: int) -> ResponseReturnValue:
             present = {int(v) for v in request.form.getlist("present")}
         except ValueError:
             abort(400)
-        try:
-            completed = sessions.record_roll_call(
+        outcome = save(
+            lambda: sessions.record_roll_call(
                 db.session,
                 actor=current_user,
                 course_session=row,
                 present_ids=present,
                 now=now_utc(),
-            )
-        except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(_("Attendance saved: %(n)d present.", n=len(present)), "success")
-            if completed:
-                flash(_("%(n)d trainees completed the course.", n=len(completed)), "success")
+            ),
+            success=_("Attendance saved: %(n)d present.", n=len(present)),
+        )
+        if outcome:
+            if outcome.value:
+                flash(_("%(n)d trainees completed the course.", n=len(outcome.value)), "success")
             return redirect(url_for("training.roll_call", course_id=course.id, session_id=row.id))
     roll = sessions.roll_call_enrolments(db.session, course)
-    people = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Person).where(Person.id.in_([e.person_id for e in roll]))
-        )
-    }
+    people = sessions.people_on_roll(db.session, roll)
     present_ids = sessions.present_enrolment_ids(db.session, row)
     return render_template(
         "training/roll_call.html",
@@ -149,12 +132,7 @@ def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
     course = load_course(course_id, manage=True)
     row = load_session(course, session_id)
     roll = sessions.roll_call_enrolments(db.session, course)
-    people = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Person).where(Person.id.in_([e.person_id for e in roll]))
-        )
-    }
+    people = sessions.people_on_roll(db.session, roll)
     data = SignInSheetData(
         course_title=course.title,
         session_label=row.topic,
@@ -167,14 +145,7 @@ def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
     except UnprintableTextError as error:
         flash(error.message, "error")
         return redirect(url_for("training.roll_call", course_id=course.id, session_id=row.id))
-    record_audit(
-        db.session,
-        current_user,
-        "export.sign_in_sheet",
-        course,
-        program_id=course.program_id,
-        detail={"session_id": row.id},
-    )
+    sessions.record_sign_in_sheet(db.session, actor=current_user, course_session=row)
     db.session.commit()
     return Response(
         pdf,
