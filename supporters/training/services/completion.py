@@ -109,9 +109,11 @@ def complete_by_hand(
     attended; `on` (today) only when none was recorded. Not before the course has begun."""
     reason = reason.strip()
     if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
+        raise ServiceError("reason", str(_l("Give a reason.")), code="reason_missing")
     if enrolment.state not in ON_ROLL or enrolment.state == EnrolmentState.COMPLETED:
-        raise ServiceError(None, str(_l("This enrolment cannot be completed.")))
+        raise ServiceError(
+            None, str(_l("This enrolment cannot be completed.")), code="cannot_complete"
+        )
     first = first_session_on(enrolment.course)
     if first is not None and first > on:
         raise ServiceError(
@@ -119,6 +121,7 @@ def complete_by_hand(
             str(
                 _l("The course has not taken place yet; it cannot be completed before it is held.")
             ),
+            code="course_not_held",
         )
     enrolment.completion_reason = reason[:500]
     _complete(
@@ -131,9 +134,9 @@ def uncomplete_by_hand(
 ) -> None:
     reason = reason.strip()
     if not reason:
-        raise ServiceError("reason", str(_l("Give a reason.")))
+        raise ServiceError("reason", str(_l("Give a reason.")), code="reason_missing")
     if enrolment.state != EnrolmentState.COMPLETED:
-        raise ServiceError(None, str(_l("This enrolment is not completed.")))
+        raise ServiceError(None, str(_l("This enrolment is not completed.")), code="not_completed")
     enrolment.state = EnrolmentState.NOT_COMPLETED
     enrolment.completed_on = None
     enrolment.completion_reason = reason[:500]

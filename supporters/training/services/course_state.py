@@ -32,7 +32,9 @@ def course_is_over(course: Course, now: datetime) -> bool:
 def require_open(course: Course) -> None:
     if course.closed_at is not None:
         raise ServiceError(
-            None, str(_l("This course is closed: enrolments and attendance can no longer change."))
+            None,
+            str(_l("This course is closed: enrolments and attendance can no longer change.")),
+            code="course_closed",
         )
 
 

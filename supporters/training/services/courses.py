@@ -49,21 +49,31 @@ class CourseInput:
 
 def _check_course_input(session: DbSession, program: Program, data: CourseInput) -> Organisation:
     if data.kind not in {kind.value for kind in CourseKind}:
-        raise ServiceError("kind", str(_l("Choose the kind of course.")))
+        raise ServiceError(
+            "kind", str(_l("Choose the kind of course.")), code="course_kind_missing"
+        )
     organiser = session.get(Organisation, data.organiser_id)
     if organiser is None or organiser.program_id != program.id:
-        raise ServiceError("organiser_id", str(_l("Choose an organiser of this program.")))
+        raise ServiceError(
+            "organiser_id",
+            str(_l("Choose an organiser of this program.")),
+            code="organiser_not_in_program",
+        )
     if not data.title.strip():
-        raise ServiceError("title", str(_l("Enter a title.")))
+        raise ServiceError("title", str(_l("Enter a title.")), code="title_missing")
     if data.capacity is not None and data.capacity <= 0:
-        raise ServiceError("capacity", str(_l("The capacity must be at least 1.")))
+        raise ServiceError(
+            "capacity", str(_l("The capacity must be at least 1.")), code="capacity_below_one"
+        )
     if (
         data.application_opens_on
         and data.application_closes_on
         and data.application_closes_on < data.application_opens_on
     ):
         raise ServiceError(
-            "application_closes_on", str(_l("The application period ends before it starts."))
+            "application_closes_on",
+            str(_l("The application period ends before it starts.")),
+            code="application_period_reversed",
         )
     return organiser
 
@@ -104,6 +114,7 @@ def update_course(session: DbSession, *, actor: User, course: Course, data: Cour
                         n=holding,
                     )
                 ),
+                code="capacity_below_holding",
             )
     for key, value in data.__dict__.items():
         setattr(course, key, value.strip() if isinstance(value, str) else value)
@@ -114,7 +125,9 @@ def update_course(session: DbSession, *, actor: User, course: Course, data: Cour
 def close_refusal(course: Course, now: datetime) -> ServiceError | None:
     """Why the course cannot be closed now (the close page says it before asking), or None."""
     if course.closed_at is not None:
-        return ServiceError(None, str(_l("This course is already closed.")), code="course_closed")
+        return ServiceError(
+            None, str(_l("This course is already closed.")), code="course_already_closed"
+        )
     if not course_is_over(course, now):
         return ServiceError(
             None,

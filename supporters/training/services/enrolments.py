@@ -113,7 +113,9 @@ def enrol_person(
     )
     if existing is not None and existing.state != EnrolmentState.WITHDRAWN:
         raise ServiceError(
-            None, str(_l("%(name)s is already enrolled in this course.", name=person.name))
+            None,
+            str(_l("%(name)s is already enrolled in this course.", name=person.name)),
+            code="already_enrolled",
         )
     if course.kind == CourseKind.FOLLOW_UP:
         follow_up_hooks().require_registration(session, course, person)
@@ -124,7 +126,7 @@ def enrol_person(
         )
     override_reason = (override_reason or "").strip() or None
     if problem and not override_reason:
-        raise ServiceError("override_reason", problem)
+        raise ServiceError("override_reason", problem, code="not_eligible")
     has_room = course.capacity is None or count_holding_place(session, course) < course.capacity
     if source == "self":
         state = EnrolmentState.APPLIED if has_room else EnrolmentState.WAITLISTED
@@ -164,10 +166,14 @@ def apply_for_course(
     """A registered supporter applies to a follow-up course or a supporter meeting, while
     the course is ahead, open and taking applications."""
     if course.kind == CourseKind.INITIAL:
-        raise ServiceError(None, str(_l("Initial training is arranged by the coordinator.")))
+        raise ServiceError(
+            None,
+            str(_l("Initial training is arranged by the coordinator.")),
+            code="initial_by_coordinator",
+        )
     problem = application_problem(course, today)
     if problem:
-        raise ServiceError(None, problem)
+        raise ServiceError(None, problem, code="not_taking_applications")
     if not is_known_to_program(session, person.id, course.program_id):
         # The record is another program's: applying must not hand it (attribute, contact)
         # over. This program's coordinators record the person themselves.
@@ -179,6 +185,7 @@ def apply_for_course(
                     "to enrol you."
                 )
             ),
+            code="record_of_another_program",
         )
     return enrol_person(session, actor=actor, course=course, person=person, now=now, source="self")
 
@@ -188,7 +195,9 @@ def confirm_application(
 ) -> None:
     require_open(enrolment.course)
     if enrolment.state != EnrolmentState.APPLIED:
-        raise ServiceError(None, str(_l("Only an application can be confirmed.")))
+        raise ServiceError(
+            None, str(_l("Only an application can be confirmed.")), code="not_an_application"
+        )
     enrolment.state = EnrolmentState.CONFIRMED
     enrolment.state_changed_at = now
     record_audit(
@@ -204,7 +213,9 @@ def withdraw_enrolment(
     require_open(course)
     lock_course(session, course)
     if enrolment.state in (EnrolmentState.WITHDRAWN, EnrolmentState.COMPLETED):
-        raise ServiceError(None, str(_l("This enrolment cannot be withdrawn.")))
+        raise ServiceError(
+            None, str(_l("This enrolment cannot be withdrawn.")), code="cannot_withdraw"
+        )
     enrolment.state = EnrolmentState.WITHDRAWN
     enrolment.state_changed_at = now
     session.flush()

@@ -85,9 +85,13 @@ class SessionInput:
 
 def _check_session_input(data: SessionInput) -> None:
     if not data.topic.strip():
-        raise ServiceError("topic", str(_l("Enter a topic.")))
+        raise ServiceError("topic", str(_l("Enter a topic.")), code="topic_missing")
     if data.start_time and data.end_time and data.end_time <= data.start_time:
-        raise ServiceError("end_time", str(_l("The end must be after the start.")))
+        raise ServiceError(
+            "end_time",
+            str(_l("The end must be after the start.")),
+            code="session_ends_before_start",
+        )
 
 
 def add_session(
@@ -124,7 +128,9 @@ def delete_session(session: DbSession, *, actor: User, course_session: CourseSes
     )
     if attended:
         raise ServiceError(
-            None, str(_l("Attendance has been recorded for this session; it cannot be deleted."))
+            None,
+            str(_l("Attendance has been recorded for this session; it cannot be deleted.")),
+            code="session_has_attendance",
         )
     course = course_session.course
     session.delete(course_session)
@@ -187,7 +193,9 @@ def record_roll_call(
     on_roll = {e.id: e for e in roll_call_enrolments(session, course)}
     unknown = present_ids - on_roll.keys()
     if unknown:
-        raise ServiceError(None, str(_l("Some trainees are not on this course's roll.")))
+        raise ServiceError(
+            None, str(_l("Some trainees are not on this course's roll.")), code="not_on_roll"
+        )
     before = present_enrolment_ids(session, course_session) & on_roll.keys()
     absent_now = before - present_ids
     if absent_now:
@@ -236,6 +244,7 @@ def _require_held(course_session: CourseSession, now: datetime) -> None:
                     d=course_session.date.isoformat(),
                 )
             ),
+            code="roll_call_before_day",
         )
 
 
@@ -269,11 +278,15 @@ def record_make_up(
     """Attendance at another course's session with the same topic. Returns True if that
     completed the enrolment."""
     if course_session not in make_up_sessions(session, enrolment):
-        raise ServiceError("session_id", str(_l("Choose a session with a topic of this course.")))
+        raise ServiceError(
+            "session_id",
+            str(_l("Choose a session with a topic of this course.")),
+            code="not_a_make_up_session",
+        )
     # A make-up usually comes after the course has closed: it may still complete the trainee.
     _require_held(course_session, now)
     if enrolment.state not in ON_ROLL:
-        raise ServiceError(None, str(_l("Only enrolled trainees can attend.")))
+        raise ServiceError(None, str(_l("Only enrolled trainees can attend.")), code="not_enrolled")
     exists = session.scalar(
         select(Attendance).where(
             Attendance.enrolment_id == enrolment.id, Attendance.session_id == course_session.id
