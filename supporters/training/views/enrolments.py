@@ -67,41 +67,42 @@ def enrol(course_id: int) -> ResponseReturnValue:
                 workplace=form.workplace.data,
                 attribute=form.attribute.data,
             )
-            duplicates = match.duplicates
-            if duplicates and not form.duplicate.data:  # who is it? ask first
-                flash(
-                    _(
-                        "A person with the same name, reading and contact already exists. "
-                        "Choose below."
-                    )
-                    if match.same_contact
-                    else _(
-                        "A person with the same name and reading is already in this program. "
-                        "If it is the same person, choose their record below."
-                    ),
-                    "info",
-                )
-                return render_template(
-                    "training/enrol.html", form=form, course=course, duplicates=duplicates
-                )
-            enrolment = enrolments.enrol_match(
-                db.session,
-                actor=current_user,
-                course=course,
-                match=match,
-                choice=form.duplicate.data,
-                override_reason=form.override_reason.data,
-                now=now_utc(),
-            )
-        except LookupError:  # a choice that was not offered
-            abort(400)
         except ServiceError as error:
             db.session.rollback()
             show_service_error(form, error)
-        else:
-            db.session.commit()
-            name = enrolment.person.name
-            if enrolment.state == EnrolmentState.WAITLISTED:
+            return render_template("training/enrol.html", form=form, course=course, duplicates=[])
+        duplicates = match.duplicates
+        if duplicates and not form.duplicate.data:  # who is it? ask first, nothing saved
+            flash(
+                _("A person with the same name, reading and contact already exists. Choose below.")
+                if match.same_contact
+                else _(
+                    "A person with the same name and reading is already in this program. "
+                    "If it is the same person, choose their record below."
+                ),
+                "info",
+            )
+            return render_template(
+                "training/enrol.html", form=form, course=course, duplicates=duplicates
+            )
+        try:
+            outcome = save(
+                lambda: enrolments.enrol_match(
+                    db.session,
+                    actor=current_user,
+                    course=course,
+                    match=match,
+                    choice=form.duplicate.data,
+                    override_reason=form.override_reason.data,
+                    now=now_utc(),
+                ),
+                form=form,
+            )
+        except LookupError:  # a choice that was not offered
+            abort(400)
+        if outcome.value is not None:  # saved
+            name = outcome.value.person.name
+            if outcome.value.state == EnrolmentState.WAITLISTED:
                 flash(_("%(name)s is on the waiting list: the course is full.", name=name), "info")
             else:
                 flash(_("%(name)s is enrolled.", name=name), "success")
