@@ -147,8 +147,8 @@ def course(
     from datetime import date, time
 
     from supporters.programs.models import Organisation
-    from supporters.training import services as training
     from supporters.training.models import CourseSession
+    from supporters.training.services.courses import CourseInput, create_course
 
     prog = program(session, code=program_code)
     organiser = session.scalar(select(Organisation).where(Organisation.program_id == prog.id))
@@ -156,11 +156,11 @@ def course(
         organiser = Organisation(program_id=prog.id, kind="operator", name=f"{prog.code} 事務局")
         session.add(organiser)
         session.flush()
-    new = training.create_course(
+    new = create_course(
         session,
         actor=None,
         program=prog,
-        data=training.CourseInput(
+        data=CourseInput(
             kind=kind,
             organiser_id=organiser.id,
             title=title or f"研修 {next(_counter)}",
@@ -193,7 +193,8 @@ def completed_enrolment(
     """A trainee who completed initial training of the program on `on`."""
     from datetime import UTC, date, datetime
 
-    from supporters.training import services as training
+    from supporters.training.services.completion import complete_by_hand
+    from supporters.training.services.enrolments import enrol_person
 
     day = on or date(2020, 7, 20)
     new_course = course(session, program_code=program_code, topics=("基礎",), on=day)
@@ -204,14 +205,14 @@ def completed_enrolment(
         prefecture=prog.prefecture,
         **person_kwargs,
     )
-    enrolment = training.enrol_person(
+    enrolment = enrol_person(
         session,
         actor=None,
         course=new_course,
         person=somebody,
         now=datetime.combine(day, datetime.min.time(), UTC),
     )
-    training.complete_by_hand(
+    complete_by_hand(
         session, actor=admin_user(session), enrolment=enrolment, reason="テスト", on=day
     )
     return enrolment

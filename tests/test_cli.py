@@ -245,7 +245,7 @@ def test_demo_reproduces_the_seed_figures(fresh_app: Flask) -> None:
     assert fy2023["capacity"] == 50 and fy2023["enrolments"]["completed"] == 30
     with fresh_app.app_context():
         from supporters.training.models import Course
-        from supporters.training.services import course_figures
+        from supporters.training.services.courses import course_figures
 
         figures = course_figures(db.session, db.session.get(Course, fy2023["id"]))
         assert figures.attended == 30

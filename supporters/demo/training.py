@@ -17,8 +17,10 @@ from supporters.db import DbSession
 from supporters.people.models import Attribute, Person
 from supporters.people.services import PersonInput, create_person
 from supporters.programs.models import Municipality, Organisation, Program
-from supporters.training import services
 from supporters.training.models import Course, CourseKind, Enrolment
+from supporters.training.services.courses import CourseInput, close_course, create_course
+from supporters.training.services.enrolments import enrol_person
+from supporters.training.services.sessions import SessionInput, add_session, record_roll_call
 
 FAMILY = [
     ("佐藤", "サトウ"),
@@ -142,27 +144,25 @@ def _run_course(
     )
     if exists is not None:
         return None
-    course = services.create_course(
+    course = create_course(
         session,
         actor=None,
         program=program,
-        data=services.CourseInput(
+        data=CourseInput(
             kind=kind, organiser_id=organiser.id, title=title, venue=venue, capacity=capacity
         ),
         first_session_on=on,
         use_curriculum=topics is None,
     )
     for topic in topics or []:
-        services.add_session(
+        add_session(
             session,
             actor=_system(session),
             course=course,
-            data=services.SessionInput(
-                date=on, start_time=time(13, 30), end_time=time(16, 0), topic=topic
-            ),
+            data=SessionInput(date=on, start_time=time(13, 30), end_time=time(16, 0), topic=topic),
         )
     enrolments = [
-        services.enrol_person(
+        enrol_person(
             session,
             actor=None,
             course=course,
@@ -176,7 +176,7 @@ def _run_course(
     present = {e.id for e in enrolments[:attending]}
     session.refresh(course)
     for course_session in course.sessions:
-        services.record_roll_call(
+        record_roll_call(
             session,
             actor=actor,
             course_session=course_session,
@@ -184,9 +184,7 @@ def _run_course(
             now=_at(course_session.date),
         )
     last_day = max(s.date for s in course.sessions)
-    services.close_course(
-        session, actor=actor, course=course, now=_at(last_day + timedelta(days=1))
-    )
+    close_course(session, actor=actor, course=course, now=_at(last_day + timedelta(days=1)))
     return course
 
 
@@ -213,11 +211,11 @@ def _kagawa_in_progress(session: DbSession, program: Program, seq: _Sequence, to
         return
     places = _places(session, "香川県", ["高松市", "丸亀市", "坂出市", "善通寺市"])
     held, ahead = today - timedelta(days=7), today + timedelta(days=14)
-    course = services.create_course(
+    course = create_course(
         session,
         actor=None,
         program=program,
-        data=services.CourseInput(
+        data=CourseInput(
             kind=CourseKind.INITIAL,
             organiser_id=_organiser(session, program, "hito.toco").id,
             title=title,
@@ -229,19 +227,17 @@ def _kagawa_in_progress(session: DbSession, program: Program, seq: _Sequence, to
     )
     actor = _system(session)
     for day, topic in ((held, "ひきこもりの理解と家族支援"), (ahead, "サポーターの役割と実践")):
-        services.add_session(
+        add_session(
             session,
             actor=actor,
             course=course,
-            data=services.SessionInput(
-                date=day, start_time=time(13, 30), end_time=time(16, 0), topic=topic
-            ),
+            data=SessionInput(date=day, start_time=time(13, 30), end_time=time(16, 0), topic=topic),
         )
     attributes = (
         [Attribute.FAMILY] * 3 + [Attribute.WELFARE_PROFESSIONAL] * 3 + [Attribute.LIVED_EXPERIENCE]
     )
     enrolments = [
-        services.enrol_person(
+        enrol_person(
             session,
             actor=None,
             course=course,
@@ -251,7 +247,7 @@ def _kagawa_in_progress(session: DbSession, program: Program, seq: _Sequence, to
         for attribute in attributes
     ]
     session.refresh(course)
-    services.record_roll_call(
+    record_roll_call(
         session,
         actor=actor,
         course_session=course.sessions[0],

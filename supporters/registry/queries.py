@@ -33,7 +33,7 @@ from supporters.registry.services import (
     validity_end_sql,
 )
 from supporters.training.models import Course, Enrolment
-from supporters.training.services import follow_up_courses_open
+from supporters.training.services.course_state import follow_up_courses_open
 
 # --- the register list ----------------------------------------------------------------
 

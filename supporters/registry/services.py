@@ -406,7 +406,8 @@ def enrol_in_follow_up(
 ) -> FollowUpEnrolment:
     """Enrol registered supporters into a follow-up course (from the register or a person
     page): those who cannot be (already enrolled, withdrawn) are listed, the others enrolled."""
-    from supporters.training.services import enrol_person, lock_course
+    from supporters.training.services.course_state import lock_course
+    from supporters.training.services.enrolments import enrol_person
 
     if course.kind != CourseKind.FOLLOW_UP:
         raise ServiceError(

@@ -46,7 +46,9 @@ from supporters.registry.permissions import (
 from supporters.training.forms import ATTRIBUTE_LABELS, STATE_LABELS
 from supporters.training.models import Course, Enrolment
 from supporters.training.permissions import can_manage_course
-from supporters.training.services import follow_up_courses_to_enrol
+from supporters.training.services.course_state import (
+    follow_up_courses_to_enrol,
+)
 
 bp = Blueprint("registry", __name__)
 

@@ -16,7 +16,7 @@ from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
 from supporters.training.importer import enrolments_csv, import_trainees
 from supporters.training.models import Course
-from supporters.training.services import courses_for_program
+from supporters.training.services.courses import courses_for_program
 
 trainees_cli = AppGroup("trainees", help="Trainees of a course.")
 courses_cli = AppGroup("courses", help="Training courses.")

@@ -45,7 +45,8 @@ from supporters.people.services import (
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
-from supporters.training.services import eligibility_problem, enrol_person, lock_course
+from supporters.training.services.course_state import lock_course
+from supporters.training.services.enrolments import eligibility_problem, enrol_person
 
 COLUMNS = ["name", "name_reading", "email", "phone", "residence", "workplace", "attribute"]
 HEADERS_JA = [

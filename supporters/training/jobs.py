@@ -15,7 +15,7 @@ from supporters.registry.models import VALID_STATUSES, Registration
 from supporters.registry.services import status_sql
 from supporters.reminders.rules import Message, decide, users_by_person
 from supporters.training.models import ON_ROLL, Course, CourseKind, CourseSession, Enrolment
-from supporters.training.services import open_for_applications_filter
+from supporters.training.services.course_state import open_for_applications_filter
 
 
 def training_session(session: DbSession, now: datetime) -> int:

@@ -327,13 +327,11 @@ def test_completion_certificate_for_coordinators_of_the_program(
 def test_no_certificate_for_an_enrolment_not_completed(
     client: Any, db_session: Any, login_as: Any
 ) -> None:
-    from supporters.training import services as training
+    from supporters.training.services.enrolments import enrol_person
 
     course = factories.course(db_session, program_code="tochigi")
     person = factories.person(db_session, residence="佐野市", prefecture="栃木県")
-    enrolment = training.enrol_person(
-        db_session, actor=None, course=course, person=person, now=now_utc()
-    )
+    enrolment = enrol_person(db_session, actor=None, course=course, person=person, now=now_utc())
     login_as(factories.coordinator(db_session, program_code="tochigi"))
     assert client.get(f"/enrolments/{enrolment.id}/certificate.pdf").status_code == 302
     assert db_session.scalar(select(func.count()).select_from(CertificateIssue)) == 0

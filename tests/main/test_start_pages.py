@@ -9,7 +9,7 @@ from typing import Any
 from supporters.dispatch import services as dispatch
 from supporters.dispatch.models import Assignment
 from supporters.registry import services as registry
-from supporters.training import services as training
+from supporters.training.services.enrolments import enrol_person
 from tests import factories
 from tests.reports.conftest import counting_queries
 
@@ -89,7 +89,7 @@ def _needs_action(session: Any) -> None:
             residence="佐野市",
             prefecture="栃木県",
         )
-        training.enrol_person(session, actor=None, course=course, person=person, now=now)
+        enrol_person(session, actor=None, course=course, person=person, now=now)
     session.flush()
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from supporters.db import ServiceError
 from supporters.registry import activity_reports, services
 from supporters.registry.models import Registration
-from supporters.training import services as training
 from supporters.training.models import Enrolment
+from supporters.training.services.enrolments import enrol_person
+from supporters.training.services.sessions import record_roll_call
 from tests import factories
 
 
@@ -29,14 +30,14 @@ def _follow_up(session: Any, registration: Registration, day: date) -> Enrolment
         topics=("近況報告",),
         on=day,
     )
-    enrolment = training.enrol_person(
+    enrolment = enrol_person(
         session,
         actor=None,
         course=course,
         person=registration.person,
         now=datetime.combine(day, datetime.min.time(), UTC),
     )
-    training.record_roll_call(
+    record_roll_call(
         session,
         actor=factories.admin_user(session),
         course_session=course.sessions[0],
@@ -105,7 +106,7 @@ def test_refusals_change_nothing(db_session: Any) -> None:
         residence="佐野市",
         prefecture="栃木県",
     )
-    open_enrolment = training.enrol_person(
+    open_enrolment = enrol_person(
         db_session, actor=None, course=course, person=person, now=datetime.now(UTC)
     )
     with pytest.raises(ServiceError, match="養成研修を修了した方のみ登録できます") as info:
@@ -121,9 +122,7 @@ def test_refusals_change_nothing(db_session: Any) -> None:
     assert (info.value.field, info.value.code) == ("form_received", "registration_form_missing")
     follow_up = factories.course(db_session, program_code="tochigi", kind="follow_up")
     with pytest.raises(ServiceError, match="この事業のサポーターとして登録されていません"):
-        training.enrol_person(
-            db_session, actor=None, course=follow_up, person=person, now=datetime.now(UTC)
-        )
+        enrol_person(db_session, actor=None, course=follow_up, person=person, now=datetime.now(UTC))
     assert (
         db_session.scalar(select(Registration).where(Registration.person_id == person.id)) is None
     )

@@ -184,9 +184,9 @@ def test_unconfirmed_understaffed_and_report_reminders(db_session: Any) -> None:
 def test_training_session_reminders(db_session: Any) -> None:
     course = factories.course(db_session, topics=("基礎",), on=date(2030, 6, 10))
     person = factories.person(db_session, email="trainee@example.jp", residence="高松市")
-    from supporters.training import services as training
+    from supporters.training.services.enrolments import enrol_person
 
-    training.enrol_person(
+    enrol_person(
         db_session, actor=None, course=course, person=person, now=datetime(2030, 5, 1, tzinfo=UTC)
     )
     for day in [

@@ -19,7 +19,8 @@ from supporters.extensions import db
 from supporters.registry import activity_reports
 from supporters.registry import services as registry
 from supporters.registry.models import Registration
-from supporters.training import services as training
+from supporters.training.services.enrolments import enrol_person
+from supporters.training.services.sessions import record_roll_call
 from tests import factories
 
 _BOOKKEEPING = ("SAVEPOINT", "RELEASE", "ROLLBACK")
@@ -62,10 +63,10 @@ def follow_up(session: Any, registration: Registration, day: date) -> None:
         topics=("近況報告",),
         on=day,
     )
-    enrolment = training.enrol_person(
+    enrolment = enrol_person(
         session, actor=None, course=course, person=registration.person, now=at(day)
     )
-    training.record_roll_call(
+    record_roll_call(
         session,
         actor=factories.admin_user(session),
         course_session=course.sessions[0],
@@ -191,11 +192,11 @@ def build_fy2024(session: Any, *, extra: int = 0) -> Year:
             attribute=attribute,
         )
         enrolments.append(
-            training.enrol_person(
+            enrol_person(
                 session, actor=None, course=course, person=person, now=at(date(2024, 5, 1))
             )
         )
-    training.record_roll_call(
+    record_roll_call(
         session,
         actor=factories.admin_user(session),
         course_session=course.sessions[0],

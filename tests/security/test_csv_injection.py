@@ -22,7 +22,8 @@ from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.people.models import Person
 from supporters.registry import services as registry
-from supporters.training import services as training
+from supporters.training.services.completion import complete_by_hand
+from supporters.training.services.enrolments import enrol_person
 from tests import factories
 from tests.security.world import TOKYO, rolled_back
 
@@ -81,12 +82,10 @@ def _add_people(db_session: Any, course: Any, people: list[dict[str, Any]]) -> N
         person = Person(**fields, name_key=fields["name"].replace(" ", ""))
         db_session.add(person)
         db_session.flush()
-        enrolment = training.enrol_person(
+        enrolment = enrol_person(
             db_session, actor=None, course=course, person=person, now=now_utc()
         )
-        training.complete_by_hand(
-            db_session, actor=admin, enrolment=enrolment, reason="テスト", on=today
-        )
+        complete_by_hand(db_session, actor=admin, enrolment=enrolment, reason="テスト", on=today)
         registry.register_enrolment(
             db_session, actor=None, enrolment=enrolment, on=today, form_received=True
         )

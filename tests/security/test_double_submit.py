@@ -60,14 +60,15 @@ def live(request: pytest.FixtureRequest, schema_factory: Any) -> Iterator[Live]:
         )
         completed = [factories.completed_enrolment(session, name=f"二重 {n}") for n in range(4)]
         together = factories.course(session, program_code="tochigi", topics=("基礎",))
-        from supporters.training import services as training
+        from supporters.training.services.completion import complete_by_hand
+        from supporters.training.services.enrolments import enrol_person
 
         for n in range(3):
             person = factories.person(session, name=f"一括 {n}", reading=f"イッカツ {'アイウ'[n]}")
-            enrolment = training.enrol_person(
+            enrolment = enrol_person(
                 session, actor=None, course=together, person=person, now=now_utc()
             )
-            training.complete_by_hand(
+            complete_by_hand(
                 session,
                 actor=factories.admin_user(session),
                 enrolment=enrolment,

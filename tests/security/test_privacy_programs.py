@@ -132,7 +132,7 @@ def test_applying_to_another_programs_course_does_not_hand_over_the_record(
     from supporters.accounts.models import Role
     from supporters.accounts.services import grant_role
     from supporters.db import ServiceError, now_utc
-    from supporters.training import services as training
+    from supporters.training.services.enrolments import apply_for_course
 
     kagawa = factories.completed_enrolment(
         db_session,
@@ -157,12 +157,12 @@ def test_applying_to_another_programs_course_does_not_hand_over_the_record(
     ahead = today + timedelta(days=30)  # open for applications: only the record is in the way
     course = factories.course(db_session, program_code="tochigi", kind="meeting", on=ahead)
     with pytest.raises(ServiceError, match="この事業には、まだあなたの受講者情報がありません"):
-        training.apply_for_course(
+        apply_for_course(
             db_session, actor=user, course=course, person=kagawa, today=today, now=now_utc()
         )
     assert db_session.scalar(select(Enrolment).where(Enrolment.course_id == course.id)) is None
     own = factories.course(db_session, program_code="kagawa", kind="meeting", on=ahead)
-    enrolment = training.apply_for_course(
+    enrolment = apply_for_course(
         db_session, actor=user, course=own, person=kagawa, today=today, now=now_utc()
     )
     assert enrolment.person_id == kagawa.id

@@ -28,8 +28,9 @@ from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch
 from supporters.registry import activity_reports
 from supporters.reminders.mail import queue_user_mail
-from supporters.training import services as training
 from supporters.training.models import CourseSession, Enrolment
+from supporters.training.services.completion import complete_by_hand
+from supporters.training.services.enrolments import enrol_person
 from tests import factories
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -125,10 +126,10 @@ def build_world(db_session: Any) -> World:
     own_course = factories.course(
         db_session, program_code="tochigi", kind="follow_up", on=today - timedelta(days=10)
     )
-    own_enrolment = training.enrol_person(
+    own_enrolment = enrol_person(
         db_session, actor=None, course=own_course, person=own.person, now=now
     )
-    training.complete_by_hand(
+    complete_by_hand(
         db_session, actor=admin_actor, enrolment=own_enrolment, reason="テスト", on=today
     )
     other_enrolment = db_session.get(Enrolment, other.enrolment_id)

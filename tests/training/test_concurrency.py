@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from supporters.extensions import db
 from supporters.people.models import Person
-from supporters.training import services
 from supporters.training.models import Course, Enrolment
+from supporters.training.services.enrolments import enrol_person
 from tests import factories
 from tests.conftest import BACKENDS, build_migrated_app
 
@@ -46,7 +46,7 @@ def test_twenty_enrolments_at_once_never_overrun_the_capacity(
                 barrier.wait()
                 course_row = db.session.get(Course, course_id)
                 person_row = db.session.get(Person, person_id)
-                services.enrol_person(
+                enrol_person(
                     db.session,
                     actor=None,
                     course=course_row,

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from supporters.people.models import Person
 from supporters.people.services import clean_person_input
-from supporters.training import services
 from supporters.training.models import Enrolment
+from supporters.training.services.enrolments import enrol_person, same_name_in_program
 from tests import factories
 from tests.conftest import post_form
 
@@ -24,7 +24,7 @@ def _enrolled(db_session: Any, program_code: str) -> Person:
     prog = factories.program(db_session, code=program_code)
     home = {"kagawa": "高松市", "chiba": "習志野市"}[program_code]
     person = factories.person(db_session, residence=home, prefecture=prog.prefecture)
-    services.enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
+    enrol_person(db_session, actor=None, course=course, person=person, now=NOW)
     return person
 
 
@@ -33,18 +33,16 @@ def test_same_name_and_reading_in_the_program_is_found(db_session: Any) -> None:
     elsewhere = _enrolled(db_session, "chiba")
     data = clean_person_input(name="山田 花子", name_reading="ヤマダ ハナコ")
     kagawa = factories.program(db_session, code="kagawa")
-    assert [p.id for p in services.same_name_in_program(db_session, kagawa, data)] == [known.id]
-    assert elsewhere.id not in {
-        p.id for p in services.same_name_in_program(db_session, kagawa, data)
-    }
+    assert [p.id for p in same_name_in_program(db_session, kagawa, data)] == [known.id]
+    assert elsewhere.id not in {p.id for p in same_name_in_program(db_session, kagawa, data)}
     other = clean_person_input(name="山田 花子", name_reading="ヤマダ ハナ")
-    assert services.same_name_in_program(db_session, kagawa, other) == []
+    assert same_name_in_program(db_session, kagawa, other) == []
 
 
 def test_registered_supporters_of_the_program_are_found(db_session: Any) -> None:
     registration = factories.registration(db_session, program_code="kagawa", email=None)
     data = clean_person_input(name="山田 花子", name_reading="ヤマダ ハナコ")
-    found = services.same_name_in_program(db_session, registration.program, data)
+    found = same_name_in_program(db_session, registration.program, data)
     assert [p.id for p in found] == [registration.person_id]
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from supporters.registry.models import Registration
-from supporters.training import services
 from supporters.training.importer import import_trainees
 from supporters.training.models import Enrolment
+from supporters.training.services.courses import CourseInput, create_course
 from tests import factories
 from tests.conftest import post_form
 
@@ -88,22 +88,22 @@ def test_extra_columns_are_ignored_but_a_misspelt_one_is_not(db_session: Any) ->
 def test_a_follow_up_course_starts_from_the_follow_up_curriculum(db_session: Any) -> None:
     program = factories.program(db_session, code="tochigi")
     organiser = factories.course(db_session, program_code="tochigi").organiser
-    course = services.create_course(
+    course = create_course(
         db_session,
         actor=None,
         program=program,
-        data=services.CourseInput(kind="follow_up", organiser_id=organiser.id, title="更新研修"),
+        data=CourseInput(kind="follow_up", organiser_id=organiser.id, title="更新研修"),
         first_session_on=date(2026, 9, 1),
         use_curriculum=True,
     )
     initial_topics = {str(item["topic"]) for item in program.curriculum_template or []}
     assert len(course.sessions) == 1
     assert course.sessions[0].topic not in initial_topics
-    initial = services.create_course(
+    initial = create_course(
         db_session,
         actor=None,
         program=program,
-        data=services.CourseInput(kind="initial", organiser_id=organiser.id, title="養成研修"),
+        data=CourseInput(kind="initial", organiser_id=organiser.id, title="養成研修"),
         first_session_on=date(2026, 9, 1),
         use_curriculum=True,
     )

@@ -138,7 +138,7 @@ def test_roll_call_page_saves_attendance_and_completes(
     course = factories.course(db_session, topics=("基礎",))
     from datetime import UTC, datetime
 
-    from supporters.training import services
+    from supporters.training.services.enrolments import enrol_person
 
     people = [
         factories.person(
@@ -147,9 +147,7 @@ def test_roll_call_page_saves_attendance_and_completes(
         for i in range(2)
     ]
     enrolments = [
-        services.enrol_person(
-            db_session, actor=None, course=course, person=p, now=datetime.now(UTC)
-        )
+        enrol_person(db_session, actor=None, course=course, person=p, now=datetime.now(UTC))
         for p in people
     ]
     db_session.commit()
@@ -163,7 +161,7 @@ def test_roll_call_page_saves_attendance_and_completes(
     assert db_session.get(Enrolment, enrolments[1].id).state == "confirmed"
     other_course = factories.course(db_session, title="別")
     stranger = factories.person(db_session, name="他 人", reading="タ ニン", residence="高松市")
-    foreign = services.enrol_person(
+    foreign = enrol_person(
         db_session, actor=None, course=other_course, person=stranger, now=datetime.now(UTC)
     )
     db_session.commit()
@@ -179,16 +177,16 @@ def test_waiting_list_moves_on_withdrawal_through_the_page(
     course = factories.course(db_session, capacity=1)
     from datetime import UTC, datetime
 
-    from supporters.training import services
+    from supporters.training.services.enrolments import enrol_person
 
-    first = services.enrol_person(
+    first = enrol_person(
         db_session,
         actor=None,
         course=course,
         now=datetime.now(UTC),
         person=factories.person(db_session, name="一 番", reading="イチ バン", residence="高松市"),
     )
-    second = services.enrol_person(
+    second = enrol_person(
         db_session,
         actor=None,
         course=course,
@@ -216,15 +214,16 @@ def test_attribute_visibility_by_role(
     course = factories.course(db_session, program_code="tochigi")
     from datetime import UTC, datetime
 
-    from supporters.training import services
+    from supporters.training.services.enrolments import enrol_person
+    from supporters.training.services.sessions import record_roll_call
 
     person = factories.person(
         db_session, residence="佐野市", prefecture="栃木県", attribute="当事者"
     )
-    enrolment = services.enrol_person(
+    enrolment = enrol_person(
         db_session, actor=None, course=course, person=person, now=datetime.now(UTC)
     )
-    services.record_roll_call(
+    record_roll_call(
         db_session,
         actor=factories.admin(db_session),
         course_session=course.sessions[0],
@@ -280,7 +279,7 @@ def test_municipal_staff_see_only_their_trainees(
     course = factories.course(db_session, program_code="tochigi")
     from datetime import UTC, datetime
 
-    from supporters.training import services
+    from supporters.training.services.enrolments import enrol_person
 
     sano = factories.person(
         db_session,
@@ -297,9 +296,7 @@ def test_municipal_staff_see_only_their_trainees(
         prefecture="栃木県",
     )
     for p in (sano, nasu):
-        services.enrol_person(
-            db_session, actor=None, course=course, person=p, now=datetime.now(UTC)
-        )
+        enrol_person(db_session, actor=None, course=course, person=p, now=datetime.now(UTC))
     login_as(
         factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
     )
@@ -344,12 +341,10 @@ def test_export_is_audited_and_formula_safe(client: Any, db_session: Any, login_
     course = factories.course(db_session)
     from datetime import UTC, datetime
 
-    from supporters.training import services
+    from supporters.training.services.enrolments import enrol_person
 
     sneaky = factories.person(db_session, name='=HYPERLINK("x")', reading="ア", residence="高松市")
-    services.enrol_person(
-        db_session, actor=None, course=course, person=sneaky, now=datetime.now(UTC)
-    )
+    enrol_person(db_session, actor=None, course=course, person=sneaky, now=datetime.now(UTC))
     db_session.commit()
     body = client.get(f"/courses/{course.id}/enrolments.csv").data.decode("utf-8-sig")
     assert "'=HYPERLINK" in body
@@ -364,7 +359,7 @@ def test_sign_in_sheet_pdf_sorted_by_reading(
     import subprocess
     from datetime import UTC, datetime
 
-    from supporters.training import services
+    from supporters.training.services.enrolments import enrol_person
 
     if shutil.which("pdftotext") is None:
         import os
@@ -381,7 +376,7 @@ def test_sign_in_sheet_pdf_sorted_by_reading(
         ("青木 誠", "アオキ マコト"),
         ("加藤 修", "カトウ オサム"),
     ]:
-        services.enrol_person(
+        enrol_person(
             db_session,
             actor=None,
             course=course,

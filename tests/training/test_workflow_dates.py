@@ -13,9 +13,17 @@ from sqlalchemy import select
 from supporters.db import ServiceError
 from supporters.reminders.models import ReminderLedger
 from supporters.training import jobs as training_jobs
-from supporters.training import services
 from supporters.training.importer import import_trainees
 from supporters.training.models import Enrolment
+from supporters.training.services.completion import complete_by_hand
+from supporters.training.services.course_state import follow_up_courses_open
+from supporters.training.services.courses import close_course
+from supporters.training.services.enrolments import (
+    apply_for_course,
+    enrol_person,
+    withdraw_enrolment,
+)
+from supporters.training.services.sessions import record_make_up, record_roll_call
 from tests import factories
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -124,7 +132,7 @@ def test_courses_to_offer_lists_only_those_that_can_be_taken(db_session: Any) ->
     _follow_up(db_session, on=today + timedelta(days=30), closes=today - timedelta(days=1))
     _follow_up(db_session, on=today + timedelta(days=30), opens=today + timedelta(days=1))
     good = _follow_up(db_session, on=today + timedelta(days=1), closes=today)
-    offered = services.follow_up_courses_open(db_session, registration.program, today)
+    offered = follow_up_courses_open(db_session, registration.program, today)
     assert [c.id for c in offered] == [good.id]
 
 
@@ -143,7 +151,7 @@ def test_applying_to_a_course_that_has_started_is_refused(
     course = _follow_up(db_session, on=today + timedelta(days=offset))
     user = factories.supporter(db_session, program_code="tochigi")
     with pytest.raises(ServiceError, match=message):
-        services.apply_for_course(
+        apply_for_course(
             db_session,
             actor=user,
             course=course,
@@ -158,7 +166,7 @@ def test_applying_the_day_before_the_course_is_accepted(db_session: Any) -> None
     today = date(2026, 6, 10)
     course = _follow_up(db_session, on=today + timedelta(days=1))
     user = factories.supporter(db_session, program_code="tochigi")
-    enrolment = services.apply_for_course(
+    enrolment = apply_for_course(
         db_session,
         actor=user,
         course=course,
@@ -175,7 +183,7 @@ def test_applying_to_a_closed_course_is_refused(db_session: Any) -> None:
     course.closed_at = _at(date(2026, 6, 1))
     user = factories.supporter(db_session, program_code="tochigi")
     with pytest.raises(ServiceError, match=r"^この研修は終了しています。$"):
-        services.apply_for_course(
+        apply_for_course(
             db_session,
             actor=user,
             course=course,
@@ -190,7 +198,7 @@ def test_applying_to_a_closed_course_is_refused(db_session: Any) -> None:
 
 def _course_with_trainee(db_session: Any, on: date, topics: tuple[str, ...] = ("基礎",)) -> Any:
     course = factories.course(db_session, topics=topics, on=on)
-    enrolment = services.enrol_person(
+    enrolment = enrol_person(
         db_session,
         actor=None,
         course=course,
@@ -207,7 +215,7 @@ def test_roll_call_before_the_session_is_refused(db_session: Any) -> None:
     with pytest.raises(
         ServiceError, match="の日程はまだ開催されていません。出欠はその日から記録できます"
     ):
-        services.record_roll_call(
+        record_roll_call(
             db_session,
             actor=admin,
             course_session=course.sessions[0],
@@ -224,7 +232,7 @@ def test_roll_call_on_or_after_the_day_completes_on_the_session_date(
     day = date(2027, 1, 16)
     course, enrolment = _course_with_trainee(db_session, day)
     admin = factories.admin_user(db_session)
-    services.record_roll_call(
+    record_roll_call(
         db_session,
         actor=admin,
         course_session=course.sessions[0],
@@ -246,10 +254,10 @@ def test_completion_takes_the_date_of_the_last_session_attended(db_session: Any)
     db_session.refresh(course)
     admin = factories.admin_user(db_session)
     now = _at(date(2026, 11, 30))
-    services.record_roll_call(
+    record_roll_call(
         db_session, actor=admin, course_session=later, present_ids={enrolment.id}, now=now
     )
-    services.record_roll_call(
+    record_roll_call(
         db_session,
         actor=admin,
         course_session=course.sessions[0],
@@ -263,14 +271,14 @@ def test_completion_by_hand_takes_the_last_session_attended_not_today(db_session
     day = date(2026, 10, 3)
     course, enrolment = _course_with_trainee(db_session, day, topics=("基礎", "演習"))
     admin = factories.admin_user(db_session)
-    services.record_roll_call(
+    record_roll_call(
         db_session,
         actor=admin,
         course_session=course.sessions[0],
         present_ids={enrolment.id},
         now=_at(day, 11),
     )
-    services.complete_by_hand(
+    complete_by_hand(
         db_session,
         actor=admin,
         enrolment=enrolment,
@@ -287,7 +295,7 @@ def test_completion_by_hand_before_the_course_is_refused(db_session: Any) -> Non
     with pytest.raises(
         ServiceError, match="この研修はまだ開催されていません。開催前に修了にすることはできません"
     ):
-        services.complete_by_hand(
+        complete_by_hand(
             db_session, actor=admin, enrolment=enrolment, reason="理由", on=date(2026, 11, 30)
         )
 
@@ -298,7 +306,7 @@ def test_closing_before_the_last_session_is_over_is_refused(db_session: Any) -> 
     admin = factories.admin_user(db_session)
     for moment in (_at(day - timedelta(days=1), 18), _at(day, 11, 59)):
         with pytest.raises(ServiceError, match="研修は最後の日程が終わってから終了できます"):
-            services.close_course(db_session, actor=admin, course=course, now=moment)
+            close_course(db_session, actor=admin, course=course, now=moment)
     assert course.closed_at is None
 
 
@@ -308,16 +316,16 @@ def test_closing_after_the_last_session(db_session: Any, moment: tuple[int, int]
     course, enrolment = _course_with_trainee(db_session, day)
     admin = factories.admin_user(db_session)
     now = _at(day + timedelta(days=moment[0]), moment[1])
-    assert services.close_course(db_session, actor=admin, course=course, now=now) == 1
+    assert close_course(db_session, actor=admin, course=course, now=now) == 1
     assert course.closed_at == now and enrolment.state == "not_completed"
     with pytest.raises(ServiceError, match="この研修はすでに終了しています"):
-        services.close_course(db_session, actor=admin, course=course, now=now)
+        close_course(db_session, actor=admin, course=course, now=now)
 
 
 def test_closing_a_course_without_sessions_is_refused(db_session: Any) -> None:
     course = factories.course(db_session, topics=())
     with pytest.raises(ServiceError, match="研修は最後の日程が終わってから終了できます"):
-        services.close_course(
+        close_course(
             db_session,
             actor=factories.admin_user(db_session),
             course=course,
@@ -329,11 +337,11 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
     day = date(2026, 10, 3)
     course, enrolment = _course_with_trainee(db_session, day)
     admin = factories.admin_user(db_session)
-    services.close_course(db_session, actor=admin, course=course, now=_at(day, 18))
+    close_course(db_session, actor=admin, course=course, now=_at(day, 18))
     with pytest.raises(
         ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
     ):
-        services.enrol_person(
+        enrol_person(
             db_session, actor=admin, course=course, person=_trainee(db_session, 1), now=_at(day, 19)
         )
     report = import_trainees(
@@ -347,7 +355,7 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
     with pytest.raises(
         ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
     ):
-        services.record_roll_call(
+        record_roll_call(
             db_session,
             actor=admin,
             course_session=course.sessions[0],
@@ -366,22 +374,22 @@ def test_a_closed_course_refuses_withdrawal_but_takes_a_make_up(db_session: Any)
     course, enrolment = _course_with_trainee(db_session, day)
     later = factories.course(db_session, topics=("基礎",), on=date(2026, 12, 5))
     admin = factories.admin_user(db_session)
-    services.close_course(db_session, actor=admin, course=course, now=_at(day, 18))
+    close_course(db_session, actor=admin, course=course, now=_at(day, 18))
     with pytest.raises(
         ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
     ):
-        services.withdraw_enrolment(db_session, actor=admin, enrolment=enrolment, now=_at(day, 19))
+        withdraw_enrolment(db_session, actor=admin, enrolment=enrolment, now=_at(day, 19))
     with pytest.raises(
         ServiceError, match="の日程はまだ開催されていません。出欠はその日から記録できます"
     ):
-        services.record_make_up(
+        record_make_up(
             db_session,
             actor=admin,
             enrolment=enrolment,
             course_session=later.sessions[0],
             now=_at(date(2026, 12, 4)),
         )
-    assert services.record_make_up(
+    assert record_make_up(
         db_session,
         actor=admin,
         enrolment=enrolment,

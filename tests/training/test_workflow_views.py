@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from supporters.training import services
 from supporters.training.models import Course
+from supporters.training.services.enrolments import enrol_person
 from tests import factories
 from tests.conftest import post_form
 
 
 def _course(db_session: Any, on: date) -> Course:
     course = factories.course(db_session, program_code="kagawa", topics=("基礎",), on=on)
-    services.enrol_person(
+    enrol_person(
         db_session,
         actor=None,
         course=course,
