@@ -42,9 +42,9 @@ from supporters.core.forms import ConfirmForm
 from supporters.core.web import client_address, is_local_url, public, require, show_service_error
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
+from supporters.mail.services import queue_user_mail
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
-from supporters.reminders.mail import queue_user_mail
 
 log = logging.getLogger(__name__)
 

@@ -55,6 +55,7 @@ from supporters.dispatch.permissions import (
     visible_event_filter,
 )
 from supporters.extensions import db, limiter
+from supporters.mail.services import queue_user_mail
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
@@ -66,7 +67,6 @@ from supporters.registry.permissions import (
     own_current_registration_filter,
 )
 from supporters.registry.services import filed_reports_for_assignments
-from supporters.reminders.mail import queue_user_mail
 from supporters.reminders.rules import coordinators_of
 
 bp = Blueprint("dispatch", __name__)

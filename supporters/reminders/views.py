@@ -12,8 +12,10 @@ from supporters.core.forms import ConfirmForm
 from supporters.core.web import require
 from supporters.db import now_utc, writes
 from supporters.extensions import db
-from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderFailure
-from supporters.reminders.services import requeue_failed, transport_state
+from supporters.mail.models import OutboxMessage, OutboxStatus
+from supporters.mail.services import transport_state
+from supporters.reminders.models import ReminderFailure
+from supporters.reminders.services import requeue_failed
 
 bp = Blueprint("reminders", __name__, url_prefix="/mail")
 

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from supporters.dispatch import jobs as dispatch_jobs
 from supporters.dispatch import services as dispatch
+from supporters.mail.models import OutboxMessage
 from supporters.registry import jobs as registry_jobs
-from supporters.reminders.models import Notification, OutboxMessage, ReminderLedger
+from supporters.reminders.models import Notification, ReminderLedger
 from supporters.training import jobs as training_jobs
 from tests import factories
 

@@ -26,8 +26,8 @@ from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch
+from supporters.mail.services import queue_user_mail
 from supporters.registry import services as registry
-from supporters.reminders.mail import queue_user_mail
 from supporters.training import services as training
 from supporters.training.models import CourseSession, Enrolment
 from tests import factories
