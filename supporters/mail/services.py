@@ -85,6 +85,9 @@ class Recipient(Protocol):
     @property
     def locale(self) -> str | None: ...
 
+    @property
+    def display_name(self) -> str: ...  # the templates greet them by it
+
 
 def enqueue_mail(
     session: DbSession,
