@@ -43,6 +43,7 @@ def create_app(config_class: type[Config] = Config) -> Flask:
             configure_sqlite(db.engine)
 
     _import_models()
+    _import_jobs()
     web.init_web(app)
     _register_blueprints(app)
 
@@ -58,12 +59,20 @@ def _import_models() -> None:
     from supporters.audit import models as _audit  # noqa: F401
     from supporters.certificates import models as _certificates  # noqa: F401
     from supporters.dispatch import models as _dispatch  # noqa: F401
+    from supporters.mail import models as _mail  # noqa: F401
     from supporters.people import models as _people  # noqa: F401
     from supporters.programs import models as _programs  # noqa: F401
     from supporters.registry import models as _registry  # noqa: F401
     from supporters.reminders import models as _reminders  # noqa: F401
     from supporters.submissions import FormSubmission as _submissions  # noqa: F401
     from supporters.training import models as _training  # noqa: F401
+
+
+def _import_jobs() -> None:
+    """Every feature's jobs module, so that its reminder rules are registered (reminders.jobs)."""
+    from supporters.dispatch import jobs as _dispatch  # noqa: F401
+    from supporters.registry import jobs as _registry  # noqa: F401
+    from supporters.training import jobs as _training  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

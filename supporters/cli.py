@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ from sqlalchemy import MetaData, text
 
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
+from supporters.reminders.cli import configure_logging
 from supporters.reminders.cli import register as register_reminders_cli
 
 DEFAULT_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed by `demo`; refused in production
@@ -24,6 +26,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(scheduler_cli)
     register_reminders_cli(app)
 
     from supporters.certificates import cli as certificates_cli
@@ -338,3 +341,27 @@ def _restore_postgresql(source: Path) -> None:
         raise click.ClickException(
             f"pg_restore failed, nothing was changed: {result.stderr.strip()}"
         )
+
+
+scheduler_cli = AppGroup("scheduler", help="The scheduler process (exactly one acts at a time).")
+
+
+@scheduler_cli.command("run")
+@click.option(
+    "--lock-poll",
+    type=click.FloatRange(min=0.05),
+    default=5.0,
+    show_default=True,
+    help="Seconds between attempts to take the lock while another scheduler holds it.",
+)
+def scheduler_run_command(lock_poll: float) -> None:
+    """Run every scheduled job; a second scheduler waits for the lock."""
+    from supporters.scheduler import SchedulerLockLost, run_scheduler
+
+    configure_logging(logging.INFO)
+    try:
+        run_scheduler(current_app._get_current_object(), poll_seconds=lock_poll)  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        pass
+    except SchedulerLockLost as error:
+        raise click.ClickException(f"the scheduler lock was lost: {error}") from error

@@ -56,6 +56,9 @@ from sqlalchemy.pool import NullPool
 from supporters.core.time import TOKYO
 from supporters.db import DbSession, now_utc
 from supporters.extensions import db
+from supporters.mail.jobs import send_due_mail
+from supporters.mail.services import record_heartbeat
+from supporters.reminders.jobs import RunReport, run_due
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +79,32 @@ class ScheduledJob:
     description: str
 
 
-def scheduled_jobs() -> list[ScheduledJob]:
-    """Every job the scheduler runs. A feature adds its `jobs.py` entry points here."""
-    from supporters.reminders.jobs import run_due_job, send_outbox_job
+def run_due_job(app: Flask) -> RunReport | None:
+    """The `reminders.run_due` job: one pass of every registered reminder rule, then the outbox."""
+    return run_job(
+        app,
+        "reminders.run_due",
+        lambda session, now, config: run_due(
+            session, now=now, app_config=config, guard=ensure_active
+        ),
+    )
 
+
+def send_outbox_job(app: Flask) -> int | None:
+    """The `outbox.send` job."""
+    return run_job(
+        app,
+        "outbox.send",
+        lambda session, now, config: send_due_mail(
+            session, now=now, app_config=config, guard=ensure_active
+        ),
+    )
+
+
+def scheduled_jobs() -> list[ScheduledJob]:
+    """Every job the scheduler runs. A feature adds its `jobs.py` entry point here (the
+    reminder rules are not jobs: each feature registers them with `reminders.jobs`, and the
+    `reminders.run_due` job runs them all)."""
     return [
         ScheduledJob(
             "reminders.run_due",
@@ -214,8 +239,6 @@ def run_job(app: Flask, job_id: str, work: Work[T]) -> T | None:
 
 def heartbeat(app: Flask) -> None:
     """Record that this scheduler is alive (its pid and host), for `/healthz`."""
-    from supporters.reminders.services import record_heartbeat
-
     with app.app_context():
         try:
             record_heartbeat(

@@ -51,9 +51,9 @@ from supporters.core.web import (
 )
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
+from supporters.mail.services import queue_user_mail
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality
-from supporters.reminders.mail import queue_user_mail
 
 log = logging.getLogger(__name__)
 

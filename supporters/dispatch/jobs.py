@@ -1,4 +1,5 @@
-"""Reminder rules of dispatch, run by each reminder pass (see reminders/jobs.py)."""
+"""Reminder rules of dispatch, registered with and run by each reminder pass (see
+reminders/jobs.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from supporters.dispatch.models import (
     EventState,
 )
 from supporters.registry.models import ActivityReport, Registration
+from supporters.reminders.jobs import register_rule
 from supporters.reminders.rules import Message, coordinators_of, decide, staff_of, users_by_person
 
 MORNING = time(7, 0)
@@ -34,6 +36,7 @@ def _when(event: DispatchEvent) -> str:
     return f"{start:%Y/%m/%d %H:%M} {event.municipality.name} {event.venue}"
 
 
+@register_rule(order=40)
 def upcoming_dispatch(session: DbSession, now: datetime) -> int:
     """Two days before, and on the morning of the day. Never after the start."""
     rows = list(
@@ -75,6 +78,7 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
     return decided
 
 
+@register_rule(order=50)
 def unconfirmed_assignment(session: DbSession, now: datetime) -> int:
     """A request not answered within 24 hours: remind the supporter once."""
     rows = list(
@@ -109,6 +113,7 @@ def unconfirmed_assignment(session: DbSession, now: datetime) -> int:
     )
 
 
+@register_rule(order=60)
 def report_after_dispatch(session: DbSession, now: datetime) -> int:
     """Seven days after an attended dispatch without a report of that day: ask once."""
     rows = list(
@@ -158,6 +163,7 @@ def report_after_dispatch(session: DbSession, now: datetime) -> int:
     return decided
 
 
+@register_rule(order=70)
 def understaffed(session: DbSession, now: datetime) -> int:
     """Events in the next seven days with places still free: a digest per program to the
     coordinators and per municipality to its staff, once per event."""

@@ -18,8 +18,8 @@ from supporters.db import DbSession
 from supporters.dispatch import services
 from supporters.dispatch.forms import event_when
 from supporters.dispatch.models import Assignment, DispatchEvent
+from supporters.mail.services import queue_user_mail
 from supporters.registry.models import Registration
-from supporters.reminders.mail import queue_user_mail
 from supporters.reminders.rules import coordinators_of
 
 

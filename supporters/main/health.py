@@ -16,8 +16,8 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 
 from supporters.db import DbSession
-from supporters.reminders.models import OutboxMessage, OutboxStatus, ServiceState
-from supporters.reminders.services import TRANSPORT
+from supporters.mail.models import OutboxMessage, OutboxStatus, ServiceState
+from supporters.mail.services import TRANSPORT
 
 SCHEDULER = "scheduler"  # the service_state row the scheduler's heartbeat updates
 SCHEDULER_SILENT_AFTER = 120.0  # seconds without a heartbeat: warn (it beats every 5 s)

@@ -1,4 +1,5 @@
-"""Reminder rules of the register, run by each reminder pass (see reminders/jobs.py)."""
+"""Reminder rules of the register, registered with and run by each reminder pass (see
+reminders/jobs.py). The follow-up course notice is here: it goes to the registered supporters."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from supporters.core.eras import format_date
 from supporters.core.time import local_date
 from supporters.db import DbSession
 from supporters.programs.models import Program
-from supporters.registry.models import ActivityReport, Registration
-from supporters.registry.services import erase_withdrawn, no_activity_declared_filter
+from supporters.registry.models import VALID_STATUSES, ActivityReport, Registration
+from supporters.registry.services import erase_withdrawn, no_activity_declared_filter, status_sql
+from supporters.reminders.jobs import register_rule
 from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import (
     Message,
@@ -25,6 +27,8 @@ from supporters.reminders.rules import (
     last_pass_of,
     users_by_person,
 )
+from supporters.training.models import Course, CourseKind
+from supporters.training.services.course_state import open_for_applications_filter
 
 LEAD_DAYS = (90, 30, 7)  # before the validity end, after the window opens
 LAPSE_CATCH_UP_DAYS = 7  # at least; back to the last pass after an outage (essential)
@@ -41,6 +45,7 @@ def _occurrence(days_left: int, window: int) -> str | None:
     return "window" if days_left <= window else None
 
 
+@register_rule(order=10)
 def follow_up_due(session: DbSession, now: datetime) -> int:
     """Follow-up due: when the window opens, then 90, 30 and 7 days before the end, and on
     lapse; to the supporter, and a daily digest to the program's coordinators."""
@@ -141,6 +146,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
     return decided
 
 
+@register_rule(order=20)
 def report_missing(session: DbSession, now: datetime) -> int:
     """The yearly activity report where the program requires one: in February and March,
     to valid supporters with no report (nor a declaration of no activity) in this fiscal
@@ -213,6 +219,49 @@ def report_missing(session: DbSession, now: datetime) -> int:
     return decided
 
 
+@register_rule(order=30)
 def erase_after_retention(session: DbSession, now: datetime) -> int:
     days = int(current_app.config.get("WITHDRAWN_RETENTION_DAYS", 365))
     return erase_withdrawn(session, now=now, retention_days=days)
+
+
+@register_rule(order=90)
+def follow_up_course(session: DbSession, now: datetime) -> int:
+    """A follow-up course that can be taken: tell the program's registered supporters (who
+    have an account) once, when its applications are open and its first session is still
+    ahead. Courses already held, started, closed or not yet open are not announced, however
+    recently their records were entered."""
+    today = local_date(now)
+    courses = list(
+        session.scalars(
+            select(Course)
+            .where(Course.kind == CourseKind.FOLLOW_UP, *open_for_applications_filter(today))
+            .order_by(Course.id)
+        )
+    )
+    decided = 0
+    for course in courses:
+        status = status_sql(course.program, today)
+        person_ids = set(
+            session.scalars(
+                select(Registration.person_id).where(
+                    Registration.program_id == course.program_id,
+                    status.in_([s.value for s in VALID_STATUSES]),
+                )
+            )
+        )
+        for user in users_by_person(session, person_ids).values():
+            decided += decide(
+                session,
+                rule="follow_up_course",
+                subject=("course", course.id),
+                occurrence="new",
+                now=now,
+                user=user,
+                message=Message(
+                    _l("New follow-up training: %(t)s", t=course.title),
+                    [course.venue],
+                    f"/courses/{course.id}",
+                ),
+            )
+    return decided

@@ -1,4 +1,4 @@
-"""`flask --app wsgi scheduler run` and `flask --app wsgi reminders run-due [--now ISO8601]`."""
+"""`flask --app wsgi reminders run-due [--now ISO8601]`; `scheduler run` is in supporters/cli."""
 
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(scheduler_cli)
     app.cli.add_command(reminders_cli)
 
 
-def _configure_logging(level: int) -> None:
+def configure_logging(level: int) -> None:
     """Log lines on stderr for the command's process (no-op if logging is set up already)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -53,30 +52,6 @@ class IsoDateTime(click.ParamType):
         return parsed.astimezone(UTC)
 
 
-scheduler_cli = AppGroup("scheduler", help="The scheduler process (exactly one acts at a time).")
-
-
-@scheduler_cli.command("run")
-@click.option(
-    "--lock-poll",
-    type=click.FloatRange(min=0.05),
-    default=5.0,
-    show_default=True,
-    help="Seconds between attempts to take the lock while another scheduler holds it.",
-)
-def scheduler_run_command(lock_poll: float) -> None:
-    """Run every scheduled job; a second scheduler waits for the lock."""
-    from supporters.scheduler import SchedulerLockLost, run_scheduler
-
-    _configure_logging(logging.INFO)
-    try:
-        run_scheduler(current_app._get_current_object(), poll_seconds=lock_poll)  # type: ignore[attr-defined]
-    except KeyboardInterrupt:
-        pass
-    except SchedulerLockLost as error:
-        raise click.ClickException(f"the scheduler lock was lost: {error}") from error
-
-
 reminders_cli = AppGroup("reminders", help="Reminders and the outbox.")
 
 
@@ -103,7 +78,7 @@ def run_due_command(now: datetime | None, dry_run: bool, force: bool) -> None:
     """One pass of every reminder rule, then send the outbox."""
     from supporters.reminders.jobs import preview_due, run_due
 
-    _configure_logging(logging.WARNING)
+    configure_logging(logging.WARNING)
     real_now = now_utc()
     moment = now or real_now
     local = moment.astimezone(TOKYO).isoformat()

@@ -1,19 +1,22 @@
-"""The reminder pass and the outbox sender, as jobs (registered in `supporters.scheduler`).
+"""The reminder pass, as a job (run by `supporters.scheduler` and `reminders run-due`).
 
-A pass (`run_due`) calls every rule in `RULES`, then sends the outbox. Jobs are idempotent:
+A pass (`run_due`) calls every registered rule, then sends the outbox. Jobs are idempotent:
 running a pass twice, or two passes at once (`reminders run-due` by hand beside the
 scheduler), decides each reminder once and sends each message once.
 
 How a rule plugs in
 -------------------
-A rule is a plain function ``rule(session, now) -> int`` added to `RULES` (for example
-``follow_up_due`` in ``supporters/registry/jobs.py``, appended here). It:
+A rule is a plain function ``rule(session, now) -> int`` in a feature's ``jobs.py``,
+registered when that module is imported (``create_app`` imports every feature's jobs) with
+``@register_rule(order=...)``; a pass runs the rules by `order` (for example
+``follow_up_due`` in ``supporters/registry/jobs.py``). Reminders never import the features.
+It:
 
 1. selects what is due at `now` with a bounded query (a window of dates around `now`,
    anti-joined with the reminder ledger), so a pass costs what is due, not the table size,
    and drops what is no longer useful (no dispatch reminder after the event);
 2. for each (rule, subject, recipient, occurrence) not in the ledger yet, adds a ledger row
-   with that unique key and its outbox message(s) (`reminders.mail.queue_user_mail`, in the
+   with that unique key and its outbox message(s) (`rules.decide`, in the
    recipient's language) in the session, in the same transaction; a recipient without an
    e-mail address gets the in-app notification only, and the ledger row notes it for the
    coordinator;
@@ -36,44 +39,48 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import scoped_session
 
 from supporters.db import DbSession, now_utc
-from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderLedger
+from supporters.mail.jobs import OUTBOX_BATCH, mail_settings
+from supporters.mail.models import OutboxMessage, OutboxStatus
+from supporters.mail.services import OutboxReport, record_progress, send_outbox_report
+from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import FailureKey, clear_failure, record_failure, rule_state_name
-from supporters.reminders.services import OutboxReport, record_progress, send_outbox_report
 
 log = logging.getLogger(__name__)
 
 Rule = Callable[[DbSession, datetime], int]
 
-# The rules a pass runs; None means `default_rules()` (tests put their own list here).
+# Every registered rule by its name, with its place in a pass (`register_rule`).
+_REGISTERED: dict[str, tuple[int, Rule]] = {}
+
+# The rules a pass runs; None means `registered_rules()` (tests put their own list here).
 RULES: list[Rule] | None = None
 
 
-def default_rules() -> list[Rule]:
-    """Every reminder rule, in the order a pass runs them (see the module docstring)."""
-    from supporters.dispatch import jobs as dispatch_jobs
-    from supporters.registry import jobs as registry_jobs
-    from supporters.training import jobs as training_jobs
+def register_rule(*, order: int) -> Callable[[Rule], Rule]:
+    """Register a reminder rule (a decorator, used in each feature's jobs.py): every pass
+    runs it, the registered rules by `order`, then by name. Registering the same function
+    again replaces it."""
 
-    return [
-        registry_jobs.follow_up_due,
-        registry_jobs.report_missing,
-        registry_jobs.erase_after_retention,
-        dispatch_jobs.upcoming_dispatch,
-        dispatch_jobs.unconfirmed_assignment,
-        dispatch_jobs.report_after_dispatch,
-        dispatch_jobs.understaffed,
-        training_jobs.training_session,
-        training_jobs.follow_up_course,
-    ]
+    def add(rule: Rule) -> Rule:
+        _REGISTERED[_rule_name(rule)] = (order, rule)
+        return rule
+
+    return add
 
 
-OUTBOX_BATCH = 500  # messages one pass sends at most; the rest wait for the next pass
+def registered_rules() -> list[Rule]:
+    """Every registered reminder rule, in the order a pass runs them."""
+    ranked = sorted(_REGISTERED.items(), key=lambda item: (item[1][0], item[0]))
+    return [rule for _name, (_order, rule) in ranked]
+
+
+def _rules() -> list[Rule]:
+    return list(RULES if RULES is not None else registered_rules())
 
 
 @dataclass
@@ -107,10 +114,6 @@ def _rule_name(rule: Rule) -> str:
     return f"{getattr(rule, '__module__', '?')}.{getattr(rule, '__qualname__', repr(rule))}"
 
 
-def _mail_settings(app_config: Mapping[str, Any]) -> tuple[str | None, str]:
-    return app_config.get("MAIL_URL") or None, str(app_config.get("MAIL_FROM") or "")
-
-
 def run_due(
     session: DbSession,
     *,
@@ -126,7 +129,7 @@ def run_due(
     if now.tzinfo is None:
         raise ValueError("run_due needs an aware datetime")
     report = RunReport(now=now)
-    for rule in list(RULES if RULES is not None else default_rules()):
+    for rule in _rules():
         name = _rule_name(rule)
         whole_rule = FailureKey(name, "rule", 0)
         if guard is not None:
@@ -152,7 +155,7 @@ def run_due(
         else:
             report.decided[name] = decided
             _record_rule_done(session, rule, now)
-    mail_url, sender = _mail_settings(app_config)
+    mail_url, sender = mail_settings(app_config)
     report.outbox = send_outbox_report(
         session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
     )
@@ -252,7 +255,7 @@ def preview_due(session: DbSession, *, now: datetime) -> DryRunReport:
 
 
 def _preview_rules(session: DbSession, now: datetime, report: DryRunReport) -> None:
-    for rule in list(RULES if RULES is not None else default_rules()):
+    for rule in _rules():
         name = _rule_name(rule)
         try:
             before = session.scalar(select(func.coalesce(func.max(ReminderLedger.id), 0))) or 0
@@ -279,43 +282,3 @@ def _preview_rules(session: DbSession, now: datetime, report: DryRunReport) -> N
             report.errors[name] = f"{type(error).__name__}: {error}"
         finally:
             session.rollback()
-
-
-def send_due_mail(
-    session: DbSession,
-    *,
-    now: datetime,
-    app_config: Mapping[str, Any],
-    guard: Callable[[], None] | None = None,
-) -> int:
-    """Send (or keep) what is due in the outbox; returns how many left. Commits."""
-    mail_url, sender = _mail_settings(app_config)
-    return send_outbox_report(
-        session, mail_url=mail_url, sender=sender, now=now, limit=OUTBOX_BATCH, guard=guard
-    ).done
-
-
-def run_due_job(app: Flask) -> RunReport | None:
-    """The scheduler's `reminders.run_due` job."""
-    from supporters.scheduler import ensure_active, run_job
-
-    return run_job(
-        app,
-        "reminders.run_due",
-        lambda session, now, config: run_due(
-            session, now=now, app_config=config, guard=ensure_active
-        ),
-    )
-
-
-def send_outbox_job(app: Flask) -> int | None:
-    """The scheduler's `outbox.send` job."""
-    from supporters.scheduler import ensure_active, run_job
-
-    return run_job(
-        app,
-        "outbox.send",
-        lambda session, now, config: send_due_mail(
-            session, now=now, app_config=config, guard=ensure_active
-        ),
-    )

@@ -17,15 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import DbSession
+from supporters.mail.models import ServiceState
+from supporters.mail.services import enqueue_mail, queue_user_mail
 from supporters.people.models import Person
-from supporters.reminders.mail import queue_user_mail
-from supporters.reminders.models import (
-    Notification,
-    ReminderFailure,
-    ReminderLedger,
-    ServiceState,
-)
-from supporters.reminders.services import enqueue_mail
+from supporters.reminders.models import Notification, ReminderFailure, ReminderLedger
 
 log = logging.getLogger(__name__)
 

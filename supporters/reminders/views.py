@@ -9,11 +9,13 @@ from sqlalchemy import func, select, update
 from supporters.accounts.permissions import can_view_outbox
 from supporters.audit.services import record_audit
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import require
+from supporters.core.web import require, save
 from supporters.db import now_utc, writes
 from supporters.extensions import db
-from supporters.reminders.models import OutboxMessage, OutboxStatus, ReminderFailure
-from supporters.reminders.services import requeue_failed, transport_state
+from supporters.mail.models import OutboxMessage, OutboxStatus
+from supporters.mail.services import transport_state
+from supporters.reminders.models import ReminderFailure
+from supporters.reminders.services import requeue_failed
 
 bp = Blueprint("reminders", __name__, url_prefix="/mail")
 
@@ -67,13 +69,17 @@ def requeue() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     one = request.form.get("message_id", type=int)
-    requeued, dropped = requeue_failed(
-        db.session,
-        actor=current_user,
-        now=now_utc(),
-        message_ids=[one] if one is not None else None,
+    outcome = save(
+        lambda: requeue_failed(
+            db.session,
+            actor=current_user,
+            now=now_utc(),
+            message_ids=[one] if one is not None else None,
+        )
     )
-    db.session.commit()
+    if not outcome or outcome.value is None:  # a write conflict, already flashed
+        return redirect(url_for("reminders.outbox"))
+    requeued, dropped = outcome.value
     flash(
         _(
             "%(requeued)d message(s) queued again; %(dropped)d no longer useful and dropped.",

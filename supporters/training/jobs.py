@@ -1,4 +1,5 @@
-"""Reminder rules of training, run by each reminder pass (see reminders/jobs.py)."""
+"""Reminder rules of training, registered with and run by each reminder pass (see
+reminders/jobs.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ from sqlalchemy.orm import joinedload
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.people.models import Person
-from supporters.registry.models import VALID_STATUSES, Registration
-from supporters.registry.services import status_sql
+from supporters.reminders.jobs import register_rule
 from supporters.reminders.rules import Message, decide, users_by_person
-from supporters.training.models import ON_ROLL, Course, CourseKind, CourseSession, Enrolment
-from supporters.training.services.course_state import open_for_applications_filter
+from supporters.training.models import ON_ROLL, CourseSession, Enrolment
 
 
+@register_rule(order=80)
 def training_session(session: DbSession, now: datetime) -> int:
     """7 days and 1 day before a session, to each enrolled trainee."""
     today = local_date(now)
@@ -62,45 +62,4 @@ def training_session(session: DbSession, now: datetime) -> int:
             ),
         ):
             decided += 1
-    return decided
-
-
-def follow_up_course(session: DbSession, now: datetime) -> int:
-    """A follow-up course that can be taken: tell the program's registered supporters (who
-    have an account) once, when its applications are open and its first session is still
-    ahead. Courses already held, started, closed or not yet open are not announced, however
-    recently their records were entered."""
-    today = local_date(now)
-    courses = list(
-        session.scalars(
-            select(Course)
-            .where(Course.kind == CourseKind.FOLLOW_UP, *open_for_applications_filter(today))
-            .order_by(Course.id)
-        )
-    )
-    decided = 0
-    for course in courses:
-        status = status_sql(course.program, today)
-        person_ids = set(
-            session.scalars(
-                select(Registration.person_id).where(
-                    Registration.program_id == course.program_id,
-                    status.in_([s.value for s in VALID_STATUSES]),
-                )
-            )
-        )
-        for user in users_by_person(session, person_ids).values():
-            decided += decide(
-                session,
-                rule="follow_up_course",
-                subject=("course", course.id),
-                occurrence="new",
-                now=now,
-                user=user,
-                message=Message(
-                    _l("New follow-up training: %(t)s", t=course.title),
-                    [course.venue],
-                    f"/courses/{course.id}",
-                ),
-            )
     return decided

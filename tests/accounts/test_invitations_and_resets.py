@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from supporters.accounts.models import User
 from supporters.db import now_utc
-from supporters.reminders.models import OutboxMessage
-from supporters.reminders.services import send_outbox, transport_state
+from supporters.mail.models import OutboxMessage
+from supporters.mail.services import send_outbox, transport_state
 from tests import factories
 from tests.conftest import post_form
 from tests.mail_server import body_text, smtp_server

@@ -13,9 +13,10 @@ from flask import Flask
 from supporters.db import now_utc
 from supporters.dispatch import services as dispatch
 from supporters.extensions import db
+from supporters.mail.models import OutboxMessage
+from supporters.mail.services import enqueue_mail
 from supporters.reminders.cli import reminders_cli
-from supporters.reminders.models import OutboxMessage, ReminderLedger
-from supporters.reminders.services import enqueue_mail
+from supporters.reminders.models import ReminderLedger
 from tests import factories
 
 

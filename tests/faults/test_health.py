@@ -18,8 +18,8 @@ from supporters import create_app
 from supporters.accounts import services as account_services
 from supporters.db import now_utc
 from supporters.extensions import db
-from supporters.reminders.models import ServiceState
-from supporters.reminders.services import enqueue_mail
+from supporters.mail.models import ServiceState
+from supporters.mail.services import enqueue_mail
 from tests import factories
 from tests.conftest import BACKENDS, CSRF_RE, build_migrated_app, make_test_config
 

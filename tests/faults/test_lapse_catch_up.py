@@ -11,9 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from supporters.mail.models import OutboxMessage
 from supporters.registry import jobs as registry_jobs
 from supporters.reminders import jobs
-from supporters.reminders.models import OutboxMessage, ReminderLedger
+from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import last_pass_of
 from tests import factories
 

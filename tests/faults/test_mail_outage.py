@@ -11,14 +11,15 @@ from typing import Any
 from sqlalchemy import select
 
 from supporters.db import now_utc
-from supporters.reminders.models import OutboxMessage, ReminderLedger
-from supporters.reminders.services import (
+from supporters.mail.models import OutboxMessage
+from supporters.mail.services import (
     TRANSPORT_MAX_DELAY,
     enqueue_mail,
     send_outbox_report,
     transport_delay,
     transport_state,
 )
+from supporters.reminders.models import ReminderLedger
 from tests import factories
 from tests.conftest import post_form
 from tests.mail_server import _free_port

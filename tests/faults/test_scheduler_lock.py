@@ -14,15 +14,17 @@ from flask import Flask
 from sqlalchemy import select
 
 from supporters.extensions import db
+from supporters.mail.models import OutboxMessage, ServiceState
+from supporters.mail.services import enqueue_mail
 from supporters.reminders import jobs
-from supporters.reminders.models import OutboxMessage, ServiceState
-from supporters.reminders.services import enqueue_mail
 from supporters.scheduler import (
     FENCE,
     PostgresAdvisoryLock,
     SchedulerLockLost,
     ensure_active,
     heartbeat,
+    run_due_job,
+    send_outbox_job,
 )
 from tests.conftest import build_migrated_app
 from tests.reminders.test_outbox import Inbox, smtp
@@ -98,8 +100,8 @@ def test_a_killed_lock_connection_stops_every_job_before_it_acts(
     with smtp(inbox) as url:
         pg_app.config["MAIL_URL"] = url
         try:
-            assert jobs.run_due_job(pg_app) is None
-            assert jobs.send_outbox_job(pg_app) is None
+            assert run_due_job(pg_app) is None
+            assert send_outbox_job(pg_app) is None
         finally:
             pg_app.config["MAIL_URL"] = None
     assert ran == [] and inbox.raw == []
@@ -125,7 +127,7 @@ def test_a_lock_lost_mid_pass_sends_nothing_further(pg_app: Flask, held: Any) ->
     with smtp(inbox) as url:
         pg_app.config["MAIL_URL"] = url
         try:
-            assert jobs.send_outbox_job(pg_app) is None
+            assert send_outbox_job(pg_app) is None
         finally:
             pg_app.config["MAIL_URL"] = None
     assert len(inbox.raw) == 1  # the one in flight went; nothing after the loss

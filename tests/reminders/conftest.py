@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from supporters.extensions import db
-from supporters.reminders.models import OutboxMessage
+from supporters.mail.models import OutboxMessage
 from tests.conftest import BACKENDS, build_migrated_app
 
 

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 
 from supporters.db import now_utc
 from supporters.extensions import db
-from supporters.reminders.models import OutboxMessage, OutboxStatus
-from supporters.reminders.services import (
+from supporters.mail.models import OutboxMessage, OutboxStatus
+from supporters.mail.services import (
     LEASE,
     MAX_ATTEMPTS,
     enqueue_mail,

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from supporters.dispatch import jobs as dispatch_jobs
 from supporters.dispatch import services as dispatch
+from supporters.mail.models import OutboxMessage
 from supporters.registry import jobs as registry_jobs
-from supporters.reminders.models import Notification, OutboxMessage, ReminderLedger
+from supporters.reminders.models import Notification, ReminderLedger
 from supporters.training import jobs as training_jobs
 from tests import factories
 
@@ -215,3 +216,27 @@ def test_run_due_over_the_demo_decides_each_reminder_once(app: Any, db_session: 
     second = run_due(db_session, now=now, app_config=app.config)
     assert first.ok and second.ok
     assert sum(first.decided.values()) >= 1 and sum(second.decided.values()) == 0
+
+
+def test_each_feature_registers_its_rules_and_a_pass_runs_them_in_order(app: Any) -> None:
+    """Reminders never import the features: each feature's jobs.py registers its rules when
+    `create_app` imports it, and a pass runs them in a stable order, each once."""
+    from supporters.reminders.jobs import register_rule, registered_rules
+
+    names = [f"{rule.__module__}.{rule.__name__}" for rule in registered_rules()]
+    assert names == [
+        "supporters.registry.jobs.follow_up_due",
+        "supporters.registry.jobs.report_missing",
+        "supporters.registry.jobs.erase_after_retention",
+        "supporters.dispatch.jobs.upcoming_dispatch",
+        "supporters.dispatch.jobs.unconfirmed_assignment",
+        "supporters.dispatch.jobs.report_after_dispatch",
+        "supporters.dispatch.jobs.understaffed",
+        "supporters.training.jobs.training_session",
+        "supporters.registry.jobs.follow_up_course",
+    ]
+    # Registering a rule again (a module imported twice) replaces it: no rule runs twice.
+    register_rule(order=80)(training_jobs.training_session)
+    assert [f"{r.__module__}.{r.__name__}" for r in registered_rules()] == names
+    assert dispatch_jobs.upcoming_dispatch in registered_rules()
+    assert registry_jobs.follow_up_course in registered_rules()

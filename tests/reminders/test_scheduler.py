@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from supporters import create_app
 from supporters import scheduler as scheduler_module
 from supporters.extensions import db
+from supporters.mail.models import OutboxMessage
+from supporters.mail.services import enqueue_mail
 from supporters.reminders import jobs
 from supporters.reminders.cli import reminders_cli
-from supporters.reminders.models import OutboxMessage
-from supporters.reminders.services import enqueue_mail
 from supporters.scheduler import (
     LOCK_CLASS,
     FileLock,
@@ -76,8 +76,8 @@ def test_every_job_is_registered_under_a_stable_id() -> None:
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == job.trigger.interval.total_seconds()
         assert job.args == (app,)
-    assert found["reminders.run_due"].func is jobs.run_due_job
-    assert found["outbox.send"].func is jobs.send_outbox_job
+    assert found["reminders.run_due"].func is scheduler_module.run_due_job
+    assert found["outbox.send"].func is scheduler_module.send_outbox_job
     # A second build gives the same ids: registering again replaces, never duplicates.
     assert {job.id for job in build_scheduler(app).get_jobs()} == set(found)
 
@@ -118,21 +118,21 @@ def test_the_jobs_run_every_rule_then_send_and_are_idempotent(
     committed: Flask, rules: list[jobs.Rule]
 ) -> None:
     rules.extend([broken_rule, idempotent_rule])
-    report = jobs.run_due_job(committed)
+    report = scheduler_module.run_due_job(committed)
     assert report is not None
     assert report.decided == {f"{__name__}.idempotent_rule": 1}
     assert "this rule is broken" in report.errors[f"{__name__}.broken_rule"]
     assert report.outbox.kept == 1  # no SMTP configured: kept for the admin's mail view
     assert "1 reminder(s) decided" in report.summary()
-    again = jobs.run_due_job(committed)
+    again = scheduler_module.run_due_job(committed)
     assert again is not None and again.decided == {f"{__name__}.idempotent_rule": 0}
     assert outbox_count(committed) == 1  # the broken rule's message was rolled back
 
     with committed.app_context():
         enqueue_mail(db.session, kind="x", recipient="c@example.jp", subject="s", body_text="b")
         db.session.commit()
-    assert jobs.send_outbox_job(committed) == 1
-    assert jobs.send_outbox_job(committed) == 0
+    assert scheduler_module.send_outbox_job(committed) == 1
+    assert scheduler_module.send_outbox_job(committed) == 0
 
 
 def test_run_due_now_is_tokyo_time_unless_an_offset_is_given(

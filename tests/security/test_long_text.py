@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from supporters.db import fit_text, now_utc
 from supporters.dispatch import services as dispatch
+from supporters.mail.models import OutboxMessage
 from supporters.reminders import jobs as reminder_jobs
-from supporters.reminders.models import Notification, OutboxMessage
+from supporters.reminders.models import Notification
 from tests import factories
 from tests.conftest import post_form
 

@@ -15,8 +15,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from supporters.db import now_utc
-from supporters.reminders.models import OutboxMessage
-from supporters.reminders.services import send_outbox
+from supporters.mail.models import OutboxMessage
+from supporters.mail.services import send_outbox
 from tests import factories
 from tests.conftest import csrf_token
 from tests.mail_server import smtp_server

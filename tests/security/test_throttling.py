@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from supporters.audit.models import AuditEvent
 from supporters.extensions import db, limiter
-from supporters.reminders.models import OutboxMessage
+from supporters.mail.models import OutboxMessage
 from tests import factories
 from tests.conftest import BACKENDS, CSRF_RE, build_migrated_app
 

@@ -26,8 +26,8 @@ from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch
+from supporters.mail.services import queue_user_mail
 from supporters.registry import activity_reports
-from supporters.reminders.mail import queue_user_mail
 from supporters.training.models import CourseSession, Enrolment
 from supporters.training.services.completion import complete_by_hand
 from supporters.training.services.enrolments import enrol_person

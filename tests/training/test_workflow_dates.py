@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from supporters.db import ServiceError
+from supporters.registry import jobs as registry_jobs
 from supporters.reminders.models import ReminderLedger
-from supporters.training import jobs as training_jobs
 from supporters.training.importer import import_trainees
 from supporters.training.models import Enrolment
 from supporters.training.services.completion import complete_by_hand
@@ -89,7 +89,7 @@ def test_follow_up_announcement_skips_courses_held_already(db_session: Any) -> N
     yesterday = _follow_up(db_session, on=today - timedelta(days=1))
     on_the_day = _follow_up(db_session, on=today)
     tomorrow = _follow_up(db_session, on=today + timedelta(days=1))
-    training_jobs.follow_up_course(db_session, _at(today, 9))
+    registry_jobs.follow_up_course(db_session, _at(today, 9))
     assert _announced(db_session) == {tomorrow.id}
     assert {past.id, yesterday.id, on_the_day.id}.isdisjoint(_announced(db_session))
 
@@ -98,11 +98,11 @@ def test_follow_up_announcement_waits_for_applications_to_open(db_session: Any) 
     _supporter_with_account(db_session)
     opens = date(2026, 6, 10)
     course = _follow_up(db_session, on=date(2026, 9, 1), opens=opens)
-    training_jobs.follow_up_course(db_session, _at(opens - timedelta(days=1), 9))
+    registry_jobs.follow_up_course(db_session, _at(opens - timedelta(days=1), 9))
     assert _announced(db_session) == set()
-    training_jobs.follow_up_course(db_session, _at(opens, 9))
+    registry_jobs.follow_up_course(db_session, _at(opens, 9))
     assert _announced(db_session) == {course.id}
-    training_jobs.follow_up_course(db_session, _at(opens + timedelta(days=1), 9))
+    registry_jobs.follow_up_course(db_session, _at(opens + timedelta(days=1), 9))
     assert len(list(db_session.scalars(select(ReminderLedger)))) == 1
 
 
@@ -111,7 +111,7 @@ def test_follow_up_announcement_stops_when_applications_close(db_session: Any) -
     closes = date(2026, 6, 10)
     on_the_day = _follow_up(db_session, on=date(2026, 9, 1), closes=closes)
     day_before = _follow_up(db_session, on=date(2026, 9, 1), closes=closes - timedelta(days=1))
-    training_jobs.follow_up_course(db_session, _at(closes, 9))
+    registry_jobs.follow_up_course(db_session, _at(closes, 9))
     assert _announced(db_session) == {on_the_day.id}
     assert day_before.id not in _announced(db_session)
 
@@ -120,7 +120,7 @@ def test_follow_up_announcement_skips_a_closed_course(db_session: Any) -> None:
     _supporter_with_account(db_session)
     course = _follow_up(db_session, on=date(2026, 9, 1))
     course.closed_at = _at(date(2026, 6, 1))
-    training_jobs.follow_up_course(db_session, _at(date(2026, 6, 10), 9))
+    registry_jobs.follow_up_course(db_session, _at(date(2026, 6, 10), 9))
     assert _announced(db_session) == set()
 
 
