@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the whole test suite: lint, types, and the tests on SQLite
-# and PostgreSQL (SUPPORTERS_TEST_POSTGRES_URL, default postgres@127.0.0.1:5432/test).
+# Sets everything up and runs the whole test suite: lint, types, the import layers, and the
+# tests on SQLite and PostgreSQL (SUPPORTERS_TEST_POSTGRES_URL, default postgres@127.0.0.1:5432/test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
@@ -23,6 +23,8 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy
+echo "== import layers (docs/architecture.md)"
+.venv/bin/lint-imports --no-cache
 echo "== pytest"
 workers="${PYTEST_WORKERS:-2}"
 .venv/bin/pytest -n "$workers" "$@"

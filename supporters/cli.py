@@ -114,7 +114,9 @@ def create_user_command(
         if program_code:
             program = get_program_by_code(session, program_code)
             if program is None:
-                raise ServiceError("program", f"unknown program: {program_code}")
+                raise ServiceError(
+                    "program", f"unknown program: {program_code}", code="unknown_program"
+                )
         place = (
             find_municipality(
                 session, municipality, prefecture=program.prefecture if program else None
