@@ -16,25 +16,26 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from supporters.accounts.models import User
+from supporters.audit.models import AuditEvent
+from supporters.audit.services import record_audit
 from supporters.core.csv import safe_cell
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
+from supporters.people.privacy import known_people_named
 from supporters.people.services import (
     PersonInput,
     clean_person_input,
-    create_person,
-    find_duplicates,
     name_key,
     normalise_name,
     normalise_optional_email,
@@ -45,7 +46,7 @@ from supporters.people.services import (
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
-from supporters.training.services import eligibility_problem, enrol_person, lock_course
+from supporters.training.services import count_holding_place, eligibility_problem, lock_course
 
 COLUMNS = ["name", "name_reading", "email", "phone", "residence", "workplace", "attribute"]
 HEADERS_JA = [
@@ -84,6 +85,11 @@ _OPTIONAL_ALIASES = {
 REQUIRED = ("name", "name_reading")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+_WRITE_BATCH = 1000  # rows of people, enrolments and audit events per flush
+_PROGRESS_EVERY = 100  # rows
+# progress(done, total): told as the rows are checked, then as they are written.
+Progress = Callable[[int, int], None]
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -349,6 +355,7 @@ class _Places:
     def __init__(self, session: DbSession, prefecture: str) -> None:
         self.prefecture = prefecture
         self.rows = list(session.scalars(select(Municipality)))
+        self.by_id = {m.id: m for m in self.rows}
         self.by_full = {m.prefecture + m.name: m for m in self.rows}
         self.by_name: dict[str, list[Municipality]] = {}
         for m in self.rows:
@@ -392,24 +399,34 @@ class _Row:
     data: PersonInput
     residence: Municipality | None
     work: Municipality | None
+    key: str  # name_key(data.name): the duplicate look-ups' key
     registration_number: str = ""
 
 
 def parse_rows(
-    session: DbSession, course: Course, table: list[list[str]], report: ImportReport
-) -> list[_Row]:
+    session: DbSession,
+    course: Course,
+    table: list[list[str]],
+    report: ImportReport,
+    *,
+    progress: Progress | None = None,
+) -> tuple[list[_Row], _Places | None]:
+    """The rows, checked and normalised in memory (one query: the municipalities, returned
+    so that the people read later find theirs without a query each)."""
     if not table:
         report.errors.append(RowError(1, "", str(_l("The file is empty."))))
-        return []
+        return [], None
     header, body = table[0], table[1:]
     mapping = _header_map(header, report)
     if report.errors:
-        return []
+        return [], None
     places = _Places(session, course.program.prefecture)
     labels = {c: HEADERS_JA[i] for i, c in enumerate(COLUMNS)}
     rows: list[_Row] = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, cells in enumerate(body, start=2):
+        if progress is not None and number % _PROGRESS_EVERY == 0:
+            progress(number - 1, 2 * len(body))
         if not any(cell.strip() for cell in cells):
             continue
         if len(rows) >= MAX_ROWS:
@@ -428,7 +445,7 @@ def parse_rows(
         row.registration_number = values.get("registration_number", "").strip()
         for contact in (row.data.email, row.data.phone):
             if contact:
-                key = (name_key(row.data.name), row.data.name_reading, contact)
+                key = (row.key, row.data.name_reading, contact)
                 if key in seen:
                     report.errors.append(
                         RowError(
@@ -442,7 +459,7 @@ def parse_rows(
         rows.append(row)
     if not rows and not report.errors:
         report.errors.append(RowError(2, "", str(_l("The file has no trainees."))))
-    return rows
+    return rows, places
 
 
 def _parse_row(
@@ -454,7 +471,32 @@ def _parse_row(
 ) -> _Row | None:
     found: dict[str, Municipality | None] = {"residence": None, "workplace": None}
     values = {**values, "phone": phone_cell(values.get("phone", ""))}
-    failed = False
+    place_errors: list[RowError] = []
+    for column in ("residence", "workplace"):
+        if values.get(column, "").strip():
+            try:
+                found[column] = places.find(values[column])
+            except ServiceError as error:
+                place_errors.append(RowError(number, labels[column], error.message))
+    refused: ServiceError | None = None
+    try:
+        data = clean_person_input(
+            name=values.get("name"),
+            name_reading=values.get("name_reading"),
+            email=values.get("email"),
+            phone=values.get("phone"),
+            residence=found["residence"],
+            work=found["workplace"],
+            attribute=values.get("attribute"),
+        )
+    except ServiceError as error:
+        refused = error
+    else:
+        if not place_errors:  # clean_person_input ran every check below: all passed
+            return _Row(
+                number, data, found["residence"], found["workplace"], key=name_key(data.name)
+            )
+    failed = bool(place_errors)
     # Every problem of the row, one per column, not only the first.
     checks: list[tuple[str, Callable[[str | None], object]]] = [
         ("name", _check_name),
@@ -468,41 +510,23 @@ def _parse_row(
         except ServiceError as error:
             report.errors.append(RowError(number, labels[column], error.message))
             failed = True
-    for column in ("residence", "workplace"):
-        if values.get(column, "").strip():
-            try:
-                found[column] = places.find(values[column])
-            except ServiceError as error:
-                report.errors.append(RowError(number, labels[column], error.message))
-                failed = True
+    report.errors.extend(place_errors)
     try:
         parse_attribute(values.get("attribute"))
     except ServiceError as error:
         report.errors.append(RowError(number, labels["attribute"], error.message))
         failed = True
-    if failed:
+    if failed or refused is None:
         return None
-    try:
-        data = clean_person_input(
-            name=values.get("name"),
-            name_reading=values.get("name_reading"),
-            email=values.get("email"),
-            phone=values.get("phone"),
-            residence=found["residence"],
-            work=found["workplace"],
-            attribute=values.get("attribute"),
-        )
-    except ServiceError as error:
-        column = {
-            "name": "name",
-            "name_reading": "name_reading",
-            "email": "email",
-            "phone": "phone",
-            "attribute": "attribute",
-        }.get(error.field or "", "name")
-        report.errors.append(RowError(number, labels[column], error.message))
-        return None
-    return _Row(number, data, found["residence"], found["workplace"])
+    column = {
+        "name": "name",
+        "name_reading": "name_reading",
+        "email": "email",
+        "phone": "phone",
+        "attribute": "attribute",
+    }.get(refused.field or "", "name")
+    report.errors.append(RowError(number, labels[column], refused.message))
+    return None
 
 
 def _check_name(raw: str | None) -> None:
@@ -514,9 +538,20 @@ def _check_name(raw: str | None) -> None:
 
 
 def import_trainees(
-    session: DbSession, *, actor: User | None, course: Course, data: bytes, now: datetime
+    session: DbSession,
+    *,
+    actor: User | None,
+    course: Course,
+    data: bytes,
+    now: datetime,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Check every row first; write only if all are good. The caller commits or rolls back."""
+    """Check every row first; write only if all are good. The caller commits or rolls back.
+
+    The statements sent do not grow with the rows (a few per 1,000): the rows are checked in
+    memory, the people they name are looked up for the whole file at once, the course's
+    enrolments and places are read once, and the new rows are inserted in batches.
+    `progress(done, total)`, if given, is told as the rows are checked, then written."""
     report = ImportReport()
     if course.closed_at is not None:
         report.errors.append(RowError(0, "", str(_l("This course is closed."))))
@@ -526,24 +561,28 @@ def import_trainees(
     except ServiceError as error:
         report.errors.append(RowError(0, "", error.message))
         return report
-    rows = parse_rows(session, course, table, report)
-    if report.errors:
+    rows, places = parse_rows(session, course, table, report, progress=progress)
+    if report.errors or places is None:
         return report
     lock_course(session, course)
-    enrolled_people = set(
-        session.scalars(
-            select(Enrolment.person_id).where(
-                Enrolment.course_id == course.id, Enrolment.state != EnrolmentState.WITHDRAWN
-            )
+    states: dict[int, str] = {
+        person_id: state
+        for person_id, state in session.execute(
+            select(Enrolment.person_id, Enrolment.state).where(Enrolment.course_id == course.id)
         )
-    )
+    }
+    enrolled_people = {p for p, state in states.items() if state != EnrolmentState.WITHDRAWN}
     people: list[tuple[_Row, Person | None]] = []
     labels = dict(zip(COLUMNS, HEADERS_JA, strict=True))
     follow_up = course.kind == CourseKind.FOLLOW_UP
+    if follow_up:
+        found = _registered_people(session, course, rows)
+    else:
+        found = _known_people(session, course, rows)
     for row in rows:
+        person = found[row.number]
         if follow_up:
             # Registered supporters only; they were found eligible when they registered.
-            person = _registered_person(session, course, row)
             if person is None:
                 report.errors.append(
                     RowError(
@@ -564,10 +603,10 @@ def import_trainees(
             if problem:
                 report.errors.append(RowError(row.number, labels["residence"], problem))
                 continue
-            existing = find_duplicates(session, row.data, program_id=course.program_id)
-            person = existing[0] if existing else None
             if person is not None and eligibility_problem(
-                course.program, person.residence_municipality, person.work_municipality
+                course.program,
+                places.by_id.get(person.residence_municipality_id or 0),
+                places.by_id.get(person.work_municipality_id or 0),
             ):
                 # The row matches a person already recorded, whose recorded places the rule
                 # refuses (e.g. a record kept by another prefecture's program).
@@ -588,73 +627,272 @@ def import_trainees(
                 )
                 continue
         if person is not None and person.id in enrolled_people:
-            report.errors.append(
-                RowError(
-                    row.number,
-                    labels["name"],
-                    str(_l("%(name)s is already enrolled in this course.", name=person.name)),
-                )
-            )
+            report.errors.append(_already_enrolled(row, person))
             continue
         people.append((row, person))
     if report.errors:
         return report
-    for row, person in people:
-        if person is None:
-            person = create_person(session, actor=actor, data=row.data)
-            report.created += 1
-        else:
-            report.reused += 1
-        try:
-            enrolment = enrol_person(
-                session,
-                actor=actor,
-                course=course,
-                person=person,
-                now=now,
-                source="csv",
-                lock=False,
-            )
-        except ServiceError as error:  # any rule of enrolment: a row error, nothing kept
-            report.errors.append(RowError(row.number, labels["name"], error.message))
-            continue
-        if enrolment.state == EnrolmentState.WAITLISTED:
-            report.waitlisted += 1
-        else:
-            report.enrolled += 1
+    plan = _plan_enrolments(session, course, people, report)
+    if report.errors:
+        return report
+    total = len(table) - 1
+
+    def written(count: int) -> None:
+        if progress is not None:
+            progress(total + total * count // len(plan), 2 * total)
+
+    _write_enrolments(
+        session, actor=actor, course=course, plan=plan, states=states, now=now, written=written
+    )
     return report
 
 
-def _registered_person(session: DbSession, course: Course, row: _Row) -> Person | None:
-    """The registered supporter of the course's program a row names: by registration number
-    when the file has one (a register export), else by name and reading with the same
-    contact, else by name and reading alone if exactly one supporter has them."""
-    from supporters.registry.models import Registration
-
-    current = select(Registration).where(
-        Registration.program_id == course.program_id, Registration.withdrawn_on.is_(None)
+def _already_enrolled(row: _Row, person: Person) -> RowError:
+    return RowError(
+        row.number,
+        HEADERS_JA[COLUMNS.index("name")],
+        str(_l("%(name)s is already enrolled in this course.", name=person.name)),
     )
-    if row.registration_number:
-        found = session.scalar(current.where(Registration.number == row.registration_number))
-        return found.person if found is not None else None
-    registered = set(session.scalars(current.with_only_columns(Registration.person_id)))
-    matches = [
-        p
-        for p in find_duplicates(session, row.data, program_id=course.program_id)
-        if p.id in registered
-    ]
-    if not matches:
-        matches = [
-            p
-            for p in session.scalars(
-                select(Person).where(
-                    Person.name_key == name_key(row.data.name),
-                    Person.name_reading == row.data.name_reading,
+
+
+@dataclass
+class _Planned:
+    row: _Row
+    person: Person | None  # None: a new person
+    state: EnrolmentState
+
+
+def _plan_enrolments(
+    session: DbSession,
+    course: Course,
+    people: list[tuple[_Row, Person | None]],
+    report: ImportReport,
+) -> list[_Planned]:
+    """What enrolling the rows one after the other would do (as `enrol_person`): confirmed
+    while the course has room, then the waiting list; a person two rows name is enrolled by
+    the first and refused on the second."""
+    holding = count_holding_place(session, course)
+    claimed: set[int] = set()
+    plan: list[_Planned] = []
+    for row, person in people:
+        if person is None:
+            report.created += 1
+        else:
+            report.reused += 1
+            if person.id in claimed:
+                report.errors.append(_already_enrolled(row, person))
+                continue
+            claimed.add(person.id)
+        if course.capacity is None or holding < course.capacity:
+            state = EnrolmentState.CONFIRMED
+            holding += 1
+            report.enrolled += 1
+        else:
+            state = EnrolmentState.WAITLISTED
+            report.waitlisted += 1
+        plan.append(_Planned(row, person, state))
+    return plan
+
+
+def _write_enrolments(
+    session: DbSession,
+    *,
+    actor: User | None,
+    course: Course,
+    plan: list[_Planned],
+    states: dict[int, str],
+    now: datetime,
+    written: Callable[[int], None],
+) -> None:
+    """The new people, the enrolments and their audit rows, as `create_person` and
+    `enrol_person` write them, a batch of rows at a time; the audit rows in the order
+    row by row enrolling would give them."""
+    withdrawn = [p.person.id for p in plan if p.person is not None and p.person.id in states]
+    earlier: dict[int, Enrolment] = {}
+    for chunk in _chunks(withdrawn):
+        earlier.update(
+            (e.person_id, e)
+            for e in session.scalars(
+                select(Enrolment).where(
+                    Enrolment.course_id == course.id, Enrolment.person_id.in_(chunk)
                 )
             )
-            if p.id in registered
-        ]
-    return matches[0] if len(matches) == 1 else None
+        )
+    created = sum(1 for p in plan if p.person is None)
+    ids = _Ids(
+        session,
+        {Person: created, Enrolment: len(plan) - len(earlier), AuditEvent: created + len(plan)},
+    )
+    for start in range(0, len(plan), _WRITE_BATCH):
+        part = plan[start : start + _WRITE_BATCH]
+        people = [p.person or Person(name_key=p.row.key, **p.row.data.__dict__) for p in part]
+        ids.insert([person for p, person in zip(part, people, strict=True) if p.person is None])
+        enrolments: list[Enrolment] = []
+        for planned, person in zip(part, people, strict=True):
+            enrolment = earlier.get(person.id)
+            if enrolment is not None:  # withdrawn earlier and back again: a new place in the queue
+                enrolment.state = planned.state
+                enrolment.applied_at = now
+            else:
+                enrolment = Enrolment(
+                    course_id=course.id,
+                    person_id=person.id,
+                    state=planned.state,
+                    source="csv",
+                    applied_at=now,
+                    created_by_id=actor.id if actor else None,
+                )
+            enrolment.state_changed_at = now
+            enrolment.eligibility_override_reason = None
+            enrolments.append(enrolment)
+        ids.insert([e for e in enrolments if e.id is None])
+        events: list[AuditEvent] = []
+        for planned, person, enrolment in zip(part, people, enrolments, strict=True):
+            if planned.person is None:
+                events.append(record_audit(session, actor, "person.create", person))
+            events.append(
+                record_audit(
+                    session,
+                    actor,
+                    "enrolment.create",
+                    enrolment,
+                    program_id=course.program_id,
+                    detail={"state": planned.state.value, "override": False},
+                )
+            )
+        ids.insert(events)
+        written(start + len(part))
+
+
+class _Ids:
+    """Ids for the new rows, given before they are inserted, so that a batch of rows goes
+    in one statement that reads nothing back (an executemany) on both databases: SQLAlchemy
+    otherwise sends one statement per row on SQLite, which has no column to order the
+    returned ids by, and on PostgreSQL spends more time building one huge statement than the
+    database spends on it.
+
+    PostgreSQL: taken from each table's sequence, as a default would. SQLite: the highest
+    id + 1 onwards, what SQLite gives itself (no AUTOINCREMENT tables); safe because the
+    course lock taken before holds SQLite's write lock until commit: nobody else inserts."""
+
+    def __init__(self, session: DbSession, needed: dict[type[Any], int]) -> None:
+        self.session = session
+        self.free: dict[type[Any], Iterator[int]] = {}
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        for model, count in needed.items():
+            # Read before any new row is added: a query flushes what is pending first.
+            table = model.__tablename__
+            if count == 0:
+                self.free[model] = iter(())
+            elif postgresql:
+                sequence = func.pg_get_serial_sequence(table, "id")
+                taken = session.scalars(
+                    select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+                )
+                self.free[model] = iter(sorted(taken))
+            else:
+                highest = session.scalar(select(func.max(model.id))) or 0
+                self.free[model] = iter(range(highest + 1, highest + 1 + count))
+
+    def insert(self, rows: Sequence[Person | Enrolment | AuditEvent]) -> None:
+        for row in rows:
+            row.id = next(self.free[type(row)])
+        self.session.add_all(rows)
+        self.session.flush()
+
+
+def _chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _same_contact(person: Person, data: PersonInput) -> bool:
+    """`find_duplicates`' contact rule, for people already read: the same e-mail, or the
+    same phone as typed or as its digits alone."""
+    if data.email and person.email == data.email:
+        return True
+    if data.phone:
+        return person.phone in (data.phone, re.sub(r"\D", "", data.phone))
+    return False
+
+
+def _by_name_key(people: Iterable[Person]) -> dict[str, list[Person]]:
+    grouped: dict[str, list[Person]] = {}
+    for person in people:
+        grouped.setdefault(person.name_key, []).append(person)
+    return grouped
+
+
+def _duplicates(candidates: dict[str, list[Person]], row: _Row) -> list[Person]:
+    """`find_duplicates` (same name and reading, and the same e-mail or phone), among
+    candidates read for the whole file (`known_people_named`), in id order."""
+    return [
+        person
+        for person in candidates.get(row.key, [])
+        if person.name_reading == row.data.name_reading and _same_contact(person, row.data)
+    ]
+
+
+def _known_people(session: DbSession, course: Course, rows: list[_Row]) -> dict[int, Person | None]:
+    """Per row number, the person of the program's records the row names (the first of
+    `find_duplicates`), or None: a new person."""
+    candidates = _by_name_key(known_people_named(session, course.program_id, (r.key for r in rows)))
+    found: dict[int, Person | None] = {}
+    for row in rows:
+        matches = _duplicates(candidates, row)
+        found[row.number] = matches[0] if matches else None
+    return found
+
+
+def _registered_people(
+    session: DbSession, course: Course, rows: list[_Row]
+) -> dict[int, Person | None]:
+    """Per row number, the registered supporter of the course's program the row names: by
+    registration number when the file has one (a register export), else by name and reading
+    with the same contact, else by name and reading alone if exactly one supporter has them."""
+    from supporters.registry.models import Registration
+
+    current = (Registration.program_id == course.program_id, Registration.withdrawn_on.is_(None))
+    numbers = sorted({r.registration_number for r in rows if r.registration_number})
+    by_number: dict[str, Person] = {}
+    for chunk in _chunks(numbers):
+        by_number.update(
+            (number, person)
+            for number, person in session.execute(
+                select(Registration.number, Person)
+                .join(Person, Person.id == Registration.person_id)
+                .where(*current, Registration.number.in_(chunk))
+            )
+        )
+    keys = sorted({r.key for r in rows if not r.registration_number})
+    registered: dict[str, list[Person]] = {}
+    for chunk in _chunks(keys):
+        registered.update(
+            _by_name_key(
+                session.scalars(
+                    select(Person)
+                    .where(
+                        Person.name_key.in_(chunk),
+                        Person.id.in_(select(Registration.person_id).where(*current)),
+                    )
+                    .order_by(Person.id)
+                )
+            )
+        )
+    registered_ids = {p.id for people in registered.values() for p in people}
+    known = _by_name_key(known_people_named(session, course.program_id, keys)) if keys else {}
+    found: dict[int, Person | None] = {}
+    for row in rows:
+        if row.registration_number:
+            found[row.number] = by_number.get(row.registration_number)
+            continue
+        matches = [p for p in _duplicates(known, row) if p.id in registered_ids]
+        if not matches:
+            matches = [
+                p for p in registered.get(row.key, []) if p.name_reading == row.data.name_reading
+            ]
+        found[row.number] = matches[0] if len(matches) == 1 else None
+    return found
 
 
 def enrolments_csv(session: DbSession, course: Course) -> str:
