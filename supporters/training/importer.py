@@ -16,24 +16,21 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 
 from supporters.accounts.models import User
-from supporters.audit.models import AuditEvent
 from supporters.core.csv import safe_cell
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
-from supporters.people.privacy import known_people_named
 from supporters.people.services import (
-    PersonInput,
     clean_person_input,
     name_key,
     normalise_name,
@@ -44,8 +41,15 @@ from supporters.people.services import (
 )
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
+from supporters.training.import_batch import (
+    ImportRow,
+    known_people,
+    plan_enrolments,
+    registered_people,
+    write_enrolments,
+)
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
-from supporters.training.services import count_holding_place, eligibility_problem, lock_course
+from supporters.training.services import eligibility_problem, lock_course
 
 COLUMNS = ["name", "name_reading", "email", "phone", "residence", "workplace", "attribute"]
 HEADERS_JA = [
@@ -84,11 +88,9 @@ _OPTIONAL_ALIASES = {
 REQUIRED = ("name", "name_reading")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
-_WRITE_BATCH = 1000  # rows of people, enrolments and audit events per flush
 _PROGRESS_EVERY = 100  # rows
 # progress(done, total): told as the rows are checked, then as they are written.
 Progress = Callable[[int, int], None]
-_T = TypeVar("_T")
 
 
 @dataclass
@@ -392,16 +394,6 @@ class _Places:
         raise ServiceError(None, str(_l("No municipality called %(n)s.", n=raw)))
 
 
-@dataclass
-class _Row:
-    number: int
-    data: PersonInput
-    residence: Municipality | None
-    work: Municipality | None
-    key: str  # name_key(data.name): the duplicate look-ups' key
-    registration_number: str = ""
-
-
 def parse_rows(
     session: DbSession,
     course: Course,
@@ -409,7 +401,7 @@ def parse_rows(
     report: ImportReport,
     *,
     progress: Progress | None = None,
-) -> tuple[list[_Row], _Places | None]:
+) -> tuple[list[ImportRow], _Places | None]:
     """The rows, checked and normalised in memory (one query: the municipalities, returned
     so that the people read later find theirs without a query each)."""
     if not table:
@@ -421,7 +413,7 @@ def parse_rows(
         return [], None
     places = _Places(session, course.program.prefecture)
     labels = {c: HEADERS_JA[i] for i, c in enumerate(COLUMNS)}
-    rows: list[_Row] = []
+    rows: list[ImportRow] = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, cells in enumerate(body, start=2):
         if progress is not None and number % _PROGRESS_EVERY == 0:
@@ -467,7 +459,7 @@ def _parse_row(
     places: _Places,
     labels: dict[str, str],
     report: ImportReport,
-) -> _Row | None:
+) -> ImportRow | None:
     found: dict[str, Municipality | None] = {"residence": None, "workplace": None}
     values = {**values, "phone": phone_cell(values.get("phone", ""))}
     place_errors: list[RowError] = []
@@ -492,7 +484,7 @@ def _parse_row(
         refused = error
     else:
         if not place_errors:  # clean_person_input ran every check below: all passed
-            return _Row(
+            return ImportRow(
                 number, data, found["residence"], found["workplace"], key=name_key(data.name)
             )
     failed = bool(place_errors)
@@ -571,13 +563,13 @@ def import_trainees(
         )
     }
     enrolled_people = {p for p, state in states.items() if state != EnrolmentState.WITHDRAWN}
-    people: list[tuple[_Row, Person | None]] = []
+    people: list[tuple[ImportRow, Person | None]] = []
     labels = dict(zip(COLUMNS, HEADERS_JA, strict=True))
     follow_up = course.kind == CourseKind.FOLLOW_UP
     if follow_up:
-        found = _registered_people(session, course, rows)
+        found = registered_people(session, course, rows)
     else:
-        found = _known_people(session, course, rows)
+        found = known_people(session, course, rows)
     for row in rows:
         person = found[row.number]
         if follow_up:
@@ -631,7 +623,12 @@ def import_trainees(
         people.append((row, person))
     if report.errors:
         return report
-    plan = _plan_enrolments(session, course, people, report)
+    plan, repeated = plan_enrolments(session, course, people)
+    report.created = sum(1 for _, person in people if person is None)
+    report.reused = len(people) - report.created
+    report.enrolled = sum(1 for p in plan if p.state == EnrolmentState.CONFIRMED)
+    report.waitlisted = len(plan) - report.enrolled
+    report.errors.extend(_already_enrolled(row, person) for row, person in repeated)
     if report.errors:
         return report
     total = len(table) - 1
@@ -640,292 +637,18 @@ def import_trainees(
         if progress is not None:
             progress(total + total * count // len(plan), 2 * total)
 
-    _write_enrolments(
+    write_enrolments(
         session, actor=actor, course=course, plan=plan, states=states, now=now, written=written
     )
     return report
 
 
-def _already_enrolled(row: _Row, person: Person) -> RowError:
+def _already_enrolled(row: ImportRow, person: Person) -> RowError:
     return RowError(
         row.number,
         HEADERS_JA[COLUMNS.index("name")],
         str(_l("%(name)s is already enrolled in this course.", name=person.name)),
     )
-
-
-@dataclass
-class _Planned:
-    row: _Row
-    person: Person | None  # None: a new person
-    state: EnrolmentState
-
-
-def _plan_enrolments(
-    session: DbSession,
-    course: Course,
-    people: list[tuple[_Row, Person | None]],
-    report: ImportReport,
-) -> list[_Planned]:
-    """What enrolling the rows one after the other would do (as `enrol_person`): confirmed
-    while the course has room, then the waiting list; a person two rows name is enrolled by
-    the first and refused on the second."""
-    holding = count_holding_place(session, course)
-    claimed: set[int] = set()
-    plan: list[_Planned] = []
-    for row, person in people:
-        if person is None:
-            report.created += 1
-        else:
-            report.reused += 1
-            if person.id in claimed:
-                report.errors.append(_already_enrolled(row, person))
-                continue
-            claimed.add(person.id)
-        if course.capacity is None or holding < course.capacity:
-            state = EnrolmentState.CONFIRMED
-            holding += 1
-            report.enrolled += 1
-        else:
-            state = EnrolmentState.WAITLISTED
-            report.waitlisted += 1
-        plan.append(_Planned(row, person, state))
-    return plan
-
-
-def _write_enrolments(
-    session: DbSession,
-    *,
-    actor: User | None,
-    course: Course,
-    plan: list[_Planned],
-    states: dict[int, str],
-    now: datetime,
-    written: Callable[[int], None],
-) -> None:
-    """The new people, the enrolments and their audit rows, as `create_person`,
-    `enrol_person` and `record_audit` write them, a batch of rows at a time, as plain rows
-    (not objects in the session: building 20,000 of them was most of an import's time); the
-    audit rows in the order row by row enrolling gave them."""
-    withdrawn = [p.person.id for p in plan if p.person is not None and p.person.id in states]
-    earlier: dict[int, Enrolment] = {}
-    for chunk in _chunks(withdrawn):
-        earlier.update(
-            (e.person_id, e)
-            for e in session.scalars(
-                select(Enrolment).where(
-                    Enrolment.course_id == course.id, Enrolment.person_id.in_(chunk)
-                )
-            )
-        )
-    created = sum(1 for p in plan if p.person is None)
-    ids = _Ids(
-        session,
-        {Person: created, Enrolment: len(plan) - len(earlier), AuditEvent: created + len(plan)},
-    )
-    actor_id = actor.id if actor else None
-    for start in range(0, len(plan), _WRITE_BATCH):
-        part = plan[start : start + _WRITE_BATCH]
-        people: list[dict[str, Any]] = []
-        enrolments: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for planned in part:
-            if planned.person is None:
-                person_id = ids.take(Person)
-                people.append(
-                    {"id": person_id, "name_key": planned.row.key, **vars(planned.row.data)}
-                )
-                events.append(_audit_row(ids, actor_id, "person.create", Person, person_id))
-            else:
-                person_id = planned.person.id
-            earlier_enrolment = earlier.get(person_id)
-            if earlier_enrolment is not None:  # withdrawn, back again: a new place in the queue
-                earlier_enrolment.state = planned.state
-                earlier_enrolment.applied_at = now
-                earlier_enrolment.state_changed_at = now
-                earlier_enrolment.eligibility_override_reason = None
-                enrolment_id = earlier_enrolment.id
-            else:
-                enrolment_id = ids.take(Enrolment)
-                enrolments.append(
-                    {
-                        "id": enrolment_id,
-                        "course_id": course.id,
-                        "person_id": person_id,
-                        "state": planned.state.value,
-                        "source": "csv",
-                        "applied_at": now,
-                        "state_changed_at": now,
-                        "eligibility_override_reason": None,
-                        "created_by_id": actor_id,
-                    }
-                )
-            events.append(
-                _audit_row(
-                    ids,
-                    actor_id,
-                    "enrolment.create",
-                    Enrolment,
-                    enrolment_id,
-                    program_id=course.program_id,
-                    detail={"state": planned.state.value, "override": False},
-                )
-            )
-        for model, rows in ((Person, people), (Enrolment, enrolments), (AuditEvent, events)):
-            if rows:  # every row with every key, so that they go as one executemany
-                session.execute(insert(model).execution_options(render_nulls=True), rows)
-        written(start + len(part))
-    session.flush()  # a withdrawn trainee's enrolment taken up again
-
-
-def _audit_row(
-    ids: _Ids,
-    actor_id: int | None,
-    action: str,
-    target: type[Any],
-    target_id: int,
-    *,
-    program_id: int | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The row `record_audit` adds for the same event."""
-    return {
-        "id": ids.take(AuditEvent),
-        "actor_user_id": actor_id,
-        "action": action,
-        "target_type": target.__tablename__,
-        "target_id": target_id,
-        "program_id": program_id,
-        "ip_address": None,
-        "detail": detail,
-    }
-
-
-class _Ids:
-    """Ids for the new rows, given before they are inserted, so that a batch of rows goes
-    in one statement that reads nothing back (an executemany) on both databases: SQLAlchemy
-    otherwise sends one statement per row on SQLite, which has no column to order the
-    returned ids by, and on PostgreSQL spends more time building one huge statement than the
-    database spends on it.
-
-    PostgreSQL: taken from each table's sequence, as a default would. SQLite: the highest
-    id + 1 onwards, what SQLite gives itself (no AUTOINCREMENT tables); safe because the
-    course lock taken before holds SQLite's write lock until commit: nobody else inserts."""
-
-    def __init__(self, session: DbSession, needed: dict[type[Any], int]) -> None:
-        self.free: dict[type[Any], Iterator[int]] = {}
-        postgresql = session.get_bind().dialect.name == "postgresql"
-        for model, count in needed.items():
-            # Read before any new row is added: a query flushes what is pending first.
-            table = model.__tablename__
-            if count == 0:
-                self.free[model] = iter(())
-            elif postgresql:
-                sequence = func.pg_get_serial_sequence(table, "id")
-                taken = session.scalars(
-                    select(func.nextval(sequence)).select_from(func.generate_series(1, count))
-                )
-                self.free[model] = iter(sorted(taken))
-            else:
-                highest = session.scalar(select(func.max(model.id))) or 0
-                self.free[model] = iter(range(highest + 1, highest + 1 + count))
-
-    def take(self, model: type[Any]) -> int:
-        return next(self.free[model])
-
-
-def _chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _same_contact(person: Person, data: PersonInput) -> bool:
-    """`find_duplicates`' contact rule, for people already read: the same e-mail, or the
-    same phone as typed or as its digits alone."""
-    if data.email and person.email == data.email:
-        return True
-    if data.phone:
-        return person.phone in (data.phone, re.sub(r"\D", "", data.phone))
-    return False
-
-
-def _by_name_key(people: Iterable[Person]) -> dict[str, list[Person]]:
-    grouped: dict[str, list[Person]] = {}
-    for person in people:
-        grouped.setdefault(person.name_key, []).append(person)
-    return grouped
-
-
-def _duplicates(candidates: dict[str, list[Person]], row: _Row) -> list[Person]:
-    """`find_duplicates` (same name and reading, and the same e-mail or phone), among
-    candidates read for the whole file (`known_people_named`), in id order."""
-    return [
-        person
-        for person in candidates.get(row.key, [])
-        if person.name_reading == row.data.name_reading and _same_contact(person, row.data)
-    ]
-
-
-def _known_people(session: DbSession, course: Course, rows: list[_Row]) -> dict[int, Person | None]:
-    """Per row number, the person of the program's records the row names (the first of
-    `find_duplicates`), or None: a new person."""
-    candidates = _by_name_key(known_people_named(session, course.program_id, (r.key for r in rows)))
-    found: dict[int, Person | None] = {}
-    for row in rows:
-        matches = _duplicates(candidates, row)
-        found[row.number] = matches[0] if matches else None
-    return found
-
-
-def _registered_people(
-    session: DbSession, course: Course, rows: list[_Row]
-) -> dict[int, Person | None]:
-    """Per row number, the registered supporter of the course's program the row names: by
-    registration number when the file has one (a register export), else by name and reading
-    with the same contact, else by name and reading alone if exactly one supporter has them."""
-    from supporters.registry.models import Registration
-
-    current = (Registration.program_id == course.program_id, Registration.withdrawn_on.is_(None))
-    numbers = sorted({r.registration_number for r in rows if r.registration_number})
-    by_number: dict[str, Person] = {}
-    for chunk in _chunks(numbers):
-        by_number.update(
-            (number, person)
-            for number, person in session.execute(
-                select(Registration.number, Person)
-                .join(Person, Person.id == Registration.person_id)
-                .where(*current, Registration.number.in_(chunk))
-            )
-        )
-    keys = sorted({r.key for r in rows if not r.registration_number})
-    registered: dict[str, list[Person]] = {}
-    for chunk in _chunks(keys):
-        registered.update(
-            _by_name_key(
-                session.scalars(
-                    select(Person)
-                    .where(
-                        Person.name_key.in_(chunk),
-                        Person.id.in_(select(Registration.person_id).where(*current)),
-                    )
-                    .order_by(Person.id)
-                )
-            )
-        )
-    registered_ids = {p.id for people in registered.values() for p in people}
-    known = _by_name_key(known_people_named(session, course.program_id, keys)) if keys else {}
-    found: dict[int, Person | None] = {}
-    for row in rows:
-        if row.registration_number:
-            found[row.number] = by_number.get(row.registration_number)
-            continue
-        matches = [p for p in _duplicates(known, row) if p.id in registered_ids]
-        if not matches:
-            matches = [
-                p for p in registered.get(row.key, []) if p.name_reading == row.data.name_reading
-            ]
-        found[row.number] = matches[0] if len(matches) == 1 else None
-    return found
 
 
 def enrolments_csv(session: DbSession, course: Course) -> str:

@@ -16,13 +16,8 @@ from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import find_duplicates
 from supporters.training import services
-from supporters.training.importer import (
-    ImportReport,
-    _known_people,
-    import_trainees,
-    parse_rows,
-    read_table,
-)
+from supporters.training.import_batch import known_people
+from supporters.training.importer import ImportReport, import_trainees, parse_rows, read_table
 from supporters.training.models import Enrolment, EnrolmentState
 from tests import factories
 
@@ -213,7 +208,7 @@ def test_the_batch_look_up_matches_as_find_duplicates(
         )
     )
     rows, _ = parse_rows(db_session, course, table, ImportReport())
-    found = _known_people(db_session, course, rows)
+    found = known_people(db_session, course, rows)
     for row in rows:
         expected = find_duplicates(db_session, row.data, program_id=course.program_id)
         assert found[row.number] == (expected[0] if expected else None), row.number
