@@ -541,7 +541,8 @@ def import_trainees(
 
     The statements sent do not grow with the rows (a few per 1,000): the rows are checked in
     memory, the people they name are looked up for the whole file at once, the course's
-    enrolments and places are read once, and the new rows are inserted in batches.
+    enrolments and places are read once, and the new rows are inserted in batches (see
+    `import_batch`).
     `progress(done, total)`, if given, is told as the rows are checked, then written."""
     report = ImportReport()
     if course.closed_at is not None:
