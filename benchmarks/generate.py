@@ -64,6 +64,7 @@ from flask import Flask
 from config import TestConfig
 from supporters import create_app
 from supporters.core.dates import add_months, fiscal_year
+from supporters.core.progress import TerminalProgress
 from supporters.core.time import TOKYO
 from supporters.extensions import db
 
@@ -1197,11 +1198,14 @@ def generate(url: str, *, scale: float, seed: int = 9, force: bool = False) -> d
             loader = Loader(connection)
             generator = Generator(loader, scale=scale, seed=seed, now=datetime.now(UTC))
             generator.setup()
-            for code in SHARES:
-                phase = time.perf_counter()
-                supporters = generator.trainees_and_register(code)
-                generator.dispatch(code, supporters)
-                timings[f"load {code}"] = time.perf_counter() - phase
+            with TerminalProgress("Loading") as progress:
+                for index, code in enumerate(SHARES):
+                    phase = time.perf_counter()
+                    supporters = generator.trainees_and_register(code)
+                    progress(2 * index + 1, 2 * len(SHARES))
+                    generator.dispatch(code, supporters)
+                    progress(2 * index + 2, 2 * len(SHARES))
+                    timings[f"load {code}"] = time.perf_counter() - phase
             generator.sequences_rows()
             loader.finish()
             connection.commit()

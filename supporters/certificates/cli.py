@@ -19,6 +19,7 @@ from sqlalchemy import select
 from supporters.audit.services import record_audit
 from supporters.certificates import services
 from supporters.certificates.pdf import render_calibration_page, render_card, render_card_sheet
+from supporters.core.progress import TerminalProgress
 from supporters.core.time import local_date
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db
@@ -173,8 +174,12 @@ def sheet_command(
     counts = {"cards": 0, "skipped": 0}
     started = time.perf_counter()
 
+    bar = TerminalProgress("Drawing cards")
+
     def progress(done: int, total: int) -> None:
-        if total > services.LARGE_SHEET and (done % 200 == 0 or done == total):
+        if bar.shown:
+            bar(done, total)
+        elif total > services.LARGE_SHEET and (done % 200 == 0 or done == total):
             click.echo(f"  {done:,} / {total:,} cards", err=True)
 
     def build() -> bytes:
@@ -214,7 +219,8 @@ def sheet_command(
             click.echo(f"Skipped {number}: its card was revoked and not reissued.", err=True)
         return body
 
-    size = _write(output, build)
+    with bar:
+        size = _write(output, build)
     click.echo(
         f"{counts['cards']:,} cards written to {output} ({size:,} bytes, "
         f"{time.perf_counter() - started:.2f} s)."

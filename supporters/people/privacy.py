@@ -9,7 +9,7 @@ package never imports a higher one)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
@@ -64,3 +64,23 @@ def is_known_to_program(session: DbSession, person_id: int, program_id: int) -> 
             select(Person.id).where(Person.id == person_id, known_to_program(program_id))
         )
     )
+
+
+def known_people_named(
+    session: DbSession, program_id: int, name_keys: Iterable[str], *, batch: int = 500
+) -> list[Person]:
+    """The people `program_id` may match (`known_to_program`) whose name key is one of
+    `name_keys`, in id order: the candidates of many duplicate look-ups at once (an import),
+    one query per `batch` keys instead of one per row."""
+    keys = sorted(set(name_keys))
+    found: list[Person] = []
+    for start in range(0, len(keys), batch):
+        found.extend(
+            session.scalars(
+                select(Person).where(
+                    Person.name_key.in_(keys[start : start + batch]),
+                    known_to_program(program_id),
+                )
+            )
+        )
+    return sorted(found, key=lambda person: person.id)

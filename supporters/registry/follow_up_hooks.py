@@ -31,6 +31,26 @@ def _registered_people(program_id: int) -> Select[int]:
     return select(Registration.person_id).where(Registration.program_id == program_id)
 
 
+def _current_people(program_id: int) -> Select[int]:
+    return select(Registration.person_id).where(
+        Registration.program_id == program_id, Registration.withdrawn_on.is_(None)
+    )
+
+
+def _numbered_registrations(
+    session: DbSession, program_id: int, numbers: Collection[str]
+) -> dict[str, RegisteredSupporter]:
+    query = select(Registration.id, Registration.person_id, Registration.number).where(
+        Registration.program_id == program_id,
+        Registration.withdrawn_on.is_(None),
+        Registration.number.in_(numbers),
+    )
+    return {
+        number: RegisteredSupporter(id=registration_id, person_id=person_id, number=number)
+        for registration_id, person_id, number in session.execute(query)
+    }
+
+
 def _current_registrations(
     session: DbSession, program_id: int, person_ids: Collection[int] | None
 ) -> dict[int, RegisteredSupporter]:
@@ -51,5 +71,7 @@ register_follow_up_hooks(
         follow_up_attended=_follow_up_attended,
         registered_people=_registered_people,
         current_registrations=_current_registrations,
+        current_people=_current_people,
+        numbered_registrations=_numbered_registrations,
     )
 )

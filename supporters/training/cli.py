@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from supporters.audit.services import record_audit
+from supporters.core.progress import TerminalProgress
 from supporters.db import now_utc
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code
@@ -41,9 +42,15 @@ def import_command(file: Path, course_id: int) -> None:
     """Import trainees from an Excel .xlsx or a CSV (UTF-8, UTF-8 with BOM or cp932): all
     rows or none."""
     course = _course(course_id)
-    report = import_trainees(
-        db.session, actor=None, course=course, data=file.read_bytes(), now=now_utc()
-    )
+    with TerminalProgress("Importing") as progress:
+        report = import_trainees(
+            db.session,
+            actor=None,
+            course=course,
+            data=file.read_bytes(),
+            now=now_utc(),
+            progress=progress,
+        )
     if not report.ok:
         db.session.rollback()
         click.echo(f"Nothing imported: {len(report.errors)} problem(s).", err=True)

@@ -46,6 +46,13 @@ class FollowUpHooks:
     current_registrations: Callable[
         [DbSession, int, Collection[int] | None], dict[int, RegisteredSupporter]
     ]
+    # program_id -> SELECT of the person ids with a registration in force in the program.
+    current_people: Callable[[int], Select[int]]
+    # (session, program_id, registration numbers) -> the registrations in force with those
+    # numbers, by number (an import of a register export names supporters by number).
+    numbered_registrations: Callable[
+        [DbSession, int, Collection[str]], dict[str, RegisteredSupporter]
+    ]
 
 
 _hooks: list[FollowUpHooks] = []

@@ -31,10 +31,7 @@ from supporters.core.csv import safe_cell
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
 from supporters.people.services import (
-    PersonInput,
     clean_person_input,
-    create_person,
-    find_duplicates,
     name_key,
     normalise_name,
     normalise_optional_email,
@@ -44,9 +41,16 @@ from supporters.people.services import (
 )
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
+from supporters.training.import_batch import (
+    ImportRow,
+    known_people,
+    plan_enrolments,
+    registered_people,
+    write_enrolments,
+)
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
 from supporters.training.services.course_state import lock_course
-from supporters.training.services.enrolments import eligibility_problem, enrol_person
+from supporters.training.services.enrolments import eligibility_problem
 
 COLUMNS = ["name", "name_reading", "email", "phone", "residence", "workplace", "attribute"]
 HEADERS_JA = [
@@ -85,6 +89,9 @@ _OPTIONAL_ALIASES = {
 REQUIRED = ("name", "name_reading")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+_PROGRESS_EVERY = 100  # rows
+# progress(done, total): told as the rows are checked, then as they are written.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -350,6 +357,7 @@ class _Places:
     def __init__(self, session: DbSession, prefecture: str) -> None:
         self.prefecture = prefecture
         self.rows = list(session.scalars(select(Municipality)))
+        self.by_id = {m.id: m for m in self.rows}
         self.by_full = {m.prefecture + m.name: m for m in self.rows}
         self.by_name: dict[str, list[Municipality]] = {}
         for m in self.rows:
@@ -387,30 +395,30 @@ class _Places:
         raise ServiceError(None, str(_l("No municipality called %(n)s.", n=raw)))
 
 
-@dataclass
-class _Row:
-    number: int
-    data: PersonInput
-    residence: Municipality | None
-    work: Municipality | None
-    registration_number: str = ""
-
-
 def parse_rows(
-    session: DbSession, course: Course, table: list[list[str]], report: ImportReport
-) -> list[_Row]:
+    session: DbSession,
+    course: Course,
+    table: list[list[str]],
+    report: ImportReport,
+    *,
+    progress: Progress | None = None,
+) -> tuple[list[ImportRow], _Places | None]:
+    """The rows, checked and normalised in memory (one query: the municipalities, returned
+    so that the people read later find theirs without a query each)."""
     if not table:
         report.errors.append(RowError(1, "", str(_l("The file is empty."))))
-        return []
+        return [], None
     header, body = table[0], table[1:]
     mapping = _header_map(header, report)
     if report.errors:
-        return []
+        return [], None
     places = _Places(session, course.program.prefecture)
     labels = {c: HEADERS_JA[i] for i, c in enumerate(COLUMNS)}
-    rows: list[_Row] = []
+    rows: list[ImportRow] = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, cells in enumerate(body, start=2):
+        if progress is not None and number % _PROGRESS_EVERY == 0:
+            progress(number - 1, 2 * len(body))
         if not any(cell.strip() for cell in cells):
             continue
         if len(rows) >= MAX_ROWS:
@@ -429,7 +437,7 @@ def parse_rows(
         row.registration_number = values.get("registration_number", "").strip()
         for contact in (row.data.email, row.data.phone):
             if contact:
-                key = (name_key(row.data.name), row.data.name_reading, contact)
+                key = (row.key, row.data.name_reading, contact)
                 if key in seen:
                     report.errors.append(
                         RowError(
@@ -443,7 +451,7 @@ def parse_rows(
         rows.append(row)
     if not rows and not report.errors:
         report.errors.append(RowError(2, "", str(_l("The file has no trainees."))))
-    return rows
+    return rows, places
 
 
 def _parse_row(
@@ -452,10 +460,35 @@ def _parse_row(
     places: _Places,
     labels: dict[str, str],
     report: ImportReport,
-) -> _Row | None:
+) -> ImportRow | None:
     found: dict[str, Municipality | None] = {"residence": None, "workplace": None}
     values = {**values, "phone": phone_cell(values.get("phone", ""))}
-    failed = False
+    place_errors: list[RowError] = []
+    for column in ("residence", "workplace"):
+        if values.get(column, "").strip():
+            try:
+                found[column] = places.find(values[column])
+            except ServiceError as error:
+                place_errors.append(RowError(number, labels[column], error.message))
+    refused: ServiceError | None = None
+    try:
+        data = clean_person_input(
+            name=values.get("name"),
+            name_reading=values.get("name_reading"),
+            email=values.get("email"),
+            phone=values.get("phone"),
+            residence=found["residence"],
+            work=found["workplace"],
+            attribute=values.get("attribute"),
+        )
+    except ServiceError as error:
+        refused = error
+    else:
+        if not place_errors:  # clean_person_input ran every check below: all passed
+            return ImportRow(
+                number, data, found["residence"], found["workplace"], key=name_key(data.name)
+            )
+    failed = bool(place_errors)
     # Every problem of the row, one per column, not only the first.
     checks: list[tuple[str, Callable[[str | None], object]]] = [
         ("name", _check_name),
@@ -469,41 +502,23 @@ def _parse_row(
         except ServiceError as error:
             report.errors.append(RowError(number, labels[column], error.message))
             failed = True
-    for column in ("residence", "workplace"):
-        if values.get(column, "").strip():
-            try:
-                found[column] = places.find(values[column])
-            except ServiceError as error:
-                report.errors.append(RowError(number, labels[column], error.message))
-                failed = True
+    report.errors.extend(place_errors)
     try:
         parse_attribute(values.get("attribute"))
     except ServiceError as error:
         report.errors.append(RowError(number, labels["attribute"], error.message))
         failed = True
-    if failed:
+    if failed or refused is None:
         return None
-    try:
-        data = clean_person_input(
-            name=values.get("name"),
-            name_reading=values.get("name_reading"),
-            email=values.get("email"),
-            phone=values.get("phone"),
-            residence=found["residence"],
-            work=found["workplace"],
-            attribute=values.get("attribute"),
-        )
-    except ServiceError as error:
-        column = {
-            "name": "name",
-            "name_reading": "name_reading",
-            "email": "email",
-            "phone": "phone",
-            "attribute": "attribute",
-        }.get(error.field or "", "name")
-        report.errors.append(RowError(number, labels[column], error.message))
-        return None
-    return _Row(number, data, found["residence"], found["workplace"])
+    column = {
+        "name": "name",
+        "name_reading": "name_reading",
+        "email": "email",
+        "phone": "phone",
+        "attribute": "attribute",
+    }.get(refused.field or "", "name")
+    report.errors.append(RowError(number, labels[column], refused.message))
+    return None
 
 
 def _check_name(raw: str | None) -> None:
@@ -515,9 +530,21 @@ def _check_name(raw: str | None) -> None:
 
 
 def import_trainees(
-    session: DbSession, *, actor: User | None, course: Course, data: bytes, now: datetime
+    session: DbSession,
+    *,
+    actor: User | None,
+    course: Course,
+    data: bytes,
+    now: datetime,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Check every row first; write only if all are good. The caller commits or rolls back."""
+    """Check every row first; write only if all are good. The caller commits or rolls back.
+
+    The statements sent do not grow with the rows (a few per 1,000): the rows are checked in
+    memory, the people they name are looked up for the whole file at once, the course's
+    enrolments and places are read once, and the new rows are inserted in batches (see
+    `import_batch`).
+    `progress(done, total)`, if given, is told as the rows are checked, then written."""
     report = ImportReport()
     if course.closed_at is not None:
         report.errors.append(RowError(0, "", str(_l("This course is closed."))))
@@ -527,24 +554,28 @@ def import_trainees(
     except ServiceError as error:
         report.errors.append(RowError(0, "", error.message))
         return report
-    rows = parse_rows(session, course, table, report)
-    if report.errors:
+    rows, places = parse_rows(session, course, table, report, progress=progress)
+    if report.errors or places is None:
         return report
     lock_course(session, course)
-    enrolled_people = set(
-        session.scalars(
-            select(Enrolment.person_id).where(
-                Enrolment.course_id == course.id, Enrolment.state != EnrolmentState.WITHDRAWN
-            )
+    states: dict[int, str] = {
+        person_id: state
+        for person_id, state in session.execute(
+            select(Enrolment.person_id, Enrolment.state).where(Enrolment.course_id == course.id)
         )
-    )
-    people: list[tuple[_Row, Person | None]] = []
+    }
+    enrolled_people = {p for p, state in states.items() if state != EnrolmentState.WITHDRAWN}
+    people: list[tuple[ImportRow, Person | None]] = []
     labels = dict(zip(COLUMNS, HEADERS_JA, strict=True))
     follow_up = course.kind == CourseKind.FOLLOW_UP
+    if follow_up:
+        found = registered_people(session, course, rows)
+    else:
+        found = known_people(session, course, rows)
     for row in rows:
+        person = found[row.number]
         if follow_up:
             # Registered supporters only; they were found eligible when they registered.
-            person = _registered_person(session, course, row)
             if person is None:
                 report.errors.append(
                     RowError(
@@ -565,10 +596,10 @@ def import_trainees(
             if problem:
                 report.errors.append(RowError(row.number, labels["residence"], problem))
                 continue
-            existing = find_duplicates(session, row.data, program_id=course.program_id)
-            person = existing[0] if existing else None
             if person is not None and eligibility_problem(
-                course.program, person.residence_municipality, person.work_municipality
+                course.program,
+                places.by_id.get(person.residence_municipality_id or 0),
+                places.by_id.get(person.work_municipality_id or 0),
             ):
                 # The row matches a person already recorded, whose recorded places the rule
                 # refuses (e.g. a record kept by another prefecture's program).
@@ -589,73 +620,37 @@ def import_trainees(
                 )
                 continue
         if person is not None and person.id in enrolled_people:
-            report.errors.append(
-                RowError(
-                    row.number,
-                    labels["name"],
-                    str(_l("%(name)s is already enrolled in this course.", name=person.name)),
-                )
-            )
+            report.errors.append(_already_enrolled(row, person))
             continue
         people.append((row, person))
     if report.errors:
         return report
-    for row, person in people:
-        if person is None:
-            person = create_person(session, actor=actor, data=row.data)
-            report.created += 1
-        else:
-            report.reused += 1
-        try:
-            enrolment = enrol_person(
-                session,
-                actor=actor,
-                course=course,
-                person=person,
-                now=now,
-                source="csv",
-                lock=False,
-            )
-        except ServiceError as error:  # any rule of enrolment: a row error, nothing kept
-            report.errors.append(RowError(row.number, labels["name"], error.message))
-            continue
-        if enrolment.state == EnrolmentState.WAITLISTED:
-            report.waitlisted += 1
-        else:
-            report.enrolled += 1
+    plan, repeated = plan_enrolments(session, course, people)
+    report.created = sum(1 for _, person in people if person is None)
+    report.reused = len(people) - report.created
+    report.enrolled = sum(1 for p in plan if p.state == EnrolmentState.CONFIRMED)
+    report.waitlisted = len(plan) - report.enrolled
+    report.errors.extend(_already_enrolled(row, person) for row, person in repeated)
+    if report.errors:
+        return report
+    total = len(table) - 1
+
+    def written(count: int) -> None:
+        if progress is not None:
+            progress(total + total * count // len(plan), 2 * total)
+
+    write_enrolments(
+        session, actor=actor, course=course, plan=plan, states=states, now=now, written=written
+    )
     return report
 
 
-def _registered_person(session: DbSession, course: Course, row: _Row) -> Person | None:
-    """The registered supporter of the course's program a row names: by registration number
-    when the file has one (a register export), else by name and reading with the same
-    contact, else by name and reading alone if exactly one supporter has them."""
-    from supporters.registry.models import Registration
-
-    current = select(Registration).where(
-        Registration.program_id == course.program_id, Registration.withdrawn_on.is_(None)
+def _already_enrolled(row: ImportRow, person: Person) -> RowError:
+    return RowError(
+        row.number,
+        HEADERS_JA[COLUMNS.index("name")],
+        str(_l("%(name)s is already enrolled in this course.", name=person.name)),
     )
-    if row.registration_number:
-        found = session.scalar(current.where(Registration.number == row.registration_number))
-        return found.person if found is not None else None
-    registered = set(session.scalars(current.with_only_columns(Registration.person_id)))
-    matches = [
-        p
-        for p in find_duplicates(session, row.data, program_id=course.program_id)
-        if p.id in registered
-    ]
-    if not matches:
-        matches = [
-            p
-            for p in session.scalars(
-                select(Person).where(
-                    Person.name_key == name_key(row.data.name),
-                    Person.name_reading == row.data.name_reading,
-                )
-            )
-            if p.id in registered
-        ]
-    return matches[0] if len(matches) == 1 else None
 
 
 def enrolments_csv(session: DbSession, course: Course) -> str:
