@@ -7,7 +7,10 @@ subscribes in one tap (webcal://), copies the address and shows it as a QR code.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,7 +151,7 @@ def test_municipal_staff_pages_on_a_phone(browsing: Browsing) -> None:
     assert page.locator(".agenda__event").first.is_visible()
 
 
-def test_calendar_in_one_tap(browsing: Browsing) -> None:
+def test_calendar_in_one_tap(browsing: Browsing, tmp_path: Path) -> None:
     page = browsing.login("supporter.kagawa@demo.example", PHONE)
     page.goto("/schedule/calendar")
     if page.locator("main details.replace-feed").count():  # an address made earlier
@@ -164,6 +167,13 @@ def test_calendar_in_one_tap(browsing: Browsing) -> None:
     assert page.locator("main img.subscribe__qr").evaluate(
         "img => img.complete && img.naturalWidth > 0 && img.src.startsWith('data:image/svg+xml')"
     )
+    if shutil.which("zbarimg"):  # the code scans as the subscription address
+        shot = tmp_path / "qr.png"
+        page.locator("main img.subscribe__qr").screenshot(path=str(shot))
+        scanned = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", str(shot)], capture_output=True, text=True, check=True
+        )
+        assert scanned.stdout.strip() == subscribe.get_attribute("href")
     # Making yet another address is secondary: closed behind a confirmation.
     assert not page.locator("main form button[type=submit]").is_visible()
     assert page.locator("main details.replace-feed summary").is_visible()
