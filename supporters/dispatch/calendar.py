@@ -6,14 +6,17 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
+import segno
+from flask_babel import force_locale
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from supporters.accounts.models import User
 from supporters.core.time import TOKYO
-from supporters.db import DbSession
+from supporters.db import DbSession, now_utc
 from supporters.dispatch.models import (
     Assignment,
     AssignmentState,
@@ -22,6 +25,7 @@ from supporters.dispatch.models import (
     EventState,
 )
 from supporters.dispatch.schedule import one_per_event
+from supporters.registry.forms import ACTIVITY_LABELS
 
 PRODID = "-//supporters//dispatch schedule//JA"
 
@@ -41,6 +45,16 @@ def reset_feed_token(session: DbSession, user: User, *, now: datetime) -> str:
     session.add(CalendarFeed(user_id=user.id, token_hash=_hash(token), created_at=now))
     session.flush()
     return token
+
+
+def webcal_url(feed_url: str) -> str:
+    """The feed's address for one-tap subscribing: same host and path, webcal scheme."""
+    return urlunsplit(urlsplit(feed_url)._replace(scheme="webcal"))
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG data URI, for an <img> (the CSP allows data: images)."""
+    return str(segno.make(text, error="m").svg_data_uri(scale=4, border=4))
 
 
 def has_feed(session: DbSession, user: User) -> bool:
@@ -98,7 +112,9 @@ def build_calendar(
     base_url: str,
     domain: str,
     name: str = "サポーター派遣予定",
+    now: datetime | None = None,
 ) -> bytes:
+    now = now or now_utc()
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -106,14 +122,24 @@ def build_calendar(
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", TOKYO.key)
     for assignment in assignments:
-        calendar.add_component(_vevent(assignment, base_url=base_url, domain=domain))
+        calendar.add_component(_vevent(assignment, base_url=base_url, domain=domain, now=now))
     calendar.add_missing_timezones()
     return calendar.to_ical()
 
 
-def _vevent(assignment: Assignment, *, base_url: str, domain: str) -> Event:
+def _vevent(assignment: Assignment, *, base_url: str, domain: str, now: datetime) -> Event:
     event = assignment.event
-    cancelled = event.state == EventState.CANCELLED or assignment.state == AssignmentState.CANCELLED
+    # A request that ended without an answer (or a recorded no-show) did not take place for
+    # this supporter: not left as TENTATIVE in their calendar for ever.
+    lapsed = event.ends_at <= now and assignment.state in (
+        AssignmentState.ASSIGNED,
+        AssignmentState.NO_SHOW,
+    )
+    cancelled = (
+        event.state == EventState.CANCELLED
+        or assignment.state == AssignmentState.CANCELLED
+        or lapsed
+    )
     vevent = Event()
     vevent.add("uid", f"assignment-{assignment.id}@{domain}")
     vevent.add("dtstamp", assignment.answered_at or assignment.created_at)
@@ -121,9 +147,13 @@ def _vevent(assignment: Assignment, *, base_url: str, domain: str) -> Event:
     vevent.add("dtend", event.ends_at.astimezone(TOKYO))
     vevent.add("summary", event.title)
     vevent.add("location", f"{event.municipality.name} {event.venue}")
-    description = [event.notes] if event.notes else []
+    with force_locale("ja"):  # the feed is in Japanese, whatever the calendar app asks for
+        role = str(ACTIVITY_LABELS.get(event.activity, event.activity))
+    description = [f"役割: {role}"]
     if event.bring:
         description.append(f"持ち物: {event.bring}")
+    if event.notes:
+        description.append(event.notes)
     description.append(f"{base_url.rstrip('/')}/schedule")
     vevent.add("description", "\n".join(description))
     vevent.add(

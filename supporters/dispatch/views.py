@@ -622,6 +622,8 @@ def calendar_link() -> ResponseReturnValue:
         "dispatch/calendar.html",
         form=form,
         link=link,
+        webcal=feeds.webcal_url(link) if link else None,
+        qr=feeds.qr_data_uri(feeds.webcal_url(link)) if link else None,
         has_feed=feeds.has_feed(db.session, current_user),
     )
 
