@@ -235,7 +235,7 @@ def _check_program(session: DbSession, spec: ProgramSpec, problems: list[Problem
     for name in ("ja", "en", "public_ja", "public_en"):
         value = getattr(spec.names, name)
         if not value:
-            problems.append(Problem(f"names.{name}", str(_l("Enter a value."))))
+            problems.append(Problem(f"names.{name}", str(_l("This field is required."))))
         elif len(value) > 100:
             problems.append(Problem(f"names.{name}", str(_l("At most %(n)d characters.", n=100))))
     _choice(problems, "rules.eligibility", spec.rules.eligibility, list(EligibilityRule))
@@ -273,9 +273,14 @@ def _check_program(session: DbSession, spec: ProgramSpec, problems: list[Problem
     _number_format(problems, "numbers.completion_format", spec.numbers.completion_format, prefix)
     _choice(problems, "card.design", spec.card.design, list(CARD_DESIGNS))
     if spec.contact.phone and not _PHONE.match(spec.contact.phone):
-        problems.append(Problem("contact.phone", str(_l("Enter a phone number."))))
+        problems.append(
+            Problem(
+                "contact.phone",
+                str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678.")),
+            )
+        )
     if spec.contact.email and not _EMAIL.match(spec.contact.email):
-        problems.append(Problem("contact.email", str(_l("Enter an e-mail address."))))
+        problems.append(Problem("contact.email", str(_l("Enter a valid e-mail address."))))
 
 
 def _check_organisations(
@@ -291,7 +296,7 @@ def _check_organisations(
     for index, org in enumerate(spec.organisations):
         key = f"organisations[{index}]"
         if not org.name:
-            problems.append(Problem(f"{key}.name", str(_l("Enter a value."))))
+            problems.append(Problem(f"{key}.name", str(_l("This field is required."))))
         elif org.name in seen:
             problems.append(Problem(f"{key}.name", str(_l("Appears twice: %(n)s.", n=org.name))))
         seen.add(org.name)
@@ -411,7 +416,7 @@ def _check_curricula(spec: ProgramSpec, problems: list[Problem]) -> None:
         for index, item in enumerate(getattr(spec.curricula, kind)):
             key = f"curricula.{kind}[{index}]"
             if not item.topic:
-                problems.append(Problem(f"{key}.topic", str(_l("Enter a value."))))
+                problems.append(Problem(f"{key}.topic", str(_l("This field is required."))))
             _at_least(problems, f"{key}.minutes", item.minutes, 1)
 
 

@@ -179,7 +179,7 @@ class _Reader:
 
     def text(self, name: str, default: Any = "", *, required: bool = False) -> Any:
         if required and name not in self.table:
-            self._problem(name, str(_l("This key is required.")))
+            self._problem(name, str(_l("This field is required.")))
         value = self._take(name, (str,), str(_l("Must be text.")), default)
         return value.strip() if isinstance(value, str) else value
 
@@ -191,7 +191,7 @@ class _Reader:
 
     def day(self, name: str, default: Any = None, *, required: bool = False) -> Any:
         if required and name not in self.table:
-            self._problem(name, str(_l("This key is required.")))
+            self._problem(name, str(_l("This field is required.")))
         value = self._take(name, (date,), str(_l("Must be a date (YYYY-MM-DD).")), default)
         return value if isinstance(value, date) else default
 
