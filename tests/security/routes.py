@@ -106,7 +106,12 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     },
     **{
         ("POST", f"administration.{page}"): SETTINGS_CHANGED
-        for page in ("edit", "upload", "organisations", "scheme", "curricula")
+        for page in ("edit", "upload", "organisations", "scheme")
+    },
+    # empty curricula are curricula (a course then starts with no sessions)
+    ("POST", "administration.curricula"):   {
+        "own":     "L    ok    403   403    403   403    403  403",
+        "foreign": "L    ok    403   403    403   403    403  403",
     },
     # --- training -----------------------------------------------------------------------
     ("GET", "training.new"):                {"-": COORDINATORS},
