@@ -47,7 +47,7 @@ from supporters.programs.models import (
 from supporters.programs.services import check_seal_image, find_municipality
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{1,19}$")
-_PHONE = re.compile(r"^[0-9][0-9-]{8,18}[0-9]$")
+_PHONE = re.compile(r"^[0-9()+\- ]{10,20}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -272,7 +272,8 @@ def _check_program(session: DbSession, spec: ProgramSpec, problems: list[Problem
     )
     _number_format(problems, "numbers.completion_format", spec.numbers.completion_format, prefix)
     _choice(problems, "card.design", spec.card.design, list(CARD_DESIGNS))
-    if spec.contact.phone and not _PHONE.match(spec.contact.phone):
+    phone = spec.contact.phone
+    if phone and not (_PHONE.match(phone) and len(re.sub(r"\D", "", phone)) in (10, 11)):
         problems.append(
             Problem(
                 "contact.phone",
@@ -385,7 +386,12 @@ def _check_scheme(
                     Problem(f"{key}.honorarium_yen", str(_l("A paid municipality needs this.")))
                 )
             _at_least(problems, f"{key}.honorarium_yen", member.honorarium_yen, 0)
-            _choice(problems, f"{key}.travel_rule", member.travel_rule, list(TravelRule))
+            if member.travel_rule is None:
+                problems.append(
+                    Problem(f"{key}.travel_rule", str(_l("A paid municipality needs this.")))
+                )
+            else:
+                _choice(problems, f"{key}.travel_rule", member.travel_rule, list(TravelRule))
         elif member.honorarium_yen is not None or member.travel_rule is not None:
             problems.append(
                 Problem(

@@ -246,3 +246,43 @@ def test_the_documented_files_import_cleanly(
     assert text == _export(app, code, tmp_path)
     changes = apply_program_spec(db_session, parse_program_file(text), actor=None, dry_run=True)
     assert changes == []
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGBA", (40, 40), (200, 0, 0, 255)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_seal_by_file_reference_round_trips(app: Flask, db_session: Any, tmp_path: Path) -> None:
+    text = _export(app, "tochigi", tmp_path)
+    (tmp_path / "nasu.png").write_bytes(_png())
+    with_seal = text.replace(
+        'municipality = "那須町"\n\n', 'municipality = "那須町"\nseal = "nasu.png"\n\n', 1
+    )
+    assert with_seal != text
+    source = tmp_path / "sealed.toml"
+    source.write_text(with_seal, encoding="utf-8")
+    result = _run(app, "programs", "import", str(source))
+    assert result.exit_code == 0, result.output
+    assert "organisations[那須町社会福祉協議会].seal: (none) -> sha256:" in result.output
+    db_session.expire_all()
+    council = db_session.scalar(
+        select(Organisation).where(Organisation.name == "那須町社会福祉協議会")
+    )
+    assert council.seal_png == _png()
+    (tmp_path / "out").mkdir()
+    exported = _export(app, "tochigi", tmp_path / "out")
+    assert 'seal = "tochigi-seal-1.png"' in exported
+    assert (tmp_path / "out" / "tochigi-seal-1.png").read_bytes() == _png()
+    again = _run(app, "programs", "import", str(tmp_path / "out" / "tochigi.toml"))
+    assert "tochigi: 0 change(s)" in again.output
+    missing = with_seal.replace('seal = "nasu.png"', 'seal = "missing.png"')
+    source.write_text(missing, encoding="utf-8")
+    refused = _run(app, "programs", "import", str(source))
+    assert refused.exit_code == 1
+    assert "organisations[1].seal: ファイルmissing.pngを読み込めません。" in refused.stderr
