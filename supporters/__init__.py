@@ -78,6 +78,7 @@ def _import_jobs() -> None:
 def _register_blueprints(app: Flask) -> None:
     from supporters.accounts.views import admin_bp
     from supporters.accounts.views import bp as accounts_bp
+    from supporters.administration.views import bp as administration_bp
     from supporters.certificates.views import bp as certificates_bp
     from supporters.certificates.views import verify_bp
     from supporters.dispatch.views import bp as dispatch_bp
@@ -95,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         admin_bp,
         programs_bp,
+        administration_bp,
         training_bp,
         registry_bp,
         dispatch_bp,

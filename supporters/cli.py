@@ -29,6 +29,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     register_reminders_cli(app)
 
+    from supporters.administration import cli as administration_cli
     from supporters.certificates import cli as certificates_cli
     from supporters.registry import cli as registry_cli
     from supporters.reports import cli as reports_cli
@@ -38,6 +39,7 @@ def register_cli(app: Flask) -> None:
     registry_cli.register(app)
     certificates_cli.register(app)
     reports_cli.register(app)
+    administration_cli.register(app)
 
 
 def upgrade_database() -> None:

@@ -44,8 +44,17 @@ class AssignmentState(StrEnum):
 HOLDING = (AssignmentState.ASSIGNED, AssignmentState.CONFIRMED)
 
 
+class TravelRule(StrEnum):
+    """How a paid scheme municipality meets a supporter's travel."""
+
+    NONE = "none"  # not paid
+    ACTUAL_COST = "actual_cost"  # the fare or mileage claimed
+    MUNICIPAL_RULE = "municipal_rule"  # the municipality's own travel regulations
+
+
 class ProgramMunicipality(Base):
-    """A municipality taking part in a program's dispatch scheme (Chiba: opts in)."""
+    """A municipality taking part in a program's dispatch scheme (Chiba: opts in), unpaid
+    or paid (an honorarium per dispatch and a travel rule)."""
 
     __tablename__ = "program_municipality"
 
@@ -54,11 +63,21 @@ class ProgramMunicipality(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     joined_on: Mapped[date]
     left_on: Mapped[date | None]
+    paid: Mapped[bool] = mapped_column(default=False)
+    honorarium_yen: Mapped[int | None]
+    travel_rule: Mapped[str | None] = mapped_column(String(20))
 
     municipality: Mapped[Municipality] = relationship()
 
     __table_args__ = (
         Index("ix_program_municipality_key", "program_id", "municipality_id", unique=True),
+        CheckConstraint(
+            "honorarium_yen IS NULL OR honorarium_yen >= 0", name="honorarium_nonnegative"
+        ),
+        CheckConstraint(
+            "travel_rule IS NULL OR travel_rule IN ('none', 'actual_cost', 'municipal_rule')",
+            name="travel_rule",
+        ),
     )
 
 

@@ -29,6 +29,14 @@ class DispatchMode(StrEnum):
     GROUP_ACTIVITIES = "group_activities"  # drop-in places, family groups (Kagawa)
 
 
+class RenewalRule(StrEnum):
+    """How follow-up training renews a registration (registry.services.record_follow_up)."""
+
+    # Today's rule: a follow-up within the window before the end renews from the end; one
+    # after the end renews from its own date; one earlier counts as training only.
+    WINDOW_OR_AFTER_LAPSE = "window_or_after_lapse"
+
+
 class OrganisationKind(StrEnum):
     PREFECTURE = "prefecture"
     OPERATOR = "operator"
@@ -75,6 +83,9 @@ class Program(Base):
     follow_up_mandatory: Mapped[bool] = mapped_column(default=False)
     follow_up_window_days: Mapped[int] = mapped_column(default=180)
     follow_up_sessions_per_year: Mapped[int | None]
+    renewal_rule: Mapped[str] = mapped_column(
+        String(30), default=RenewalRule.WINDOW_OR_AFTER_LAPSE.value
+    )
     activity_reports_required: Mapped[bool] = mapped_column(default=False)
     dispatch_mode: Mapped[str] = mapped_column(String(30))
     # str.format pattern with {prefix}, {year} (registration year) and {seq}.
@@ -109,6 +120,7 @@ class Program(Base):
             _enum_check("registration_mode", RegistrationMode), name="registration_mode"
         ),
         CheckConstraint(_enum_check("dispatch_mode", DispatchMode), name="dispatch_mode"),
+        CheckConstraint(_enum_check("renewal_rule", RenewalRule), name="renewal_rule"),
         CheckConstraint(
             "follow_up_interval_months IS NULL OR follow_up_interval_months > 0",
             name="follow_up_interval_positive",

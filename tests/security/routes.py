@@ -39,6 +39,16 @@ MANAGE = {
     "other":   "L    403   ok    403    403   403    403  403",
     "foreign": "L    403   403   ok     403   403    403  403",
 }
+# A program's settings: seen by the admin and its coordinator; changed by the admin only (an
+# empty form is answered 400).
+SETTINGS_SEEN = {
+    "own":     "L    ok    ok    403    403   403    403  403",
+    "foreign": "L    ok    403   ok     403   403    403  403",
+}
+SETTINGS_CHANGED = {
+    "own":     "L    400   403   403    403   403    403  403",
+    "foreign": "L    400   403   403    403   403    403  403",
+}
 
 MATRIX: dict[tuple[str, str], dict[str, str]] = {
     # --- public ------------------------------------------------------------------------
@@ -87,6 +97,22 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         "foreign": "L    ok    403   ok     403   403    403  403",
     },
     ("POST", "programs.seal"):              {"own": MANAGE["own"], "foreign": MANAGE["foreign"]},
+    # --- program settings: the admin changes them, the program's coordinator sees them ---
+    ("GET", "administration.new"):          {"-": ADMIN_ONLY},
+    ("POST", "administration.new"):         {"-": "L    400   403   403    403   403    403  403"},
+    **{
+        ("GET", f"administration.{page}"): SETTINGS_SEEN
+        for page in ("edit", "download", "organisations", "scheme", "curricula", "attributes")
+    },
+    **{
+        ("POST", f"administration.{page}"): SETTINGS_CHANGED
+        for page in ("edit", "upload", "organisations", "scheme")
+    },
+    # empty curricula are curricula (a course then starts with no sessions)
+    ("POST", "administration.curricula"):   {
+        "own":     "L    ok    403   403    403   403    403  403",
+        "foreign": "L    ok    403   403    403   403    403  403",
+    },
     # --- training -----------------------------------------------------------------------
     ("GET", "training.new"):                {"-": COORDINATORS},
     ("POST", "training.new"):               {"-": COORDINATORS},

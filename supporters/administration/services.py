@@ -1,0 +1,620 @@
+"""A program's rules, organisations, dispatch scheme and curricula as one spec: read from
+the database (`spec_from_program`), checked (`validate`), compared (`plan`) and written
+(`apply_program_spec`). The file commands and the pages both go through `apply_program_spec`,
+so a page and a file cannot disagree."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from supporters.administration.spec import (
+    CURRICULUM_KINDS,
+    CardSpec,
+    ContactSpec,
+    CurriculaSpec,
+    CurriculumItemSpec,
+    FileProblems,
+    FollowUpSpec,
+    NamesSpec,
+    NumbersSpec,
+    OrganisationSpec,
+    Problem,
+    ProgramSpec,
+    RulesSpec,
+    SchemeMunicipalitySpec,
+)
+from supporters.audit.services import record_audit
+from supporters.certificates.pdf import CARD_DESIGNS
+from supporters.db import DbSession, ServiceError
+from supporters.dispatch.models import ProgramMunicipality, TravelRule
+from supporters.programs.models import (
+    DispatchMode,
+    EligibilityRule,
+    Municipality,
+    Organisation,
+    OrganisationKind,
+    Program,
+    RegistrationMode,
+    RenewalRule,
+)
+from supporters.programs.services import check_seal_image, find_municipality
+
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{1,19}$")
+_PHONE = re.compile(r"^[0-9()+\- ]{10,20}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs: its key path in the file, the value before and after."""
+
+    key: str
+    before: Any
+    after: Any
+
+    def __str__(self) -> str:
+        return f"{self.key}: {_show(self.before)} -> {_show(self.after)}"
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value is None else str(value)
+
+
+@dataclass
+class _Resolved:
+    """What validation found in the database for a spec."""
+
+    organisation_places: dict[str, int | None] = field(default_factory=dict)
+    scheme_places: dict[str, int] = field(default_factory=dict)  # canonical name -> id
+    seals: dict[str, bytes | None] = field(default_factory=dict)  # org name -> PNG or removal
+
+
+# --- from the database ---------------------------------------------------------------------
+
+
+def _curricula(program: Program) -> CurriculaSpec:
+    lists: dict[str, list[CurriculumItemSpec]] = {kind: [] for kind in CURRICULUM_KINDS}
+    for item in program.curriculum_template or []:
+        kind = str(item.get("course_kind", "initial"))
+        lists.setdefault(kind, []).append(
+            CurriculumItemSpec(
+                topic=str(item["topic"]),
+                minutes=int(item.get("minutes", 60)),
+                required=bool(item.get("required", True)),
+            )
+        )
+    return CurriculaSpec(**{kind: lists[kind] for kind in CURRICULUM_KINDS})
+
+
+def spec_from_program(session: DbSession, program: Program) -> ProgramSpec:
+    """The program as it is in the database (seals as None: left as they are)."""
+    organisations = session.scalars(
+        select(Organisation).where(Organisation.program_id == program.id).order_by(Organisation.id)
+    ).all()
+    members = session.scalars(
+        select(ProgramMunicipality)
+        .where(ProgramMunicipality.program_id == program.id)
+        .order_by(ProgramMunicipality.joined_on, ProgramMunicipality.municipality_id)
+    ).all()
+    return ProgramSpec(
+        code=program.code,
+        prefecture=program.prefecture,
+        names=NamesSpec(
+            ja=program.name_ja,
+            en=program.name_en,
+            public_ja=program.public_name_ja,
+            public_en=program.public_name_en,
+        ),
+        rules=RulesSpec(
+            eligibility=program.eligibility_rule,
+            registration=program.registration_mode,
+            activity_reports_required=program.activity_reports_required,
+            dispatch_mode=program.dispatch_mode,
+            cancellation_cutoff_hours=program.self_cancel_cutoff_hours,
+        ),
+        follow_up=FollowUpSpec(
+            interval_months=program.follow_up_interval_months,
+            mandatory=program.follow_up_mandatory,
+            window_days=program.follow_up_window_days,
+            sessions_per_year=program.follow_up_sessions_per_year,
+            renewal_rule=program.renewal_rule,
+        ),
+        numbers=NumbersSpec(
+            registration_format=program.registration_number_format,
+            registration_prefix=program.registration_number_prefix,
+            completion_format=program.completion_number_format,
+        ),
+        card=CardSpec(
+            design=program.card_design,
+            show_holder_name_on_verify=program.show_holder_name_on_verify,
+        ),
+        contact=ContactSpec(phone=program.contact_phone, email=program.contact_email),
+        terms=dict(program.terms or {}),
+        organisations=[
+            OrganisationSpec(
+                name=o.name,
+                kind=o.kind,
+                name_en=o.name_en,
+                municipality=o.municipality.name if o.municipality else None,
+            )
+            for o in organisations
+        ],
+        scheme=[
+            SchemeMunicipalitySpec(
+                municipality=m.municipality.name,
+                joined_on=m.joined_on,
+                left_on=m.left_on,
+                paid=m.paid,
+                honorarium_yen=m.honorarium_yen,
+                travel_rule=m.travel_rule,
+            )
+            for m in members
+        ],
+        curricula=_curricula(program),
+    )
+
+
+def seals_of(session: DbSession, program: Program) -> dict[str, bytes]:
+    """The organisations' seal images by organisation name (for export)."""
+    rows = session.execute(
+        select(Organisation.name, Organisation.seal_png).where(
+            Organisation.program_id == program.id, Organisation.seal_png.is_not(None)
+        )
+    ).all()
+    return {name: data for name, data in rows if data is not None}
+
+
+# --- checking -----------------------------------------------------------------------------
+
+
+def _choice(problems: list[Problem], key: str, value: str | None, allowed: list[str]) -> None:
+    if value not in allowed:
+        problems.append(
+            Problem(
+                key,
+                str(
+                    _l(
+                        "Unknown value %(v)s; expected one of: %(c)s.",
+                        v=str(value),
+                        c=", ".join(allowed),
+                    )
+                ),
+            )
+        )
+
+
+def _at_least(problems: list[Problem], key: str, value: int | None, least: int) -> None:
+    if value is not None and value < least:
+        problems.append(Problem(key, str(_l("Must be at least %(n)d.", n=least))))
+
+
+def _number_format(problems: list[Problem], key: str, pattern: str, prefix: str) -> None:
+    try:
+        sample = pattern.format(prefix=prefix, year=2023, seq=1)
+    except (KeyError, IndexError, ValueError):
+        sample = ""
+    if "{seq" not in pattern or not sample or len(sample) > 30:
+        problems.append(
+            Problem(
+                key,
+                str(
+                    _l(
+                        "Not a number format: use {prefix}, {year} and {seq}, e.g. %(e)s.",
+                        e="{prefix}-{year}-{seq:04d}",
+                    )
+                ),
+            )
+        )
+
+
+def _place(
+    session: DbSession, problems: list[Problem], key: str, name: str, prefecture: str
+) -> Municipality | None:
+    try:
+        return find_municipality(session, name, prefecture=prefecture)
+    except ServiceError as error:
+        problems.append(Problem(key, error.message))
+        return None
+
+
+def _check_program(session: DbSession, spec: ProgramSpec, problems: list[Problem]) -> None:
+    if not _CODE.match(spec.code):
+        problems.append(Problem("code", str(_l("Use 2 to 20 lower-case letters, digits, - or _."))))
+    known = session.scalar(
+        select(Municipality.id).where(Municipality.prefecture == spec.prefecture).limit(1)
+    )
+    if known is None:
+        problems.append(Problem("prefecture", str(_l("No prefecture %(p)s.", p=spec.prefecture))))
+    for name in ("ja", "en", "public_ja", "public_en"):
+        value = getattr(spec.names, name)
+        if not value:
+            problems.append(Problem(f"names.{name}", str(_l("This field is required."))))
+        elif len(value) > 100:
+            problems.append(Problem(f"names.{name}", str(_l("At most %(n)d characters.", n=100))))
+    _choice(problems, "rules.eligibility", spec.rules.eligibility, list(EligibilityRule))
+    _choice(problems, "rules.registration", spec.rules.registration, list(RegistrationMode))
+    _choice(problems, "rules.dispatch_mode", spec.rules.dispatch_mode, list(DispatchMode))
+    _at_least(problems, "rules.cancellation_cutoff_hours", spec.rules.cancellation_cutoff_hours, 0)
+    follow = spec.follow_up
+    _at_least(problems, "follow_up.interval_months", follow.interval_months, 1)
+    _at_least(problems, "follow_up.window_days", follow.window_days, 0)
+    _at_least(problems, "follow_up.sessions_per_year", follow.sessions_per_year, 1)
+    _choice(problems, "follow_up.renewal_rule", follow.renewal_rule, list(RenewalRule))
+    if follow.mandatory and follow.interval_months is None:
+        problems.append(
+            Problem("follow_up.mandatory", str(_l("A mandatory follow-up needs interval_months.")))
+        )
+    prefix = spec.numbers.registration_prefix
+    if not prefix or len(prefix) > 10:
+        problems.append(Problem("numbers.registration_prefix", str(_l("Use 1 to 10 characters."))))
+    else:
+        other = session.scalar(
+            select(Program.code).where(
+                Program.registration_number_prefix == prefix, Program.code != spec.code
+            )
+        )
+        if other:
+            problems.append(
+                Problem(
+                    "numbers.registration_prefix",
+                    str(_l("Program %(c)s already uses this prefix.", c=other)),
+                )
+            )
+    _number_format(
+        problems, "numbers.registration_format", spec.numbers.registration_format, prefix
+    )
+    _number_format(problems, "numbers.completion_format", spec.numbers.completion_format, prefix)
+    _choice(problems, "card.design", spec.card.design, list(CARD_DESIGNS))
+    phone = spec.contact.phone
+    if phone and not (_PHONE.match(phone) and len(re.sub(r"\D", "", phone)) in (10, 11)):
+        problems.append(
+            Problem(
+                "contact.phone",
+                str(_l("Enter a phone number of 10 or 11 digits, e.g. 03-1234-5678.")),
+            )
+        )
+    if spec.contact.email and not _EMAIL.match(spec.contact.email):
+        problems.append(Problem("contact.email", str(_l("Enter a valid e-mail address."))))
+
+
+def _check_organisations(
+    session: DbSession,
+    spec: ProgramSpec,
+    program: Program | None,
+    problems: list[Problem],
+    resolved: _Resolved,
+    base_dir: Path | None,
+) -> list[OrganisationSpec]:
+    canonical = []
+    seen: set[str] = set()
+    for index, org in enumerate(spec.organisations):
+        key = f"organisations[{index}]"
+        if not org.name:
+            problems.append(Problem(f"{key}.name", str(_l("This field is required."))))
+        elif org.name in seen:
+            problems.append(Problem(f"{key}.name", str(_l("Appears twice: %(n)s.", n=org.name))))
+        seen.add(org.name)
+        _choice(problems, f"{key}.kind", org.kind, list(OrganisationKind))
+        place = None
+        if org.municipality:
+            found = _place(
+                session, problems, f"{key}.municipality", org.municipality, spec.prefecture
+            )
+            place = found.id if found else None
+            org = replace(org, municipality=found.name if found else org.municipality)
+        resolved.organisation_places[org.name] = place
+        if org.seal is not None:
+            resolved.seals[org.name] = _read_seal(problems, f"{key}.seal", org.seal, base_dir)
+            org = replace(org, seal=_digest(resolved.seals[org.name]) or "")
+        canonical.append(org)
+    if program is not None:
+        for name in session.scalars(
+            select(Organisation.name).where(Organisation.program_id == program.id)
+        ):
+            if name not in seen:
+                problems.append(
+                    Problem(
+                        "organisations",
+                        str(_l("%(n)s is missing: an organisation cannot be removed.", n=name)),
+                    )
+                )
+    return canonical
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+
+
+def _read_seal(
+    problems: list[Problem], key: str, reference: str, base_dir: Path | None
+) -> bytes | None:
+    if reference == "":
+        return None
+    if base_dir is None:
+        problems.append(
+            Problem(key, str(_l("A seal file can only be given with the file command.")))
+        )
+        return None
+    path = base_dir / reference
+    try:
+        data = path.read_bytes()
+    except OSError:
+        problems.append(Problem(key, str(_l("Cannot read the file %(f)s.", f=reference))))
+        return None
+    try:
+        check_seal_image(data)
+    except ServiceError as error:
+        problems.append(Problem(key, error.message))
+        return None
+    return data
+
+
+def _check_scheme(
+    session: DbSession,
+    spec: ProgramSpec,
+    program: Program | None,
+    problems: list[Problem],
+    resolved: _Resolved,
+) -> list[SchemeMunicipalitySpec]:
+    canonical = []
+    unknown = False
+    for index, member in enumerate(spec.scheme):
+        key = f"scheme[{index}]"
+        found = _place(
+            session, problems, f"{key}.municipality", member.municipality, spec.prefecture
+        )
+        unknown = unknown or found is None
+        if found is not None:
+            if found.name in resolved.scheme_places:
+                problems.append(
+                    Problem(f"{key}.municipality", str(_l("Appears twice: %(n)s.", n=found.name)))
+                )
+            resolved.scheme_places[found.name] = found.id
+            member = replace(member, municipality=found.name)
+        if member.left_on is not None and member.left_on < member.joined_on:
+            problems.append(Problem(f"{key}.until", str(_l("Must be on or after from."))))
+        if member.paid:
+            if member.honorarium_yen is None:
+                problems.append(
+                    Problem(f"{key}.honorarium_yen", str(_l("A paid municipality needs this.")))
+                )
+            _at_least(problems, f"{key}.honorarium_yen", member.honorarium_yen, 0)
+            if member.travel_rule is None:
+                problems.append(
+                    Problem(f"{key}.travel_rule", str(_l("A paid municipality needs this.")))
+                )
+            else:
+                _choice(problems, f"{key}.travel_rule", member.travel_rule, list(TravelRule))
+        elif member.honorarium_yen is not None or member.travel_rule is not None:
+            problems.append(
+                Problem(
+                    f"{key}.paid",
+                    str(_l("Only a paid municipality has an honorarium or a travel rule.")),
+                )
+            )
+        canonical.append(member)
+    if program is not None and not unknown:  # an unknown name may be a missing one misspelt
+        names = session.scalars(
+            select(Municipality.name)
+            .join(ProgramMunicipality, ProgramMunicipality.municipality_id == Municipality.id)
+            .where(ProgramMunicipality.program_id == program.id)
+        )
+        for name in names:
+            if name not in resolved.scheme_places:
+                problems.append(
+                    Problem(
+                        "scheme",
+                        str(_l("%(n)s is missing: a municipality leaves with until.", n=name)),
+                    )
+                )
+    return canonical
+
+
+def _check_curricula(spec: ProgramSpec, problems: list[Problem]) -> None:
+    for kind in CURRICULUM_KINDS:
+        for index, item in enumerate(getattr(spec.curricula, kind)):
+            key = f"curricula.{kind}[{index}]"
+            if not item.topic:
+                problems.append(Problem(f"{key}.topic", str(_l("This field is required."))))
+            _at_least(problems, f"{key}.minutes", item.minutes, 1)
+
+
+def validate(
+    session: DbSession, spec: ProgramSpec, *, base_dir: Path | None = None
+) -> tuple[ProgramSpec, _Resolved]:
+    """The spec with municipality names as the database spells them, and what they resolve
+    to; FileProblems naming every key that is wrong."""
+    program = session.scalar(select(Program).where(Program.code == spec.code))
+    problems: list[Problem] = []
+    resolved = _Resolved()
+    _check_program(session, spec, problems)
+    organisations = _check_organisations(session, spec, program, problems, resolved, base_dir)
+    scheme = _check_scheme(session, spec, program, problems, resolved)
+    _check_curricula(spec, problems)
+    if problems:
+        raise FileProblems(problems)
+    return replace(spec, organisations=organisations, scheme=scheme), resolved
+
+
+# --- comparing and writing ---------------------------------------------------------------
+
+
+def _flat(spec: ProgramSpec, seals: dict[str, str | None]) -> dict[str, Any]:
+    flat: dict[str, Any] = {"prefecture": spec.prefecture}
+    for section in ("names", "rules", "follow_up", "numbers", "card", "contact"):
+        for name, value in vars(getattr(spec, section)).items():
+            flat[f"{section}.{name}"] = value
+    flat["terms"] = dict(sorted(spec.terms.items()))
+    for org in spec.organisations:
+        prefix = f"organisations[{org.name}]"
+        flat[f"{prefix}.kind"] = org.kind
+        flat[f"{prefix}.name_en"] = org.name_en
+        flat[f"{prefix}.municipality"] = org.municipality
+        # A seal as its digest; None in the spec leaves it as it is, "" removes it.
+        flat[f"{prefix}.seal"] = seals.get(org.name) if org.seal is None else (org.seal or None)
+    for member in spec.scheme:
+        prefix = f"scheme[{member.municipality}]"
+        flat[f"{prefix}.from"] = member.joined_on.isoformat()
+        flat[f"{prefix}.until"] = member.left_on.isoformat() if member.left_on else None
+        flat[f"{prefix}.paid"] = member.paid
+        flat[f"{prefix}.honorarium_yen"] = member.honorarium_yen
+        flat[f"{prefix}.travel_rule"] = member.travel_rule
+    for kind in CURRICULUM_KINDS:
+        flat[f"curricula.{kind}"] = [vars(item) for item in getattr(spec.curricula, kind)]
+    return flat
+
+
+def plan(session: DbSession, spec: ProgramSpec) -> list[Change]:
+    """What applying a validated spec would change (every field for a new program)."""
+    program = session.scalar(select(Program).where(Program.code == spec.code))
+    digests: dict[str, str | None] = {}
+    before: dict[str, Any] = {}
+    if program is not None:
+        digests = {name: _digest(data) for name, data in seals_of(session, program).items()}
+        before = _flat(spec_from_program(session, program), digests)
+    after = _flat(spec, digests)
+    return [
+        Change(key, before.get(key), after.get(key))
+        for key in after
+        if before.get(key) != after.get(key)
+    ]
+
+
+def _template(curricula: CurriculaSpec) -> list[dict[str, Any]]:
+    items = []
+    for kind in CURRICULUM_KINDS:
+        for item in getattr(curricula, kind):
+            row: dict[str, Any] = {
+                "topic": item.topic,
+                "minutes": item.minutes,
+                "required": item.required,
+            }
+            if kind != "initial":
+                row["course_kind"] = kind
+            items.append(row)
+    return items
+
+
+def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved) -> Program:
+    program = session.scalar(select(Program).where(Program.code == spec.code))
+    if program is None:
+        program = Program(code=spec.code)
+        session.add(program)
+    program.prefecture = spec.prefecture
+    program.name_ja = spec.names.ja
+    program.name_en = spec.names.en
+    program.public_name_ja = spec.names.public_ja
+    program.public_name_en = spec.names.public_en
+    program.eligibility_rule = spec.rules.eligibility
+    program.registration_mode = spec.rules.registration
+    program.activity_reports_required = spec.rules.activity_reports_required
+    program.dispatch_mode = spec.rules.dispatch_mode
+    program.self_cancel_cutoff_hours = spec.rules.cancellation_cutoff_hours
+    program.follow_up_interval_months = spec.follow_up.interval_months
+    program.follow_up_mandatory = spec.follow_up.mandatory
+    program.follow_up_window_days = spec.follow_up.window_days
+    program.follow_up_sessions_per_year = spec.follow_up.sessions_per_year
+    program.renewal_rule = spec.follow_up.renewal_rule
+    program.registration_number_format = spec.numbers.registration_format
+    program.registration_number_prefix = spec.numbers.registration_prefix
+    program.completion_number_format = spec.numbers.completion_format
+    program.card_design = spec.card.design
+    program.show_holder_name_on_verify = spec.card.show_holder_name_on_verify
+    program.contact_phone = spec.contact.phone
+    program.contact_email = spec.contact.email
+    if dict(program.terms or {}) != spec.terms:
+        program.terms = dict(spec.terms)
+    template = _template(spec.curricula) or None
+    if program.curriculum_template != template:
+        program.curriculum_template = template
+    session.flush()
+    existing = {
+        o.name: o
+        for o in session.scalars(select(Organisation).where(Organisation.program_id == program.id))
+    }
+    for org in spec.organisations:
+        row = existing.get(org.name)
+        if row is None:
+            row = Organisation(program_id=program.id, name=org.name, kind=org.kind)
+            session.add(row)
+        row.kind = org.kind
+        row.name_en = org.name_en
+        row.municipality_id = resolved.organisation_places.get(org.name)
+        if org.name in resolved.seals and (org.seal or None) != _digest(row.seal_png):
+            row.seal_png = resolved.seals[org.name]
+    members = {
+        m.municipality_id: m
+        for m in session.scalars(
+            select(ProgramMunicipality).where(ProgramMunicipality.program_id == program.id)
+        )
+    }
+    for member in spec.scheme:
+        place = resolved.scheme_places[member.municipality]
+        pm = members.get(place)
+        if pm is None:
+            pm = ProgramMunicipality(
+                program_id=program.id, municipality_id=place, joined_on=member.joined_on
+            )
+            session.add(pm)
+        pm.joined_on = member.joined_on
+        pm.left_on = member.left_on
+        pm.paid = member.paid
+        pm.honorarium_yen = member.honorarium_yen
+        pm.travel_rule = member.travel_rule
+    session.flush()
+    return program
+
+
+def apply_program_spec(
+    session: DbSession,
+    spec: ProgramSpec,
+    *,
+    actor: Any,
+    base_dir: Path | None = None,
+    dry_run: bool = False,
+) -> list[Change]:
+    """Bring the program in the database to the spec, all or nothing, auditing each changed
+    field with its value before and after. Nothing is written when nothing differs, or with
+    `dry_run`. FileProblems when the spec is wrong (nothing written either)."""
+    spec, resolved = validate(session, spec, base_dir=base_dir)
+    changes = plan(session, spec)
+    if dry_run or not changes:
+        return changes
+    created = session.scalar(select(Program.id).where(Program.code == spec.code)) is None
+    program = _write(session, spec, resolved)
+    if created:
+        record_audit(
+            session,
+            actor,
+            "program.create",
+            program,
+            program_id=program.id,
+            detail={"code": program.code},
+        )
+    for change in changes:
+        record_audit(
+            session,
+            actor,
+            "program.change",
+            program,
+            program_id=program.id,
+            detail={"key": change.key, "before": change.before, "after": change.after},
+        )
+    session.flush()
+    return changes
+
+
+def refusal(problems: FileProblems) -> ServiceError:
+    """The file's problems as one ServiceError for a page (the first key as the field)."""
+    return ServiceError(
+        "program_file",
+        " / ".join(str(p) for p in problems.problems),
+        code="program_file_invalid",
+    )

@@ -1,0 +1,531 @@
+"""The program as a file: the typed spec (one dataclass per section), read from TOML and
+written back to it. Reading checks the shape (keys, types); `services.validate` checks the
+values against the database. docs/programs.md describes the format."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file: the key path (`follow_up.interval_months`) and why."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+@dataclass
+class NamesSpec:
+    ja: str = ""
+    en: str = ""
+    public_ja: str = ""  # printed on cards and shown by the public check
+    public_en: str = ""
+
+
+@dataclass
+class RulesSpec:
+    eligibility: str = "open"
+    registration: str = "on_completion"
+    activity_reports_required: bool = False
+    dispatch_mode: str = "municipal_request"
+    cancellation_cutoff_hours: int = 48
+
+
+@dataclass
+class FollowUpSpec:
+    interval_months: int | None = None  # None: registration does not lapse
+    mandatory: bool = False
+    window_days: int = 180
+    sessions_per_year: int | None = None
+    renewal_rule: str = "window_or_after_lapse"
+
+
+@dataclass
+class NumbersSpec:
+    registration_format: str = "{prefix}-{year}-{seq:04d}"
+    registration_prefix: str = ""
+    completion_format: str = "{prefix}-{year}-C{seq:04d}"
+
+
+@dataclass
+class CardSpec:
+    design: str = "default"
+    show_holder_name_on_verify: bool = False
+
+
+@dataclass
+class ContactSpec:
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class OrganisationSpec:
+    name: str
+    kind: str
+    name_en: str | None = None
+    municipality: str | None = None  # a name in the program's prefecture
+    # A PNG next to the file ("seals/nasu.png"); None leaves the seal as it is, "" removes it.
+    seal: str | None = None
+
+
+@dataclass
+class SchemeMunicipalitySpec:
+    """A municipality in the dispatch scheme from a date, unpaid or paid."""
+
+    municipality: str
+    joined_on: date
+    left_on: date | None = None
+    paid: bool = False
+    honorarium_yen: int | None = None
+    travel_rule: str | None = None
+
+
+@dataclass
+class CurriculumItemSpec:
+    topic: str
+    minutes: int = 60
+    required: bool = True
+
+
+CURRICULUM_KINDS = ("initial", "follow_up", "meeting")
+
+
+@dataclass
+class CurriculaSpec:
+    initial: list[CurriculumItemSpec] = field(default_factory=list)
+    follow_up: list[CurriculumItemSpec] = field(default_factory=list)
+    meeting: list[CurriculumItemSpec] = field(default_factory=list)
+
+
+@dataclass
+class ReservedSpec:
+    """A section the format reserves for what the product does not model per program yet
+    (activity kinds, attributes): read, and refused when it holds anything."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramSpec:
+    code: str
+    prefecture: str
+    names: NamesSpec = field(default_factory=NamesSpec)
+    rules: RulesSpec = field(default_factory=RulesSpec)
+    follow_up: FollowUpSpec = field(default_factory=FollowUpSpec)
+    numbers: NumbersSpec = field(default_factory=NumbersSpec)
+    card: CardSpec = field(default_factory=CardSpec)
+    contact: ContactSpec = field(default_factory=ContactSpec)
+    terms: dict[str, str] = field(default_factory=dict)
+    organisations: list[OrganisationSpec] = field(default_factory=list)
+    scheme: list[SchemeMunicipalitySpec] = field(default_factory=list)
+    curricula: CurriculaSpec = field(default_factory=CurriculaSpec)
+    activity_kinds: ReservedSpec = field(default_factory=ReservedSpec)
+    attributes: ReservedSpec = field(default_factory=ReservedSpec)
+
+
+class FileProblems(Exception):
+    """The file was refused; `problems` names every key that is wrong."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Takes keys out of one TOML table, noting wrong types and, at the end, unknown keys."""
+
+    def __init__(self, table: Any, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        if not isinstance(table, dict):
+            self._problem("", str(_l("Must be a table.")))
+            table = {}
+        self.table = dict(table)
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def _problem(self, name: str, message: str) -> None:
+        key = self.key(name) if name else self.path
+        self.problems.append(Problem(key or "(file)", message))
+
+    def _take(self, name: str, kinds: tuple[type, ...], what: str, default: Any) -> Any:
+        if name not in self.table:
+            return default
+        value = self.table.pop(name)
+        if isinstance(value, bool) and bool not in kinds:
+            value = object()  # true/false is not a number
+        if not isinstance(value, kinds):
+            self._problem(name, what)
+            return default
+        return value
+
+    def text(self, name: str, default: Any = "", *, required: bool = False) -> Any:
+        if required and name not in self.table:
+            self._problem(name, str(_l("This field is required.")))
+        value = self._take(name, (str,), str(_l("Must be text.")), default)
+        return value.strip() if isinstance(value, str) else value
+
+    def integer(self, name: str, default: Any = None) -> Any:
+        return self._take(name, (int,), str(_l("Must be a whole number.")), default)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        return bool(self._take(name, (bool,), str(_l("Must be true or false.")), default))
+
+    def day(self, name: str, default: Any = None, *, required: bool = False) -> Any:
+        if required and name not in self.table:
+            self._problem(name, str(_l("This field is required.")))
+        value = self._take(name, (date,), str(_l("Must be a date (YYYY-MM-DD).")), default)
+        return value if isinstance(value, date) else default
+
+    def table_of(self, name: str) -> Any:
+        return self._take(name, (dict,), str(_l("Must be a table.")), {})
+
+    def array_of_tables(self, name: str) -> list[Any]:
+        value = self._take(name, (list,), str(_l("Must be a list of tables.")), [])
+        return list(value)
+
+    def done(self) -> None:
+        for name in self.table:
+            self._problem(name, str(_l("Unknown key.")))
+
+
+def _names(table: Any, problems: list[Problem]) -> NamesSpec:
+    r = _Reader(table, "names", problems)
+    spec = NamesSpec(
+        ja=r.text("ja", required=True),
+        en=r.text("en", required=True),
+        public_ja=r.text("public_ja", required=True),
+        public_en=r.text("public_en", required=True),
+    )
+    r.done()
+    return spec
+
+
+def _rules(table: Any, problems: list[Problem]) -> RulesSpec:
+    r = _Reader(table, "rules", problems)
+    default = RulesSpec()
+    spec = RulesSpec(
+        eligibility=r.text("eligibility", default.eligibility),
+        registration=r.text("registration", default.registration),
+        activity_reports_required=r.flag("activity_reports_required"),
+        dispatch_mode=r.text("dispatch_mode", default.dispatch_mode),
+        cancellation_cutoff_hours=r.integer(
+            "cancellation_cutoff_hours", default.cancellation_cutoff_hours
+        ),
+    )
+    r.done()
+    return spec
+
+
+def _follow_up(table: Any, problems: list[Problem]) -> FollowUpSpec:
+    r = _Reader(table, "follow_up", problems)
+    default = FollowUpSpec()
+    spec = FollowUpSpec(
+        interval_months=r.integer("interval_months"),
+        mandatory=r.flag("mandatory"),
+        window_days=r.integer("window_days", default.window_days),
+        sessions_per_year=r.integer("sessions_per_year"),
+        renewal_rule=r.text("renewal_rule", default.renewal_rule),
+    )
+    r.done()
+    return spec
+
+
+def _numbers(table: Any, problems: list[Problem]) -> NumbersSpec:
+    r = _Reader(table, "numbers", problems)
+    default = NumbersSpec()
+    spec = NumbersSpec(
+        registration_format=r.text("registration_format", default.registration_format),
+        registration_prefix=r.text("registration_prefix", required=True),
+        completion_format=r.text("completion_format", default.completion_format),
+    )
+    r.done()
+    return spec
+
+
+def _card(table: Any, problems: list[Problem]) -> CardSpec:
+    r = _Reader(table, "card", problems)
+    spec = CardSpec(
+        design=r.text("design", "default"),
+        show_holder_name_on_verify=r.flag("show_holder_name_on_verify"),
+    )
+    r.done()
+    return spec
+
+
+def _contact(table: Any, problems: list[Problem]) -> ContactSpec:
+    r = _Reader(table, "contact", problems)
+    spec = ContactSpec(phone=r.text("phone", None) or None, email=r.text("email", None) or None)
+    r.done()
+    return spec
+
+
+def _terms(table: Any, problems: list[Problem]) -> dict[str, str]:
+    r = _Reader(table, "terms", problems)
+    terms = {}
+    for name in list(r.table):
+        value = r.text(name)
+        if value:
+            terms[name] = value
+    r.done()
+    return terms
+
+
+def _organisations(rows: list[Any], problems: list[Problem]) -> list[OrganisationSpec]:
+    specs = []
+    for index, row in enumerate(rows):
+        r = _Reader(row, f"organisations[{index}]", problems)
+        specs.append(
+            OrganisationSpec(
+                name=r.text("name", required=True),
+                kind=r.text("kind", required=True),
+                name_en=r.text("name_en", None) or None,
+                municipality=r.text("municipality", None) or None,
+                seal=r.text("seal", None),
+            )
+        )
+        r.done()
+    return specs
+
+
+def _scheme(rows: list[Any], problems: list[Problem]) -> list[SchemeMunicipalitySpec]:
+    specs = []
+    for index, row in enumerate(rows):
+        r = _Reader(row, f"scheme[{index}]", problems)
+        specs.append(
+            SchemeMunicipalitySpec(
+                municipality=r.text("municipality", required=True),
+                joined_on=r.day("from", date.min, required=True),
+                left_on=r.day("until"),
+                paid=r.flag("paid"),
+                honorarium_yen=r.integer("honorarium_yen"),
+                travel_rule=r.text("travel_rule", None) or None,
+            )
+        )
+        r.done()
+    return specs
+
+
+def _curricula(table: Any, problems: list[Problem]) -> CurriculaSpec:
+    r = _Reader(table, "curricula", problems)
+    lists: dict[str, list[CurriculumItemSpec]] = {}
+    for kind in CURRICULUM_KINDS:
+        items = []
+        for index, row in enumerate(r.array_of_tables(kind)):
+            item = _Reader(row, f"curricula.{kind}[{index}]", problems)
+            items.append(
+                CurriculumItemSpec(
+                    topic=item.text("topic", required=True),
+                    minutes=item.integer("minutes", 60),
+                    required=item.flag("required", True),
+                )
+            )
+            item.done()
+        lists[kind] = items
+    r.done()
+    return CurriculaSpec(**lists)
+
+
+def _reserved(table: Any, name: str, problems: list[Problem]) -> ReservedSpec:
+    r = _Reader(table, name, problems)
+    values = dict(r.table)
+    if values:
+        problems.append(
+            Problem(
+                name,
+                str(_l("This section is reserved: the product does not hold it per program yet.")),
+            )
+        )
+    return ReservedSpec(values=values)
+
+
+def parse_program_file(text: str) -> ProgramSpec:
+    """The spec a TOML text describes; FileProblems naming every key of a wrong shape."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise FileProblems(
+            [Problem("(file)", str(_l("Not a valid TOML file: %(e)s", e=str(error))))]
+        ) from error
+    problems: list[Problem] = []
+    r = _Reader(data, "", problems)
+    version = r.integer("format", FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        problems.append(
+            Problem("format", str(_l("Unknown format %(v)s; expected 1.", v=str(version))))
+        )
+    spec = ProgramSpec(
+        code=r.text("code", required=True).lower(),
+        prefecture=r.text("prefecture", required=True),
+        names=_names(r.table_of("names"), problems),
+        rules=_rules(r.table_of("rules"), problems),
+        follow_up=_follow_up(r.table_of("follow_up"), problems),
+        numbers=_numbers(r.table_of("numbers"), problems),
+        card=_card(r.table_of("card"), problems),
+        contact=_contact(r.table_of("contact"), problems),
+        terms=_terms(r.table_of("terms"), problems),
+        organisations=_organisations(r.array_of_tables("organisations"), problems),
+        scheme=_scheme(r.array_of_tables("scheme"), problems),
+        curricula=_curricula(r.table_of("curricula"), problems),
+        activity_kinds=_reserved(r.table_of("activity_kinds"), "activity_kinds", problems),
+        attributes=_reserved(r.table_of("attributes"), "attributes", problems),
+    )
+    r.done()
+    if problems:
+        raise FileProblems(problems)
+    return spec
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is a JSON string
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else _value(name)
+
+
+def _lines(pairs: list[tuple[str, Any]]) -> list[str]:
+    return [f"{_key(k)} = {_value(v)}" for k, v in pairs if v is not None]
+
+
+def write_program_file(spec: ProgramSpec, *, seals: dict[str, str] | None = None) -> str:
+    """The TOML text of a spec; `parse_program_file` of it gives the spec back."""
+    out = [
+        f"# {spec.names.ja}: the program file (docs/programs.md).",
+        f"format = {FORMAT_VERSION}",
+        f"code = {_value(spec.code)}",
+        f"prefecture = {_value(spec.prefecture)}",
+        "",
+        "[names]",
+        *_lines(
+            [
+                ("ja", spec.names.ja),
+                ("en", spec.names.en),
+                ("public_ja", spec.names.public_ja),
+                ("public_en", spec.names.public_en),
+            ]
+        ),
+        "",
+        "[rules]",
+        *_lines(
+            [
+                ("eligibility", spec.rules.eligibility),
+                ("registration", spec.rules.registration),
+                ("activity_reports_required", spec.rules.activity_reports_required),
+                ("dispatch_mode", spec.rules.dispatch_mode),
+                ("cancellation_cutoff_hours", spec.rules.cancellation_cutoff_hours),
+            ]
+        ),
+        "",
+        "[follow_up]",
+        *_lines(
+            [
+                ("interval_months", spec.follow_up.interval_months),
+                ("mandatory", spec.follow_up.mandatory),
+                ("window_days", spec.follow_up.window_days),
+                ("sessions_per_year", spec.follow_up.sessions_per_year),
+                ("renewal_rule", spec.follow_up.renewal_rule),
+            ]
+        ),
+        "",
+        "[numbers]",
+        *_lines(
+            [
+                ("registration_format", spec.numbers.registration_format),
+                ("registration_prefix", spec.numbers.registration_prefix),
+                ("completion_format", spec.numbers.completion_format),
+            ]
+        ),
+        "",
+        "[card]",
+        *_lines(
+            [
+                ("design", spec.card.design),
+                ("show_holder_name_on_verify", spec.card.show_holder_name_on_verify),
+            ]
+        ),
+        "",
+        "[contact]",
+        *_lines([("phone", spec.contact.phone), ("email", spec.contact.email)]),
+        "",
+        "[terms]",
+        *_lines(sorted(spec.terms.items())),
+    ]
+    for organisation in spec.organisations:
+        out += [
+            "",
+            "[[organisations]]",
+            *_lines(
+                [
+                    ("name", organisation.name),
+                    ("name_en", organisation.name_en),
+                    ("kind", organisation.kind),
+                    ("municipality", organisation.municipality),
+                    ("seal", (seals or {}).get(organisation.name, organisation.seal)),
+                ]
+            ),
+        ]
+    for member in spec.scheme:
+        out += [
+            "",
+            "[[scheme]]",
+            *_lines(
+                [
+                    ("municipality", member.municipality),
+                    ("from", member.joined_on),
+                    ("until", member.left_on),
+                    ("paid", member.paid),
+                    ("honorarium_yen", member.honorarium_yen),
+                    ("travel_rule", member.travel_rule),
+                ]
+            ),
+        ]
+    for kind in CURRICULUM_KINDS:
+        for item in getattr(spec.curricula, kind):
+            out += [
+                "",
+                f"[[curricula.{kind}]]",
+                *_lines(
+                    [("topic", item.topic), ("minutes", item.minutes), ("required", item.required)]
+                ),
+            ]
+    out += [
+        "",
+        "# Reserved: activity kinds and attributes as the program words them are not held per",
+        "# program yet (docs/programs.md); a file that fills these sections is refused.",
+        "[activity_kinds]",
+        "",
+        "[attributes]",
+        "",
+    ]
+    return "\n".join(out)
