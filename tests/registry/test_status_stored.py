@@ -19,7 +19,8 @@ from supporters.db import ServiceError
 from supporters.registry import queries, services
 from supporters.registry.models import Registration, Status
 from supporters.registry.status_refresh import refresh_statuses
-from supporters.training import services as training
+from supporters.training.services.enrolments import enrol_person
+from supporters.training.services.sessions import record_roll_call
 from tests import factories
 
 
@@ -73,10 +74,10 @@ def _attend_follow_up(session: Any, registration: Registration, day: date) -> No
         on=day,
     )
     moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
-    enrolment = training.enrol_person(
+    enrolment = enrol_person(
         session, actor=None, course=course, person=registration.person, now=moment
     )
-    training.record_roll_call(
+    record_roll_call(
         session,
         actor=factories.admin_user(session),
         course_session=course.sessions[0],
