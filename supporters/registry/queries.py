@@ -52,7 +52,9 @@ class RegisterFilter:
     attribute: str | None = None  # coordinators only: the view checks
 
 
-def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = None) -> Any:
+def register_query(
+    flt: RegisterFilter, *, municipality_ids: set[int] | None = None, count: bool = False
+) -> Any:
     """SELECT Registration, Person, status, valid_until_on (both as of the filter's day) for
     the register, filtered in SQL. For today, from the stored columns and their index
     (`status_today_sql`); for another day, from the history (`status_sql`).
@@ -60,7 +62,8 @@ def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = N
     The search: a query in kana (ひらがな, ﾊﾝｶｸ or カタカナ) finds the readings that start
     with it (spaces as typed, one at most), through ix_person_reading_prefix;
     any other text finds names (with or without spaces) and registration numbers that
-    contain it."""
+    contain it. With `count`, SELECT count(*) of the same rows, joining the person only
+    where a condition is on the person."""
     from supporters.people.services import normalise_reading
 
     end: Any
@@ -72,9 +75,14 @@ def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = N
         status = status_sql(flt.program, flt.day)
         end = validity_end_sql(flt.day)
     query = (
-        select(Registration, Person, status, end.label("valid_until_on"))
-        .join(Person, Person.id == Registration.person_id)
-        .where(Registration.program_id == flt.program.id, Registration.registered_on <= flt.day)
+        select(func.count()).select_from(Registration)
+        if count
+        else select(Registration, Person, status, end.label("valid_until_on"))
+    )
+    if not count or flt.query or flt.attribute:
+        query = query.join(Person, Person.id == Registration.person_id)
+    query = query.where(
+        Registration.program_id == flt.program.id, Registration.registered_on <= flt.day
     )
     if flt.status:
         query = query.where(
@@ -106,7 +114,7 @@ def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = N
         )
     if flt.attribute:
         query = query.where(Person.attribute == flt.attribute)
-    return query.order_by(Person.name_reading, Person.id)
+    return query if count else query.order_by(Person.name_reading, Person.id)
 
 
 def programs_by_id(session: DbSession, program_ids: set[int]) -> list[Program]:
@@ -138,7 +146,7 @@ def register_page(
 ) -> RegisterPage:
     """One page of the register. A list filtered by attribute (sensitive) is audited."""
     query = register_query(flt)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = session.scalar(register_query(flt, count=True)) or 0
     rows = list(session.execute(query.limit(page_size).offset((page - 1) * page_size)).all())
     places = {
         m.id: m

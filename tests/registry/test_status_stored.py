@@ -226,3 +226,32 @@ def test_status_counts_today_are_one_grouped_statement(db_session: Any) -> None:
         select(func.count()).select_from(Registration).where(Registration.program_id == program.id)
     )
     assert len(statements) == 1 and "registration_event" not in statements[0]
+
+
+def test_count_is_the_number_of_listed_rows(db_session: Any) -> None:
+    """The register's total counts the rows the list shows, for every kind of filter
+    (the count joins the person only where a condition is on the person)."""
+    day = date(2023, 7, 1)
+    with today_is(day):
+        factories.registration(
+            db_session, on=date(2020, 7, 20), name="佐藤 花子", reading="サトウ ハナコ"
+        )
+        factories.registration(
+            db_session, on=date(2022, 4, 1), name="鈴木 一郎", reading="スズキ イチロウ"
+        )
+        program = factories.program(db_session)
+        for as_of in (day, date(2021, 1, 1)):
+            for values in (
+                {},
+                {"status": "follow_up_due"},
+                {"status": "active"},
+                {"query": "さとう"},
+                {"query": "一郎"},
+                {"query": "TCG-2022"},
+                {"attribute": "family"},
+                {"due_within_days": 30},
+            ):
+                flt = queries.RegisterFilter(program=program, day=as_of, **values)
+                rows = db_session.execute(queries.register_query(flt)).all()
+                total = db_session.scalar(queries.register_query(flt, count=True))
+                assert total == len(rows), (as_of, values)
