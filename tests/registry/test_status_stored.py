@@ -255,3 +255,69 @@ def test_count_is_the_number_of_listed_rows(db_session: Any) -> None:
                 rows = db_session.execute(queries.register_query(flt)).all()
                 total = db_session.scalar(queries.register_query(flt, count=True))
                 assert total == len(rows), (as_of, values)
+
+
+def test_migration_fills_the_stored_columns_from_the_history(db_session: Any) -> None:
+    """The migration's set-based UPDATEs give what `status_on` gives on its day."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import Date, bindparam, text, update
+
+    (path,) = Path(__file__).resolve().parents[2].glob("migrations/versions/*_status_stored.py")
+    spec = importlib.util.spec_from_file_location("status_stored_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    admin = factories.admin_user(db_session)
+    day = date(2023, 7, 1)
+    with today_is(day):
+        lapsing = factories.registration(db_session, on=date(2020, 7, 20), email="a@example.jp")
+        suspended = factories.registration(
+            db_session, on=date(2021, 4, 1), name="停止 者", reading="テイシ シャ"
+        )
+        services.suspend(
+            db_session, actor=admin, registration=suspended, on=date(2023, 1, 1), reason="療養"
+        )
+        gone = factories.registration(
+            db_session, on=date(2022, 4, 1), name="退会 者", reading="タイカイ シャ"
+        )
+        services.withdraw(db_session, actor=admin, registration=gone, on=date(2023, 6, 1))
+        fresh = factories.registration(
+            db_session, on=date(2023, 6, 1), name="新人 者", reading="シンジン シャ"
+        )
+    registrations = [lapsing, suspended, gone, fresh]
+    db_session.execute(
+        update(Registration)
+        .where(Registration.id.in_([r.id for r in registrations]))
+        .values(status="active", follow_up_due=None)
+        .execution_options(synchronize_session=False)
+    )
+    program = lapsing.program
+    fill = text(migration.FILL_STATUS).bindparams(
+        bindparam("today", type_=Date()), bindparam("window_end", type_=Date())
+    )
+    window_end = day + timedelta(days=program.follow_up_window_days)
+    params = {"today": day, "window_end": window_end, "program_id": program.id}
+    db_session.execute(fill, params)
+    dialect = db_session.get_bind().dialect.name
+    db_session.execute(
+        text(
+            f"UPDATE registration SET follow_up_due = {migration.FOLLOW_UP_DUE[dialect]} "  # noqa: S608
+            "WHERE program_id = :program_id AND valid_until IS NOT NULL"
+        ),
+        {"window": program.follow_up_window_days, "program_id": program.id},
+    )
+    for registration in registrations:
+        db_session.refresh(registration)
+        assert registration.status == _expected(db_session, registration, day)
+        assert registration.follow_up_due == services.window_opens(
+            program, registration.valid_until
+        )
+    assert [r.status for r in registrations] == [
+        "follow_up_due",
+        "suspended",
+        "withdrawn",
+        "active",
+    ]
