@@ -42,8 +42,9 @@ from flask import Flask
 from config import TestConfig
 from supporters import create_app
 from supporters.core.dates import add_months, fiscal_year
-from supporters.core.time import TOKYO
+from supporters.core.time import TOKYO, today_in_japan
 from supporters.extensions import db
+from supporters.registry.status_refresh import refresh_statuses
 
 NATIONAL = {
     "supporters": 20_000,
@@ -359,6 +360,8 @@ def load(scale: float, last_year: int, seed: int = 8) -> dict[str, int]:
             _insert(table, table_rows)
             counts[table] = counts.get(table, 0) + len(table_rows)
         session.commit()
+    refresh_statuses(session, today=today_in_japan())  # the rows' stored status, as the job would
+    session.commit()
     if db.engine.dialect.name == "postgresql":
         for table in [*ids.next]:
             session.execute(

@@ -60,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from config import TestConfig
 from supporters import create_app
@@ -67,6 +68,7 @@ from supporters.core.dates import add_months, fiscal_year
 from supporters.core.progress import TerminalProgress
 from supporters.core.time import TOKYO
 from supporters.extensions import db
+from supporters.registry.status_refresh import refresh_statuses
 
 NATIONAL = {"supporters": 100_000, "events": 200_000, "assignments": 600_000}
 SHARES = {"tochigi": 0.5, "chiba": 0.3, "kagawa": 0.2}
@@ -1210,6 +1212,13 @@ def generate(url: str, *, scale: float, seed: int = 9, force: bool = False) -> d
             loader.finish()
             connection.commit()
         timings["load"] = time.perf_counter() - started
+        # The rows went in without today's stored status (registration.status): the daily
+        # refresh writes it from their history, as it would have on the day.
+        started = time.perf_counter()
+        with Session(engine) as session:
+            refresh_statuses(session, today=generator.today)
+            session.commit()
+        timings["statuses"] = time.perf_counter() - started
         started = time.perf_counter()
         analyze(engine)
         timings["analyze"] = time.perf_counter() - started

@@ -59,6 +59,13 @@ class Person(Base):
             name="attribute",
         ),
         Index("ix_person_name_key_reading", "name_key", "name_reading"),
+        # The register's search by reading prefix (LIKE 'カナ%'): text_pattern_ops lets
+        # PostgreSQL use it whatever the database's collation.
+        Index(
+            "ix_person_reading_prefix",
+            "name_reading",
+            postgresql_ops={"name_reading": "text_pattern_ops"},
+        ),
     )
 
     @property

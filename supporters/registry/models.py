@@ -1,5 +1,7 @@
 """The register: registrations, their history (renewals, suspensions, withdrawal) and
-activity reports. Status is computed for any date from these rows and the program's rules."""
+activity reports. Status is computed for any date from these rows and the program's rules;
+today's status, validity end and follow-up due date are also stored on the registration
+(see `registry.services.keep_status` and `registry.services.status_today_sql`)."""
 
 from __future__ import annotations
 
@@ -54,6 +56,14 @@ class Registration(Base):
     initial_valid_until: Mapped[date | None]
     # The current validity end (the latest renewal), kept for fast lists and reminders.
     valid_until: Mapped[date | None] = mapped_column(index=True)
+    # Today's status (a Status value), as of the last service that changed the registration
+    # or the daily refresh (registry/status_refresh.py); lists read it through
+    # `status_today_sql`, which also moves it past the validity dates on its own.
+    status: Mapped[str] = mapped_column(
+        String(20), default=Status.ACTIVE.value, server_default=Status.ACTIVE.value
+    )
+    # The day the follow-up window opens before `valid_until` (None without a validity end).
+    follow_up_due: Mapped[date | None]
     withdrawn_on: Mapped[date | None]
     erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -65,6 +75,19 @@ class Registration(Base):
     main_municipality: Mapped[Municipality | None] = relationship()
 
     __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'follow_up_due', 'lapsed', 'suspended', 'withdrawn')",
+            name="status",
+        ),
+        # The register list, its status filter and counts, and the start page's counts of a
+        # program: one range scan of this index (registered_on makes the counts index-only).
+        Index(
+            "ix_registration_program_status",
+            "program_id",
+            "status",
+            "valid_until",
+            "registered_on",
+        ),
         # One registration in force per person and program; withdrawn ones stay as history.
         Index(
             "uq_registration_program_person_current",

@@ -16,6 +16,7 @@ from sqlalchemy import Row, func, or_, select
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.core.csv import safe_cell
+from supporters.core.time import today_in_japan
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Program
@@ -29,6 +30,8 @@ from supporters.registry.services import (
     status_counts,
     status_on,
     status_sql,
+    status_today_filter,
+    status_today_sql,
     validity_end_on,
     validity_end_sql,
 )
@@ -49,48 +52,69 @@ class RegisterFilter:
     attribute: str | None = None  # coordinators only: the view checks
 
 
-def register_query(flt: RegisterFilter, *, municipality_ids: set[int] | None = None) -> Any:
+def register_query(
+    flt: RegisterFilter, *, municipality_ids: set[int] | None = None, count: bool = False
+) -> Any:
     """SELECT Registration, Person, status, valid_until_on (both as of the filter's day) for
-    the register, filtered in SQL."""
+    the register, filtered in SQL. For today, from the stored columns and their index
+    (`status_today_sql`); for another day, from the history (`status_sql`).
+
+    The search: a query in kana (ひらがな, ﾊﾝｶｸ or カタカナ) finds the readings that start
+    with it (spaces as typed, one at most), through ix_person_reading_prefix;
+    any other text finds names (with or without spaces) and registration numbers that
+    contain it. With `count`, SELECT count(*) of the same rows, joining the person only
+    where a condition is on the person."""
     from supporters.people.services import normalise_reading
 
-    status = status_sql(flt.program, flt.day)
+    end: Any
+    today = flt.day == today_in_japan()
+    if today:
+        status = status_today_sql(flt.program, flt.day)
+        end = Registration.valid_until
+    else:
+        status = status_sql(flt.program, flt.day)
+        end = validity_end_sql(flt.day)
     query = (
-        select(Registration, Person, status, validity_end_sql(flt.day).label("valid_until_on"))
-        .join(Person, Person.id == Registration.person_id)
-        .where(Registration.program_id == flt.program.id, Registration.registered_on <= flt.day)
+        select(func.count()).select_from(Registration)
+        if count
+        else select(Registration, Person, status, end.label("valid_until_on"))
+    )
+    if not count or flt.query or flt.attribute:
+        query = query.join(Person, Person.id == Registration.person_id)
+    query = query.where(
+        Registration.program_id == flt.program.id, Registration.registered_on <= flt.day
     )
     if flt.status:
-        query = query.where(status == flt.status)
+        query = query.where(
+            status_today_filter(flt.program, flt.day, flt.status) if today else status == flt.status
+        )
     if flt.query:
         text = " ".join(flt.query.split())
-        clauses = [
-            Person.name.contains(text, autoescape=True),
-            Person.name_key.contains(text.replace(" ", ""), autoescape=True),
-            Registration.number.contains(text, autoescape=True),
-        ]
         try:  # any kana form: ひらがな, ﾊﾝｶｸ and カタカナ all find the reading
             reading = normalise_reading(text)
-            clauses.append(
-                func.replace(Person.name_reading, " ", "").contains(
-                    reading.replace(" ", ""), autoescape=True
+        except ServiceError:
+            reading = ""
+        if reading:  # katakana and single spaces only: no LIKE wildcard to escape
+            query = query.where(Person.name_reading.like(reading + "%"))
+        else:
+            query = query.where(
+                or_(
+                    Person.name.contains(text, autoescape=True),
+                    Person.name_key.contains(text.replace(" ", ""), autoescape=True),
+                    Registration.number.contains(text, autoescape=True),
                 )
             )
-        except ServiceError:
-            pass
-        query = query.where(or_(*clauses))
     if flt.municipality_id:
         query = query.where(Registration.main_municipality_id == flt.municipality_id)
     if municipality_ids is not None:
         query = query.where(Registration.main_municipality_id.in_(municipality_ids or {-1}))
     if flt.due_within_days is not None:
-        end = validity_end_sql(flt.day)
         query = query.where(
             end.is_not(None), end >= flt.day, end <= flt.day + timedelta(days=flt.due_within_days)
         )
     if flt.attribute:
         query = query.where(Person.attribute == flt.attribute)
-    return query.order_by(Person.name_reading, Person.id)
+    return query if count else query.order_by(Person.name_reading, Person.id)
 
 
 def programs_by_id(session: DbSession, program_ids: set[int]) -> list[Program]:
@@ -122,7 +146,7 @@ def register_page(
 ) -> RegisterPage:
     """One page of the register. A list filtered by attribute (sensitive) is audited."""
     query = register_query(flt)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = session.scalar(register_query(flt, count=True)) or 0
     rows = list(session.execute(query.limit(page_size).offset((page - 1) * page_size)).all())
     places = {
         m.id: m

@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, or_, select
 from sqlalchemy.sql.elements import Label
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.core.dates import add_months, fiscal_year_bounds
+from supporters.core.time import today_in_japan
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Program, RegistrationMode
@@ -113,7 +114,7 @@ def register_enrolment(
     )
     session.add(registration)
     session.flush()
-    _event(
+    registered = _event(
         session,
         registration,
         EventKind.REGISTERED,
@@ -122,6 +123,7 @@ def register_enrolment(
         valid_until=valid_until,
         enrolment_id=enrolment.id,
     )
+    keep_status(session, registration, today=today, events=[registered])
     record_audit(
         session,
         actor,
@@ -264,7 +266,9 @@ def validity_end_sql(day: date) -> ColumnElement[Any]:
 
 def status_sql(program: Program, day: date) -> Label[Any]:
     """The same rules as `status_on`, as one SQL expression, so lists and counts on any date
-    are one query whatever the size of the register."""
+    are one query whatever the size of the register. Two correlated subqueries per row: for
+    today, `status_today_sql` reads the stored columns instead; this one stays for a past
+    (or future) date, the reports and the daily refresh."""
     last_toggle = (
         select(RegistrationEvent.kind)
         .where(
@@ -292,7 +296,9 @@ def status_sql(program: Program, day: date) -> Label[Any]:
 
 
 def status_counts(session: DbSession, program: Program, day: date) -> dict[str, int]:
-    status = status_sql(program, day)
+    """Registrations per status on `day`: for today, one grouped range scan of the index on
+    the stored columns; for another day, computed from the history (`status_sql`)."""
+    status = status_today_sql(program, day) if day == today_in_japan() else status_sql(program, day)
     rows = session.execute(
         select(status, func.count())
         .select_from(Registration)
@@ -304,15 +310,95 @@ def status_counts(session: DbSession, program: Program, day: date) -> dict[str, 
     return counts
 
 
+# --- today's status, stored -----------------------------------------------------------
+#
+# The registration stores today's status, its validity end (`valid_until`, the latest
+# renewal) and the day its follow-up window opens (`follow_up_due`). Every service that
+# changes a registration rewrites them in the same transaction (`keep_status`); between two
+# such writes only the passing of days moves a status, and only through the validity dates:
+# active -> follow-up due -> lapsed. So lists do not trust the stored status for those three:
+# `status_today_sql` takes the stored status where it is suspended or withdrawn and otherwise
+# compares the row's own `valid_until` with today and the program's window (no subquery, no
+# event rows), which is true even on a day the daily refresh (registry/status_refresh.py) has
+# not run yet, and after a change of the program's window. The refresh rewrites the stored
+# values from the history (`status_sql`) for the rest: the stored three-way status itself,
+# `follow_up_due` after a rule change, and any event dated after the day it was written
+# (the application writes suspensions, reinstatements and withdrawals on today's date, and
+# attendance once the session is held, so there are none unless a script backdates "today").
+
+IN_FORCE = (Status.ACTIVE.value, Status.FOLLOW_UP_DUE.value, Status.LAPSED.value)
+
+
+def keep_status(
+    session: DbSession,
+    registration: Registration,
+    *,
+    today: date | None = None,
+    events: list[RegistrationEvent] | None = None,
+) -> None:
+    """Store the registration's status and follow-up due date as of `today` (Japan's today
+    when left out), from its history (`events`: all of them, loaded when left out)."""
+    day = today or today_in_japan()
+    program = registration.program
+    if events is None:
+        events = events_for(session, registration)
+    registration.status = (status_on(registration, program, events, day) or Status.ACTIVE).value
+    registration.follow_up_due = window_opens(program, registration.valid_until)
+
+
+def window_opens(program: Program, end: date | None) -> date | None:
+    """The day the follow-up window opens before the validity end `end`."""
+    return None if end is None else end - timedelta(days=program.follow_up_window_days)
+
+
+def status_today_sql(program: Program, today: date) -> Label[Any]:
+    """Today's status of the program's registrations from the row's own stored columns only
+    (see above): what `status_sql(program, today)` gives, without its subqueries."""
+    end = Registration.valid_until
+    return case(
+        (Registration.status == Status.WITHDRAWN.value, literal(Status.WITHDRAWN.value)),
+        (Registration.status == Status.SUSPENDED.value, literal(Status.SUSPENDED.value)),
+        (end.is_(None), literal(Status.ACTIVE.value)),
+        (end < today, literal(Status.LAPSED.value)),
+        (
+            end <= today + timedelta(days=program.follow_up_window_days),
+            literal(Status.FOLLOW_UP_DUE.value),
+        ),
+        else_=literal(Status.ACTIVE.value),
+    ).label("status")
+
+
+def status_today_filter(program: Program, today: date, status: str) -> ColumnElement[bool]:
+    """`status_today_sql(program, today) == status` as ranges of the index on (program_id,
+    status, valid_until), so a filtered list reads only its own rows."""
+    end = Registration.valid_until
+    window_end = today + timedelta(days=program.follow_up_window_days)
+    in_force = Registration.status.in_(IN_FORCE)
+    if status in (Status.WITHDRAWN, Status.SUSPENDED):
+        return Registration.status == status
+    if status == Status.LAPSED:
+        return and_(in_force, end < today)
+    if status == Status.FOLLOW_UP_DUE:
+        return and_(in_force, end >= today, end <= window_end)
+    if status == Status.ACTIVE:
+        return and_(in_force, or_(end.is_(None), end > window_end))
+    return false()
+
+
 # --- follow-up, suspension, withdrawal ------------------------------------------------
 
 
 def record_follow_up(
-    session: DbSession, *, actor: User | None, enrolment: Enrolment, attended_on: date
+    session: DbSession,
+    *,
+    actor: User | None,
+    enrolment: Enrolment,
+    attended_on: date,
+    today: date | None = None,
 ) -> RegistrationEvent | None:
     """A registered supporter attended a follow-up course: renew where the program has a
     validity period. Inside the window the new end counts from the old end; after a lapse,
-    from the attendance. Once per enrolment."""
+    from the attendance. Once per enrolment. A renewal keeps the stored status true."""
     course = enrolment.course
     if course.kind != CourseKind.FOLLOW_UP:
         return None
@@ -361,7 +447,7 @@ def record_follow_up(
         program_id=program.id,
         detail={"valid_until": new_end.isoformat()},
     )
-    return _event(
+    renewed = _event(
         session,
         registration,
         EventKind.RENEWED,
@@ -370,6 +456,8 @@ def record_follow_up(
         valid_until=new_end,
         enrolment_id=enrolment.id,
     )
+    keep_status(session, registration, today=today, events=[*events, renewed])
+    return renewed
 
 
 def require_registration_for_follow_up(session: DbSession, course: Course, person: Person) -> None:
@@ -450,7 +538,13 @@ def follow_up_due_from(program: Program, end: date | None) -> date | None:
 
 
 def suspend(
-    session: DbSession, *, actor: User, registration: Registration, on: date, reason: str
+    session: DbSession,
+    *,
+    actor: User,
+    registration: Registration,
+    on: date,
+    reason: str,
+    today: date | None = None,
 ) -> None:
     reason = (reason or "").strip()
     if not reason:
@@ -460,13 +554,22 @@ def suspend(
             None, str(_l("This registration has been withdrawn.")), code="registration_withdrawn"
         )
     _event(session, registration, EventKind.SUSPENDED, on, actor, reason=reason[:500])
+    keep_status(session, registration, today=today)
     record_audit(
         session, actor, "registration.suspend", registration, program_id=registration.program_id
     )
 
 
-def reinstate(session: DbSession, *, actor: User, registration: Registration, on: date) -> None:
+def reinstate(
+    session: DbSession,
+    *,
+    actor: User,
+    registration: Registration,
+    on: date,
+    today: date | None = None,
+) -> None:
     _event(session, registration, EventKind.REINSTATED, on, actor)
+    keep_status(session, registration, today=today)
     record_audit(
         session, actor, "registration.reinstate", registration, program_id=registration.program_id
     )
@@ -479,6 +582,7 @@ def withdraw(
     registration: Registration,
     on: date,
     reason: str = "",
+    today: date | None = None,
 ) -> None:
     if registration.withdrawn_on is not None:
         raise ServiceError(
@@ -490,6 +594,7 @@ def withdraw(
     _event(
         session, registration, EventKind.WITHDRAWN, on, actor, reason=reason.strip()[:500] or None
     )
+    keep_status(session, registration, today=today)
     record_audit(
         session, actor, "registration.withdraw", registration, program_id=registration.program_id
     )
@@ -525,6 +630,7 @@ def erase_withdrawn(session: DbSession, *, now: datetime, retention_days: int) -
             person.postal_code = person.address = None
         registration.erased_at = now
         _event(session, registration, EventKind.ERASED, now.date(), None)
+        keep_status(session, registration, today=today_in_japan(now))
         record_audit(
             session, None, "registration.erase", registration, program_id=registration.program_id
         )

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from supporters import create_app
-from supporters.core.time import local_date
+from supporters.core.time import local_date, today_in_japan
 from supporters.dispatch.models import Assignment
 from supporters.extensions import db
 from supporters.registry.models import VALID_STATUSES, Registration, RegistrationEvent
@@ -108,6 +108,12 @@ def _check_rules(url: str) -> None:
             day = local_date(starts_at)
             status = status_on(registration, registration.program, events[registration_id], day)
             assert status in VALID_STATUSES, (registration.number, day, status)
+        # Today's stored status is the register's own rules on today (the refresh wrote it).
+        today = today_in_japan()
+        for registration in registrations.values():
+            expected = status_on(registration, registration.program, events[registration.id], today)
+            if expected is not None:
+                assert registration.status == expected, (registration.number, expected)
         session.remove()
         db.engine.dispose()
 
