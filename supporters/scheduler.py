@@ -53,11 +53,12 @@ from flask import Flask
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.pool import NullPool
 
-from supporters.core.time import TOKYO
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, now_utc
 from supporters.extensions import db
 from supporters.mail.jobs import send_due_mail
 from supporters.mail.services import record_heartbeat
+from supporters.registry.status_refresh import refresh_statuses
 from supporters.reminders.jobs import RunReport, run_due
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,16 @@ def send_outbox_job(app: Flask) -> int | None:
     )
 
 
+def refresh_statuses_job(app: Flask) -> int | None:
+    """The `registry.refresh_statuses` job: the status stored on each registration moved on
+    to today's (a validity end passed, a follow-up window opened)."""
+    return run_job(
+        app,
+        "registry.refresh_statuses",
+        lambda session, now, config: refresh_statuses(session, today=local_date(now)),
+    )
+
+
 def scheduled_jobs() -> list[ScheduledJob]:
     """Every job the scheduler runs. A feature adds its `jobs.py` entry point here (the
     reminder rules are not jobs: each feature registers them with `reminders.jobs`, and the
@@ -113,6 +124,14 @@ def scheduled_jobs() -> list[ScheduledJob]:
             "one pass of every reminder rule, then send the outbox",
         ),
         ScheduledJob("outbox.send", send_outbox_job, timedelta(minutes=1), "send the outbox"),
+        # Hourly, so the stored statuses follow midnight in Japan within the hour; lists do
+        # not wait for it (registry.services.status_today_sql reads the dates themselves).
+        ScheduledJob(
+            "registry.refresh_statuses",
+            refresh_statuses_job,
+            timedelta(hours=1),
+            "move the status stored on each registration on to today's",
+        ),
     ]
 
 

@@ -69,9 +69,11 @@ def test_every_job_is_registered_under_a_stable_id() -> None:
     scheduler = build_scheduler(app)
     assert str(scheduler.timezone) == "Asia/Tokyo"
     found = {job.id: job for job in scheduler.get_jobs()}
-    assert set(found) == {"reminders.run_due", "outbox.send"}
+    assert set(found) == {"reminders.run_due", "outbox.send", "registry.refresh_statuses"}
     assert found["reminders.run_due"].trigger.interval == timedelta(minutes=5)
     assert found["outbox.send"].trigger.interval == timedelta(minutes=1)
+    assert found["registry.refresh_statuses"].trigger.interval == timedelta(hours=1)
+    assert found["registry.refresh_statuses"].func is scheduler_module.refresh_statuses_job
     for job in found.values():
         assert job.coalesce is True and job.max_instances == 1
         assert job.misfire_grace_time == job.trigger.interval.total_seconds()

@@ -1,8 +1,8 @@
 """today's status and follow-up due date stored on the registration; indexes for the register
 list, its counts and the search by reading prefix (issue 17)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015_progfile
 Create Date: 2026-11-30 12:00:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015_progfile"
 branch_labels = None
 depends_on = None
 
