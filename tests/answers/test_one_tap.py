@@ -330,3 +330,14 @@ def test_a_follow_up_invitation_carries_an_apply_link(client: Any, db_session: A
         )
         == 1
     )
+
+
+def test_the_page_is_rate_limited_per_client(client: Any, app: Any, db_session: Any) -> None:
+    before = app.config["ANSWER_LINK_LIMIT"]
+    app.config["ANSWER_LINK_LIMIT"] = "3 per minute"
+    try:
+        codes = [client.get(f"/a/guess-{i}").status_code for i in range(5)]
+    finally:
+        app.config["ANSWER_LINK_LIMIT"] = before
+    assert codes[:3] == [404, 404, 404]
+    assert codes[3:] == [429, 429]
