@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import DbSession
-from supporters.mail.links import issue_link
+from supporters.mail.links import NotOwnSubject, issue_link
 from supporters.mail.models import ServiceState
 from supporters.mail.services import enqueue_mail, queue_user_mail
 from supporters.people.models import Person
@@ -221,15 +221,7 @@ def _decide(
         if user.email:
             answer_link = None
             if message.answer is not None:
-                token = issue_link(
-                    session,
-                    purpose=message.answer.purpose,
-                    subject_id=message.answer.subject_id,
-                    user_id=user.id,
-                    expires_at=message.answer.expires_at,
-                    now=now,
-                )
-                answer_link = f"{base}/a/{token}"
+                answer_link = _answer_link(session, message.answer, user, base, now)
             mail = queue_user_mail(
                 session,
                 user=user,
@@ -271,6 +263,25 @@ def _decide(
     else:
         ledger.note = "no e-mail and no account: tell them in person"
     session.flush()
+
+
+def _answer_link(
+    session: DbSession, answer: OneTap, user: User, base: str, now: datetime
+) -> str | None:
+    """A one-tap link for the mail; none where the subject is not (or no longer) the user's
+    to answer (a registration withdrawn meanwhile): the mail still goes, with its usual link."""
+    try:
+        token = issue_link(
+            session,
+            purpose=answer.purpose,
+            subject_id=answer.subject_id,
+            user_id=user.id,
+            expires_at=answer.expires_at,
+            now=now,
+        )
+    except NotOwnSubject:
+        return None
+    return f"{base}/a/{token}"
 
 
 def rule_state_name(rule_name: str) -> str:

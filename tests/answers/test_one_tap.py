@@ -341,3 +341,18 @@ def test_the_page_is_rate_limited_per_client(client: Any, app: Any, db_session: 
         app.config["ANSWER_LINK_LIMIT"] = before
     assert codes[:3] == [404, 404, 404]
     assert codes[3:] == [429, 429]
+
+
+def test_no_link_once_the_request_is_no_longer_theirs_but_the_mail_still_goes(
+    db_session: Any,
+) -> None:
+    user, reg = _supporter(db_session)
+    _asked(db_session, reg)
+    reg.withdrawn_on = _now().date()
+    db_session.flush()
+    assert unconfirmed_assignment(db_session, _now()) == 1
+    mail = db_session.scalar(
+        select(OutboxMessage).where(OutboxMessage.recipient_user_id == user.id)
+    )
+    assert mail is not None and "/a/" not in mail.body_text
+    assert db_session.scalar(select(links.AnswerLink)) is None
