@@ -65,6 +65,8 @@ class Config:
     # Public pages, per client: the certificate check and the calendar feed.
     VERIFY_LIMIT = _env("VERIFY_LIMIT", "30 per minute")
     CALENDAR_FEED_LIMIT = _env("CALENDAR_FEED_LIMIT", "60 per minute")
+    # The one-tap answer page from mail (/a/<token>), opened and answered without a login.
+    ANSWER_LINK_LIMIT = _env("ANSWER_LINK_LIMIT", "20 per minute")
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
     LANGUAGES = ("ja", "en")

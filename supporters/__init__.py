@@ -59,6 +59,7 @@ def _import_models() -> None:
     from supporters.audit import models as _audit  # noqa: F401
     from supporters.certificates import models as _certificates  # noqa: F401
     from supporters.dispatch import models as _dispatch  # noqa: F401
+    from supporters.mail import links as _links  # noqa: F401
     from supporters.mail import models as _mail  # noqa: F401
     from supporters.people import models as _people  # noqa: F401
     from supporters.programs import models as _programs  # noqa: F401
@@ -79,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from supporters.accounts.views import admin_bp
     from supporters.accounts.views import bp as accounts_bp
     from supporters.administration.views import bp as administration_bp
+    from supporters.answers.views import bp as answers_bp
     from supporters.certificates.views import bp as certificates_bp
     from supporters.certificates.views import verify_bp
     from supporters.dispatch.views import bp as dispatch_bp
@@ -106,5 +108,6 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         verify_bp,
         reports_bp,
+        answers_bp,
     ):
         app.register_blueprint(blueprint)

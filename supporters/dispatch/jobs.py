@@ -19,9 +19,17 @@ from supporters.dispatch.models import (
     DispatchEvent,
     EventState,
 )
+from supporters.mail.links import ANSWER_ASSIGNMENT
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.jobs import register_rule
-from supporters.reminders.rules import Message, coordinators_of, decide, staff_of, users_by_person
+from supporters.reminders.rules import (
+    Message,
+    OneTap,
+    coordinators_of,
+    decide,
+    staff_of,
+    users_by_person,
+)
 
 MORNING = time(7, 0)
 # What a reminder about an assignment shows: loaded with the assignments, not one by one.
@@ -34,6 +42,18 @@ WITH_EVENT_AND_PERSON = (
 def _when(event: DispatchEvent) -> str:
     start = event.starts_at.astimezone(TOKYO)
     return f"{start:%Y/%m/%d %H:%M} {event.municipality.name} {event.venue}"
+
+
+def _one_tap(assignment: Assignment) -> OneTap | None:
+    """Confirm or decline from the mail, while the request waits for an answer."""
+    if assignment.state != AssignmentState.ASSIGNED:
+        return None
+    return OneTap(
+        ANSWER_ASSIGNMENT,
+        assignment.id,
+        assignment.event.starts_at,
+        _l("Answer here without logging in: confirm or decline"),
+    )
 
 
 @register_rule(order=40)
@@ -72,6 +92,7 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
                 [_when(event), (event.bring and _l("Bring: %(b)s", b=event.bring)) or ""],
                 "/schedule",
                 useful_until=event.starts_at,
+                answer=_one_tap(assignment),
             ),
         ):
             decided += 1
@@ -107,6 +128,7 @@ def unconfirmed_assignment(session: DbSession, now: datetime) -> int:
                 [_when(a.event), _l("Please confirm or decline on your schedule page.")],
                 "/schedule",
                 useful_until=a.event.starts_at,
+                answer=_one_tap(a),
             ),
         )
         for a in rows

@@ -4,7 +4,7 @@ reminders/jobs.py). The follow-up course notice is here: it goes to the register
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -13,8 +13,9 @@ from sqlalchemy.orm import selectinload
 
 from supporters.core.dates import fiscal_year, fiscal_year_bounds
 from supporters.core.eras import format_date
-from supporters.core.time import local_date
+from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
+from supporters.mail.links import APPLY_FOR_COURSE
 from supporters.programs.models import Program
 from supporters.registry.models import VALID_STATUSES, ActivityReport, Registration
 from supporters.registry.services import erase_withdrawn, no_activity_declared_filter, status_sql
@@ -22,13 +23,17 @@ from supporters.reminders.jobs import register_rule
 from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import (
     Message,
+    OneTap,
     coordinators_of,
     decide,
     last_pass_of,
     users_by_person,
 )
 from supporters.training.models import Course, CourseKind
-from supporters.training.services.course_state import open_for_applications_filter
+from supporters.training.services.course_state import (
+    first_session_on,
+    open_for_applications_filter,
+)
 
 LEAD_DAYS = (90, 30, 7)  # before the validity end, after the window opens
 LAPSE_CATCH_UP_DAYS = 7  # at least; back to the last pass after an outage (essential)
@@ -241,6 +246,7 @@ def follow_up_course(session: DbSession, now: datetime) -> int:
     )
     decided = 0
     for course in courses:
+        one_tap = _apply_link(course)
         status = status_sql(course.program, today)
         person_ids = set(
             session.scalars(
@@ -262,6 +268,19 @@ def follow_up_course(session: DbSession, now: datetime) -> int:
                     _l("New follow-up training: %(t)s", t=course.title),
                     [course.venue],
                     f"/courses/{course.id}",
+                    answer=one_tap,
                 ),
             )
     return decided
+
+
+def _apply_link(course: Course) -> OneTap | None:
+    """Apply from the mail: until applications close or the first session's day begins."""
+    first = first_session_on(course)
+    if first is None:
+        return None
+    last_day = first - timedelta(days=1)
+    if course.application_closes_on is not None:
+        last_day = min(last_day, course.application_closes_on)
+    until = datetime.combine(last_day + timedelta(days=1), time(0, 0), TOKYO)
+    return OneTap(APPLY_FOR_COURSE, course.id, until, _l("Apply here without logging in"))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import DbSession
+from supporters.mail.links import NotOwnSubject, issue_link
 from supporters.mail.models import ServiceState
 from supporters.mail.services import enqueue_mail, queue_user_mail
 from supporters.people.models import Person
@@ -34,6 +35,17 @@ OPTIONAL_RULES = {
 }
 
 
+@dataclass(frozen=True)
+class OneTap:
+    """A one-tap answer link for the mail (supporters.mail.links): what it answers, until when
+    (the event's start), and the words before it in the mail."""
+
+    purpose: str
+    subject_id: int
+    expires_at: datetime
+    label: Any
+
+
 @dataclass
 class Message:
     """What to say; lazy strings are rendered in the recipient's language."""
@@ -44,6 +56,8 @@ class Message:
     # When the mail says nothing useful any more (the event has begun): if it could not be
     # sent by then (a mail outage), it is dropped with a note instead of sent late.
     useful_until: datetime | None = None
+    # A link that answers without logging in; only in the mail to a user's own address.
+    answer: OneTap | None = None
 
 
 def _already(
@@ -205,6 +219,9 @@ def _decide(
                 )
             )
         if user.email:
+            answer_link = None
+            if message.answer is not None:
+                answer_link = _answer_link(session, message.answer, user, base, now)
             mail = queue_user_mail(
                 session,
                 user=user,
@@ -213,6 +230,8 @@ def _decide(
                 title=message.title,
                 lines=message.lines,
                 link=link,
+                answer_link=answer_link,
+                answer_label=message.answer.label if message.answer else None,
                 expires_at=message.useful_until,
             )
             session.flush()
@@ -244,6 +263,25 @@ def _decide(
     else:
         ledger.note = "no e-mail and no account: tell them in person"
     session.flush()
+
+
+def _answer_link(
+    session: DbSession, answer: OneTap, user: User, base: str, now: datetime
+) -> str | None:
+    """A one-tap link for the mail; none where the subject is not (or no longer) the user's
+    to answer (a registration withdrawn meanwhile): the mail still goes, with its usual link."""
+    try:
+        token = issue_link(
+            session,
+            purpose=answer.purpose,
+            subject_id=answer.subject_id,
+            user_id=user.id,
+            expires_at=answer.expires_at,
+            now=now,
+        )
+    except NotOwnSubject:
+        return None
+    return f"{base}/a/{token}"
 
 
 def rule_state_name(rule_name: str) -> str:

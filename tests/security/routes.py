@@ -65,6 +65,9 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "main.set_language"):          {"-": EVERYONE},
     ("GET", "verify.verify"):               {"own": EVERYONE, "foreign": EVERYONE},
     ("GET", "dispatch.calendar_feed"):      {"-": EVERYONE},  # the token is the credential
+    # the one-tap answer page from mail: the token is the credential; an unknown one is 404
+    ("GET", "answers.show"):                {"-": "404  404   404   404    404   404    404  404"},
+    ("POST", "answers.answer"):             {"-": "404  404   404   404    404   404    404  404"},
     # --- every logged-in user: their own account ----------------------------------------
     ("GET", "main.index"):                  {"-": LOGGED_IN},
     ("POST", "accounts.logout"):            {"-": LOGGED_IN},
