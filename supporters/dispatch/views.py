@@ -28,7 +28,7 @@ from supporters.accounts.permissions import coordinated_program_ids, is_admin
 from supporters.core.dates import parse_month
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import TOKYO, local_date
-from supporters.core.web import posted_reason, public, require, save
+from supporters.core.web import download, posted_reason, public, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import finding, lists, notify, services
@@ -74,9 +74,7 @@ def _labels() -> dict[str, object]:
 
 
 def _event(event_id: int) -> DispatchEvent:
-    event = db.session.get(DispatchEvent, event_id)
-    if event is None:
-        abort(404)
+    event = db.get_or_404(DispatchEvent, event_id)
     require(can_view_event(current_user, event))
     return event
 
@@ -452,9 +450,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
     from supporters.dispatch.pdf import DispatchNoticeData, render_dispatch_notice
     from supporters.pdf.errors import PdfInputError
 
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
+    assignment = db.get_or_404(Assignment, assignment_id)
     event = assignment.event
     require(can_manage_event(current_user, event))
     start = event.starts_at.astimezone(TOKYO)
@@ -481,18 +477,14 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         return _back(event)
     services.record_notice_printed(db.session, actor=current_user, assignment=assignment)
     db.session.commit()
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=notice-{assignment.id}.pdf"},
+    return download(
+        pdf, mimetype="application/pdf", filename=f"notice-{assignment.id}.pdf", inline=True
     )
 
 
 @bp.post("/assignments/<int:assignment_id>/cancel")
 def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
+    assignment = db.get_or_404(Assignment, assignment_id)
     mine = is_own_current_registration(current_user, assignment.registration)
     require(mine or can_manage_event(current_user, assignment.event))
     _confirmed_post()
@@ -548,9 +540,7 @@ def my_schedule() -> ResponseReturnValue:
 
 @bp.post("/dispatch/<int:event_id>/sign-up")
 def sign_up(event_id: int) -> ResponseReturnValue:
-    event = db.session.get(DispatchEvent, event_id)
-    if event is None:
-        abort(404)
+    event = db.get_or_404(DispatchEvent, event_id)
     registration = next((r for r in _my_registrations() if r.program_id == event.program_id), None)
     if registration is None:
         abort(403)
@@ -565,9 +555,7 @@ def sign_up(event_id: int) -> ResponseReturnValue:
 
 
 def _my_assignment(assignment_id: int) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
+    assignment = db.get_or_404(Assignment, assignment_id)
     require(is_own_current_registration(current_user, assignment.registration))
     return assignment
 
@@ -593,11 +581,7 @@ def event_ics(assignment_id: int) -> Response:
     body = feeds.build_calendar(
         [assignment], base_url=current_app.config["BASE_URL"], domain=_domain()
     )
-    return Response(
-        body,
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f"attachment; filename=dispatch-{assignment.id}.ics"},
-    )
+    return download(body, mimetype="text/calendar", filename=f"dispatch-{assignment.id}.ics")
 
 
 def _domain() -> str:

@@ -24,9 +24,7 @@ def labels() -> dict[str, object]:
 
 
 def load_course(course_id: int, *, manage: bool = False) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None:
-        abort(404)
+    course = db.get_or_404(Course, course_id)
     require(
         can_manage_course(current_user, course) if manage else can_view_course(current_user, course)
     )

@@ -3,13 +3,13 @@ printed sign-in sheet."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import save
+from supporters.core.web import download, save
 from supporters.db import now_utc, writes
 from supporters.extensions import db
 from supporters.training.forms import SessionForm
@@ -144,8 +144,6 @@ def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
         return redirect(url_for("training.roll_call", course_id=course.id, session_id=row.id))
     sessions.record_sign_in_sheet(db.session, actor=current_user, course_session=row)
     db.session.commit()
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=sign-in-{course.id}-{row.id}.pdf"},
+    return download(
+        pdf, mimetype="application/pdf", filename=f"sign-in-{course.id}-{row.id}.pdf", inline=True
     )
