@@ -4,6 +4,7 @@ requests, the supporter's schedule and their private calendar feed."""
 from __future__ import annotations
 
 import calendar as month_calendar
+from collections.abc import Callable
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -380,30 +381,28 @@ def accept(event_id: int) -> ResponseReturnValue:
 
 @bp.post("/dispatch/<int:event_id>/decline")
 def decline(event_id: int) -> ResponseReturnValue:
-    event = _manage(event_id)
-    reason = posted_reason()
-    if reason is not None:
-        save(
-            lambda: services.decline_request(
-                db.session, actor=current_user, event=event, reason=reason
-            ),
-            success=_("The request was declined."),
-        )
-    return _back(event)
+    return _with_reason(event_id, services.decline_request, _("The request was declined."))
 
 
 @bp.post("/dispatch/<int:event_id>/cancel")
 def cancel(event_id: int) -> ResponseReturnValue:
+    return _with_reason(
+        event_id,
+        notify.cancel_event_and_tell,
+        _("The event was cancelled; its supporters are told."),
+    )
+
+
+def _with_reason(event_id: int, action: Callable[..., object], success: str) -> ResponseReturnValue:
+    """A button that asks for a reason: `action(session, actor=, event=, reason=)` on the
+    managed event when one was posted, then back to the event."""
     event = _manage(event_id)
     reason = posted_reason()
-    if reason is None:
-        return _back(event)
-    save(
-        lambda: notify.cancel_event_and_tell(
-            db.session, actor=current_user, event=event, reason=reason
-        ),
-        success=_("The event was cancelled; its supporters are told."),
-    )
+    if reason is not None:
+        save(
+            lambda: action(db.session, actor=current_user, event=event, reason=reason),
+            success=success,
+        )
     return _back(event)
 
 

@@ -157,24 +157,31 @@ def import_csv(course_id: int) -> ResponseReturnValue:
     return render_template("training/import.html", form=form, course=course, report=report)
 
 
+_TEMPLATES = {
+    "csv": (template_csv, "text/csv"),
+    "xlsx": (template_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def _template(course_id: int, extension: str) -> ResponseReturnValue:
+    """The trainees' template to fill in for the course's program, as CSV or Excel."""
+    course = load_course(course_id, manage=True)
+    build, mimetype = _TEMPLATES[extension]
+    return download(
+        build(db.session, course.program),
+        mimetype=mimetype,
+        filename=f"trainees-template.{extension}",
+    )
+
+
 @bp.get("/<int:course_id>/template.csv")
 def csv_template(course_id: int) -> ResponseReturnValue:
-    course = load_course(course_id, manage=True)
-    return download(
-        template_csv(db.session, course.program),
-        mimetype="text/csv",
-        filename="trainees-template.csv",
-    )
+    return _template(course_id, "csv")
 
 
 @bp.get("/<int:course_id>/template.xlsx")
 def xlsx_template(course_id: int) -> ResponseReturnValue:
-    course = load_course(course_id, manage=True)
-    return download(
-        template_xlsx(db.session, course.program),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filename="trainees-template.xlsx",
-    )
+    return _template(course_id, "xlsx")
 
 
 @bp.get("/<int:course_id>/enrolments.csv")
