@@ -82,23 +82,21 @@ class ScheduledJob:
 
 def run_due_job(app: Flask) -> RunReport | None:
     """The `reminders.run_due` job: one pass of every registered reminder rule, then the outbox."""
-    return run_job(
-        app,
-        "reminders.run_due",
-        lambda session, now, config: run_due(
-            session, now=now, app_config=config, guard=ensure_active
-        ),
-    )
+    return _run_guarded(app, "reminders.run_due", run_due)
 
 
 def send_outbox_job(app: Flask) -> int | None:
     """The `outbox.send` job."""
+    return _run_guarded(app, "outbox.send", send_due_mail)
+
+
+def _run_guarded(app: Flask, job_id: str, work: Callable[..., T]) -> T | None:
+    """Run `work` as the job `job_id`; it stops acting once this scheduler is not the
+    active one (`ensure_active`)."""
     return run_job(
         app,
-        "outbox.send",
-        lambda session, now, config: send_due_mail(
-            session, now=now, app_config=config, guard=ensure_active
-        ),
+        job_id,
+        lambda session, now, config: work(session, now=now, app_config=config, guard=ensure_active),
     )
 
 

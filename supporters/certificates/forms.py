@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-REQUIRED = _l("This field is required.")
+from supporters.core.forms import REQUIRED
 
 SHEET_STATUS_LABELS = {
     "active": _l("Valid (including follow-up due)"),

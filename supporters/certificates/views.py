@@ -40,6 +40,7 @@ from supporters.certificates.permissions import (
 from supporters.core.time import today_in_japan
 from supporters.core.web import (
     commit_or_flash,
+    download,
     public,
     require,
     save,
@@ -73,11 +74,7 @@ def _base_url() -> str:
 
 
 def _pdf(body: bytes, filename: str) -> Response:
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return download(body, mimetype="application/pdf", filename=filename)
 
 
 def _audit_download(kind: str, target: object, program_id: int, **detail: object) -> None:
@@ -96,9 +93,7 @@ def _audit_download(kind: str, target: object, program_id: int, **detail: object
 
 
 def _registration(registration_id: int) -> Registration:
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        abort(404)
+    registration = db.get_or_404(Registration, registration_id)
     return registration
 
 
@@ -244,9 +239,7 @@ def revoke(registration_id: int, card_id: int) -> ResponseReturnValue:
 @bp.get("/enrolments/<int:enrolment_id>/certificate.pdf")
 @writes_on_get
 def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None:
-        abort(404)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
     require(can_print_certificate(current_user, enrolment))
     back = url_for(
         "training.enrolment_detail", course_id=enrolment.course_id, enrolment_id=enrolment.id

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
 
-from flask import abort, flash, has_request_context, request, session, url_for
+from flask import Response, abort, flash, has_request_context, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -75,6 +75,16 @@ def save(action: Callable[[], T], *, form: Any = None, success: str | None = Non
     if success:
         flash(success, "success")
     return Outcome(value=value)
+
+
+def download(body: bytes | str, *, mimetype: str, filename: str, inline: bool = False) -> Response:
+    """A file for the browser to save, or with `inline` to show (a PDF to print)."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"{disposition}; filename={filename}"},
+    )
 
 
 def public(view: F) -> F:

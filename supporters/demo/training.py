@@ -188,6 +188,19 @@ def _run_course(
     return course
 
 
+@dataclass
+class _Held:
+    """A finished initial course of the demo: who held it, when, where, who came."""
+
+    organiser: Organisation
+    title: str
+    on: date
+    capacity: int
+    venue: str
+    people: list[Person]
+    attending: int
+
+
 def _system(session: DbSession) -> User:
     admin = session.scalar(select(User).where(User.email == "admin@demo.example"))
     assert admin is not None
@@ -197,9 +210,12 @@ def _system(session: DbSession) -> User:
 def load_training_demo(session: DbSession, programs: dict[str, Program], *, today: date) -> None:
     seq = _Sequence(session.scalar(select(Person.id).order_by(Person.id.desc()).limit(1)) or 0)
     seq.value *= 10  # numbers that do not collide with an earlier run's
-    _kagawa(session, programs["kagawa"], seq)
-    _chiba(session, programs["chiba"], seq)
-    _tochigi(session, programs["tochigi"], seq)
+    for key, plan in (("kagawa", _kagawa), ("chiba", _chiba), ("tochigi", _tochigi)):
+        program = programs[key]
+        if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
+            continue  # loaded before (idempotent)
+        for held in plan(session, program, seq):
+            _run_course(session, program=program, kind=CourseKind.INITIAL, **vars(held))
     _kagawa_in_progress(session, programs["kagawa"], seq, today)
 
 
@@ -256,105 +272,124 @@ def _kagawa_in_progress(session: DbSession, program: Program, seq: _Sequence, to
     )
 
 
-def _demo_person(session: DbSession, email: str) -> Person | None:
+def _demo_person(session: DbSession, email: str, attribute: Attribute) -> list[Person]:
+    """The demo login's person, with `attribute`, to enrol with the others (none if absent)."""
     user = session.scalar(select(User).where(User.email == email))
-    return user.person if user else None
+    if user is None or user.person is None:
+        return []
+    user.person.attribute = attribute
+    return [user.person]
 
 
-def _kagawa(session: DbSession, program: Program, seq: _Sequence) -> None:
+def _trainees(
+    session: DbSession,
+    seq: _Sequence,
+    program: Program,
+    places: list[Municipality],
+    counts: list[tuple[Attribute, int]],
+) -> list[Person]:
+    """New people for a course: `count` of each attribute, in that order."""
+    return [
+        _person(session, seq, program, places, attribute)
+        for attribute, count in counts
+        for _ in range(count)
+    ]
+
+
+def _kagawa(session: DbSession, program: Program, seq: _Sequence) -> list[_Held]:
     places = _places(
         session,
         "香川県",
         ["高松市", "丸亀市", "坂出市", "善通寺市", "観音寺市", "さぬき市", "三豊市", "宇多津町"],
     )
     hito = _organiser(session, program, "hito.toco")
-    if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
-        return
     # FY2022: the demo supporter's own course.
-    earlier = [
-        _person(session, seq, program, places, a)
-        for a in [Attribute.FAMILY] * 8
-        + [Attribute.WELFARE_PROFESSIONAL] * 8
-        + [Attribute.LIVED_EXPERIENCE] * 4
-    ]
-    demo = _demo_person(session, "supporter.kagawa@demo.example")
-    if demo is not None:
-        demo.attribute = Attribute.FAMILY
-        earlier.append(demo)
-    _run_course(
+    earlier = _trainees(
         session,
-        program=program,
-        organiser=hito,
-        kind=CourseKind.INITIAL,
-        title="令和4年度 香川県ひきこもりサポーター養成研修",
-        on=date(2022, 10, 15),
-        capacity=40,
-        people=earlier,
-        attending=len(earlier),
-        venue="高松市 サンポートホール",
-    )
+        seq,
+        program,
+        places,
+        [
+            (Attribute.FAMILY, 8),
+            (Attribute.WELFARE_PROFESSIONAL, 8),
+            (Attribute.LIVED_EXPERIENCE, 4),
+        ],
+    ) + _demo_person(session, "supporter.kagawa@demo.example", Attribute.FAMILY)
+    courses = [
+        _Held(
+            hito,
+            "令和4年度 香川県ひきこもりサポーター養成研修",
+            date(2022, 10, 15),
+            40,
+            "高松市 サンポートホール",
+            earlier,
+            len(earlier),
+        )
+    ]
     # FY2023: capacity 50, 32 applied, 30 attended and completed: 12 / 12 / 6.
-    attributes = (
-        [Attribute.WELFARE_PROFESSIONAL] * 12
-        + [Attribute.FAMILY] * 12
-        + [Attribute.LIVED_EXPERIENCE] * 6
-    )
-    trainees = [_person(session, seq, program, places, a) for a in attributes]
-    absent = [
-        _person(session, seq, program, places, a) for a in (Attribute.RESIDENT, Attribute.FAMILY)
-    ]
-    _run_course(
+    # The last two applied and did not come.
+    trainees = _trainees(
         session,
-        program=program,
-        organiser=hito,
-        kind=CourseKind.INITIAL,
-        title="令和5年度 香川県ひきこもりサポーター養成研修",
-        on=date(2023, 9, 9),
-        capacity=50,
-        people=trainees + absent,
-        attending=30,
-        venue="高松市 香川県社会福祉総合センター",
+        seq,
+        program,
+        places,
+        [
+            (Attribute.WELFARE_PROFESSIONAL, 12),
+            (Attribute.FAMILY, 12),
+            (Attribute.LIVED_EXPERIENCE, 6),
+            (Attribute.RESIDENT, 1),
+            (Attribute.FAMILY, 1),
+        ],
+    )
+    courses.append(
+        _Held(
+            hito,
+            "令和5年度 香川県ひきこもりサポーター養成研修",
+            date(2023, 9, 9),
+            50,
+            "高松市 香川県社会福祉総合センター",
+            trainees,
+            30,
+        )
     )
     # Follow-up training needs registered supporters: see supporters/registry/demo.py.
+    return courses
 
 
-def _chiba(session: DbSession, program: Program, seq: _Sequence) -> None:
-    if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
-        return
+def _chiba(session: DbSession, program: Program, seq: _Sequence) -> list[_Held]:
     places = _places(
         session,
         "千葉県",
         ["千葉市", "習志野市", "佐倉市", "船橋市", "市川市", "八千代市", "四街道市"],
     )
     centre = _organiser(session, program, "千葉県ひきこもり地域支援センター")
-    people = [
-        _person(session, seq, program, places, a)
-        for a in [Attribute.MUNICIPAL_STAFF] * 6
-        + [Attribute.PRIVATE_SUPPORT] * 5
-        + [Attribute.RESIDENT] * 6
-        + [Attribute.FAMILY] * 5
-    ]
-    demo = _demo_person(session, "supporter.chiba@demo.example")
-    if demo is not None:
-        demo.attribute = Attribute.RESIDENT
-        people.insert(0, demo)
-    _run_course(
+    people = _trainees(
         session,
-        program=program,
-        organiser=centre,
-        kind=CourseKind.INITIAL,
-        title="令和6年度 千葉県ひきこもりサポーター養成研修",
-        on=date(2024, 7, 6),
-        capacity=60,
-        people=people,
-        attending=len(people) - 2,
-        venue="千葉市 千葉県教育会館",
+        seq,
+        program,
+        places,
+        [
+            (Attribute.MUNICIPAL_STAFF, 6),
+            (Attribute.PRIVATE_SUPPORT, 5),
+            (Attribute.RESIDENT, 6),
+            (Attribute.FAMILY, 5),
+        ],
     )
+    people = _demo_person(session, "supporter.chiba@demo.example", Attribute.RESIDENT) + people
+    return [
+        _Held(
+            centre,
+            "令和6年度 千葉県ひきこもりサポーター養成研修",
+            date(2024, 7, 6),
+            60,
+            "千葉市 千葉県教育会館",
+            people,
+            len(people) - 2,
+        )
+    ]
 
 
-def _tochigi(session: DbSession, program: Program, seq: _Sequence) -> None:
-    if session.scalar(select(Course).where(Course.program_id == program.id)) is not None:
-        return
+def _tochigi(session: DbSession, program: Program, seq: _Sequence) -> list[_Held]:
     places = _places(
         session,
         "栃木県",
@@ -371,39 +406,37 @@ def _tochigi(session: DbSession, program: Program, seq: _Sequence) -> None:
         Attribute.LIVED_EXPERIENCE,
         Attribute.FAMILY,
     ]
-    demo = _demo_person(session, "supporter.tochigi@demo.example")
+    courses: list[_Held] = []
     # Polaris's courses over five fiscal years: 140 completers plus the demo supporter.
     for year, size in [(2019, 28), (2020, 27), (2021, 29), (2022, 28), (2023, 28)]:
         people = [_person(session, seq, program, places, mix[k % len(mix)]) for k in range(size)]
-        if year == 2022 and demo is not None:
-            demo.attribute = Attribute.FAMILY
-            people.append(demo)
-        _run_course(
-            session,
-            program=program,
-            organiser=polaris,
-            kind=CourseKind.INITIAL,
-            title=f"{fiscal_year_label(year)} ひきこもりサポーター養成研修（ポラリスとちぎ）",
-            on=date(year, 7, 20),
-            capacity=40,
-            people=people,
-            attending=len(people),
-            venue="宇都宮市 とちぎ福祉プラザ",
+        if year == 2022:
+            people += _demo_person(session, "supporter.tochigi@demo.example", Attribute.FAMILY)
+        courses.append(
+            _Held(
+                polaris,
+                f"{fiscal_year_label(year)} ひきこもりサポーター養成研修（ポラリスとちぎ）",
+                date(year, 7, 20),
+                40,
+                "宇都宮市 とちぎ福祉プラザ",
+                people,
+                len(people),
+            )
         )
     # Nasu town council's own course with Polaris's material: 13 completers.
     people = [_person(session, seq, program, nasu_places, mix[k % len(mix)]) for k in range(13)]
-    _run_course(
-        session,
-        program=program,
-        organiser=nasu,
-        kind=CourseKind.INITIAL,
-        title="那須町ひきこもりサポーター養成講座（那須町社会福祉協議会）",
-        on=date(2022, 11, 12),
-        capacity=20,
-        people=people,
-        attending=13,
-        venue="那須町 ゆめプラザ・那須",
+    courses.append(
+        _Held(
+            nasu,
+            "那須町ひきこもりサポーター養成講座（那須町社会福祉協議会）",
+            date(2022, 11, 12),
+            20,
+            "那須町 ゆめプラザ・那須",
+            people,
+            13,
+        )
     )
+    return courses
 
 
 __all__ = ["Enrolment", "load_training_demo"]

@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from supporters.core.forms import REQUIRED
 from supporters.core.time import TOKYO
 from supporters.programs.fields import TimeOfDayField
 from supporters.registry.forms import ACTIVITY_LABELS, CONFIRM_FREE_TEXT
@@ -23,7 +24,6 @@ from supporters.registry.forms import ACTIVITY_LABELS, CONFIRM_FREE_TEXT
 if TYPE_CHECKING:
     from supporters.dispatch.models import DispatchEvent
 
-REQUIRED = _l("This field is required.")
 
 KIND_LABELS = {
     "outreach_day": _l("Outreach consultation day"),

@@ -63,16 +63,21 @@ def render_dispatch_notice(data: DispatchNoticeData, *, font_path: FontPath | No
     canvas.setFont(font.name, 14)
     canvas.drawString(margin, y, f"{data.supporter_name} 様")
     y -= 12 * mm
-    intro = text_paragraph(
+
+    def paragraph(text: str, size: float, top: float) -> float:
+        """Draw a paragraph across the page below `top`; its height."""
+        para = text_paragraph(text, font, size, width=width)
+        _, height = para.wrap(width, page_h)
+        para.drawOn(canvas, margin, top - height)
+        return float(height)
+
+    y -= paragraph(
         "いつもご協力いただき、ありがとうございます。次のとおり、サポーターとしての"
         "ご参加をお願いいたします。",
-        font,
         11,
-        width=width,
+        y,
     )
-    _, h = intro.wrap(width, page_h)
-    intro.drawOn(canvas, margin, y - h)
-    y -= h + 8 * mm
+    y -= 8 * mm
     rows = [
         ("内容", data.event_title),
         ("日時", data.when),
@@ -95,15 +100,12 @@ def render_dispatch_notice(data: DispatchNoticeData, *, font_path: FontPath | No
         para.drawOn(canvas, margin + label_w + 2 * mm, y - 2.5 * mm - h)
         y -= row_h
     y -= 10 * mm
-    closing = text_paragraph(
+    paragraph(
         "ご都合が悪くなった場合は、お早めに事業担当者までご連絡ください。"
         "相談に来られた方のお名前やお話の内容は、記録したり持ち帰ったりしないでください。",
-        font,
         10.5,
-        width=width,
+        y,
     )
-    _, h = closing.wrap(width, page_h)
-    closing.drawOn(canvas, margin, y - h)
     canvas.setFont(font.name, 12)
     canvas.drawRightString(page_w - margin, margin + 10 * mm, data.issuer_name)
     return finish(canvas, buffer)

@@ -4,6 +4,7 @@ requests, the supporter's schedule and their private calendar feed."""
 from __future__ import annotations
 
 import calendar as month_calendar
+from collections.abc import Callable
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ from supporters.accounts.permissions import coordinated_program_ids, is_admin
 from supporters.core.dates import parse_month
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import TOKYO, local_date
-from supporters.core.web import posted_reason, public, require, save
+from supporters.core.web import download, posted_reason, public, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import finding, lists, notify, services
@@ -74,9 +75,7 @@ def _labels() -> dict[str, object]:
 
 
 def _event(event_id: int) -> DispatchEvent:
-    event = db.session.get(DispatchEvent, event_id)
-    if event is None:
-        abort(404)
+    event = db.get_or_404(DispatchEvent, event_id)
     require(can_view_event(current_user, event))
     return event
 
@@ -382,30 +381,28 @@ def accept(event_id: int) -> ResponseReturnValue:
 
 @bp.post("/dispatch/<int:event_id>/decline")
 def decline(event_id: int) -> ResponseReturnValue:
-    event = _manage(event_id)
-    reason = posted_reason()
-    if reason is not None:
-        save(
-            lambda: services.decline_request(
-                db.session, actor=current_user, event=event, reason=reason
-            ),
-            success=_("The request was declined."),
-        )
-    return _back(event)
+    return _with_reason(event_id, services.decline_request, _("The request was declined."))
 
 
 @bp.post("/dispatch/<int:event_id>/cancel")
 def cancel(event_id: int) -> ResponseReturnValue:
+    return _with_reason(
+        event_id,
+        notify.cancel_event_and_tell,
+        _("The event was cancelled; its supporters are told."),
+    )
+
+
+def _with_reason(event_id: int, action: Callable[..., object], success: str) -> ResponseReturnValue:
+    """A button that asks for a reason: `action(session, actor=, event=, reason=)` on the
+    managed event when one was posted, then back to the event."""
     event = _manage(event_id)
     reason = posted_reason()
-    if reason is None:
-        return _back(event)
-    save(
-        lambda: notify.cancel_event_and_tell(
-            db.session, actor=current_user, event=event, reason=reason
-        ),
-        success=_("The event was cancelled; its supporters are told."),
-    )
+    if reason is not None:
+        save(
+            lambda: action(db.session, actor=current_user, event=event, reason=reason),
+            success=success,
+        )
     return _back(event)
 
 
@@ -452,9 +449,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
     from supporters.dispatch.pdf import DispatchNoticeData, render_dispatch_notice
     from supporters.pdf.errors import PdfInputError
 
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
+    assignment = db.get_or_404(Assignment, assignment_id)
     event = assignment.event
     require(can_manage_event(current_user, event))
     start = event.starts_at.astimezone(TOKYO)
@@ -481,18 +476,14 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         return _back(event)
     services.record_notice_printed(db.session, actor=current_user, assignment=assignment)
     db.session.commit()
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=notice-{assignment.id}.pdf"},
+    return download(
+        pdf, mimetype="application/pdf", filename=f"notice-{assignment.id}.pdf", inline=True
     )
 
 
 @bp.post("/assignments/<int:assignment_id>/cancel")
 def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
+    assignment = db.get_or_404(Assignment, assignment_id)
     mine = is_own_current_registration(current_user, assignment.registration)
     require(mine or can_manage_event(current_user, assignment.event))
     _confirmed_post()
@@ -548,9 +539,7 @@ def my_schedule() -> ResponseReturnValue:
 
 @bp.post("/dispatch/<int:event_id>/sign-up")
 def sign_up(event_id: int) -> ResponseReturnValue:
-    event = db.session.get(DispatchEvent, event_id)
-    if event is None:
-        abort(404)
+    event = db.get_or_404(DispatchEvent, event_id)
     registration = next((r for r in _my_registrations() if r.program_id == event.program_id), None)
     if registration is None:
         abort(403)
@@ -565,9 +554,7 @@ def sign_up(event_id: int) -> ResponseReturnValue:
 
 
 def _my_assignment(assignment_id: int) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
+    assignment = db.get_or_404(Assignment, assignment_id)
     require(is_own_current_registration(current_user, assignment.registration))
     return assignment
 
@@ -593,11 +580,7 @@ def event_ics(assignment_id: int) -> Response:
     body = feeds.build_calendar(
         [assignment], base_url=current_app.config["BASE_URL"], domain=_domain()
     )
-    return Response(
-        body,
-        mimetype="text/calendar",
-        headers={"Content-Disposition": f"attachment; filename=dispatch-{assignment.id}.ics"},
-    )
+    return download(body, mimetype="text/calendar", filename=f"dispatch-{assignment.id}.ics")
 
 
 def _domain() -> str:

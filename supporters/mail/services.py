@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import aliased
 
 from supporters.db import DbSession, now_utc
@@ -364,6 +364,15 @@ def record_progress(session: DbSession, name: str, *, now: datetime) -> None:
     session.commit()
 
 
+def _still_claimed(claimed: _Claimed) -> list[ColumnElement[bool]]:
+    """The message is still pending under this worker's lease (no other worker took it)."""
+    return [
+        OutboxMessage.id == claimed.id,
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.lease_until == claimed.lease_until,
+    ]
+
+
 def _record_unavailable(
     session: DbSession, claimed: _Claimed, error: str, clock: datetime
 ) -> timedelta:
@@ -371,11 +380,7 @@ def _record_unavailable(
     and make the whole queue wait. Returns the wait."""
     session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id == claimed.id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.lease_until == claimed.lease_until,
-        )
+        .where(*_still_claimed(claimed))
         .values(
             lease_until=None,
             attempts=OutboxMessage.attempts - 1,
@@ -466,11 +471,7 @@ def _record_failure(
         values["next_attempt_at"] = clock + retry_delay(attempts)
     session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id == claimed.id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.lease_until == claimed.lease_until,
-        )
+        .where(*_still_claimed(claimed))
         .values(**values)
         .execution_options(synchronize_session=False)
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import jaconv
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from supporters.audit.services import record_audit
 from supporters.core.text import fold, normalise_email
@@ -191,6 +191,11 @@ def clean_person_input(
     )
 
 
+def same_name(data: PersonInput) -> list[ColumnElement[bool]]:
+    """Conditions on Person: the same name (as compared) and reading as `data`."""
+    return [Person.name_key == name_key(data.name), Person.name_reading == data.name_reading]
+
+
 def find_duplicates(session: DbSession, data: PersonInput, *, program_id: int) -> list[Person]:
     """Same name and reading, and the same e-mail or phone: most likely the same person.
     Only among the people `program_id` holds records of: a person another program recorded
@@ -210,8 +215,7 @@ def find_duplicates(session: DbSession, data: PersonInput, *, program_id: int) -
         session.scalars(
             select(Person)
             .where(
-                Person.name_key == name_key(data.name),
-                Person.name_reading == data.name_reading,
+                *same_name(data),
                 or_(*contacts),
                 known_to_program(program_id),
             )

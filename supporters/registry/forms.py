@@ -15,7 +15,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-REQUIRED = _l("This field is required.")
+from supporters.core.forms import REQUIRED
+
 CONFIRM_FREE_TEXT = _l("I have checked: this identifies no one")
 
 STATUS_LABELS = {

@@ -20,7 +20,7 @@ from supporters.accounts.permissions import (
 from supporters.core.dates import parse_day
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import today_in_japan
-from supporters.core.web import commit_or_flash, hours_text, posted_reason, require, save
+from supporters.core.web import commit_or_flash, download, hours_text, posted_reason, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
@@ -181,15 +181,11 @@ def export() -> Response:
     )
     db.session.commit()
     name = f"register-{program.code}-{flt.day.isoformat()}.csv"
-    return Response(
-        body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
-    )
+    return download(body, mimetype="text/csv", filename=name)
 
 
 def _registration(registration_id: int) -> Registration:
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        abort(404)
+    registration = db.get_or_404(Registration, registration_id)
     require(can_view_registration(current_user, registration))
     return registration
 
@@ -314,9 +310,7 @@ def withdraw(registration_id: int) -> ResponseReturnValue:
 
 
 def _enrolment_for_registration(enrolment_id: int) -> Enrolment:
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None:
-        abort(404)
+    enrolment = db.get_or_404(Enrolment, enrolment_id)
     require(can_manage_course(current_user, enrolment.course))
     return enrolment
 
@@ -364,9 +358,7 @@ def register_enrolment(enrolment_id: int) -> ResponseReturnValue:
 def register_completed(course_id: int) -> ResponseReturnValue:
     """Register everyone who completed the course and is not registered yet, in one step.
     Programs where registration is optional register one by one, by form."""
-    course = db.session.get(Course, course_id)
-    if course is None:
-        abort(404)
+    course = db.get_or_404(Course, course_id)
     require(can_manage_course(current_user, course))
     if not ConfirmForm().validate_on_submit():
         abort(400)

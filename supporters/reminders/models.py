@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from supporters.db import Base, FittedString, now_utc
 
+# What makes a reminder one: the ledger and the failures are unique on it.
+KEY_COLUMNS = ("rule", "subject_type", "subject_id", "recipient", "occurrence")
+
 
 class ReminderLedger(Base):
     """Each reminder decided once: (rule, subject, recipient, occurrence) is unique, and the
@@ -27,17 +30,7 @@ class ReminderLedger(Base):
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id"))
     note: Mapped[str | None] = mapped_column(FittedString(200))  # e.g. no e-mail: in-app only
 
-    __table_args__ = (
-        Index(
-            "uq_reminder_ledger_key",
-            "rule",
-            "subject_type",
-            "subject_id",
-            "recipient",
-            "occurrence",
-            unique=True,
-        ),
-    )
+    __table_args__ = (Index("uq_reminder_ledger_key", *KEY_COLUMNS, unique=True),)
 
 
 class Notification(Base):
@@ -74,14 +67,4 @@ class ReminderFailure(Base):
     first_failed_at: Mapped[datetime] = mapped_column(default=now_utc)
     last_failed_at: Mapped[datetime] = mapped_column(default=now_utc)
 
-    __table_args__ = (
-        Index(
-            "uq_reminder_failure_key",
-            "rule",
-            "subject_type",
-            "subject_id",
-            "recipient",
-            "occurrence",
-            unique=True,
-        ),
-    )
+    __table_args__ = (Index("uq_reminder_failure_key", *KEY_COLUMNS, unique=True),)

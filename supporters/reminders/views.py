@@ -94,9 +94,7 @@ def requeue() -> ResponseReturnValue:
 @bp.get("/<int:message_id>")
 @writes
 def message(message_id: int) -> str:
-    row = db.session.get(OutboxMessage, message_id)
-    if row is None:
-        abort(404)
+    row = db.get_or_404(OutboxMessage, message_id)
     # Mail bodies carry links that act as credentials (invitations, resets): reading one is audited.
     record_audit(db.session, current_user, "mail.view", row, ip_address=request.remote_addr)
     db.session.commit()

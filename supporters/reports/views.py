@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -23,7 +22,7 @@ from flask_login import current_user
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
 from supporters.core.time import today_in_japan
-from supporters.core.web import require
+from supporters.core.web import download, require
 from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db
@@ -234,6 +233,4 @@ def export(code: str, year: int, fmt: str) -> ResponseReturnValue:
         ip_address=request.remote_addr,
     )
     db.session.commit()
-    return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
-    )
+    return download(body, mimetype=mimetype, filename=name)

@@ -16,10 +16,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from supporters.core.forms import REQUIRED
 from supporters.people.services import ATTRIBUTE_LABELS_JA
 from supporters.programs.fields import TimeOfDayField
-
-REQUIRED = _l("This field is required.")
 
 KIND_LABELS = {
     "initial": _l("Initial training"),

@@ -70,16 +70,8 @@ def update_completion(session: DbSession, *, actor: User | None, enrolment: Enro
         _complete(session, actor=actor, enrolment=enrolment, on=on)
         return True
     if not done and enrolment.state == EnrolmentState.COMPLETED:
-        enrolment.state = EnrolmentState.CONFIRMED
-        enrolment.completed_on = None  # the number stays reserved for this enrolment
-        record_audit(
-            session,
-            actor,
-            "enrolment.uncomplete",
-            enrolment,
-            program_id=enrolment.course.program_id,
-            detail={"automatic": True},
-        )
+        # The number stays reserved for this enrolment.
+        _uncomplete(session, actor, enrolment, EnrolmentState.CONFIRMED, {"automatic": True})
     return False
 
 
@@ -99,6 +91,26 @@ def _complete(session: DbSession, *, actor: User | None, enrolment: Enrolment, o
         enrolment,
         program_id=enrolment.course.program_id,
         detail={"number": enrolment.completion_number},
+    )
+
+
+def _uncomplete(
+    session: DbSession,
+    actor: User | None,
+    enrolment: Enrolment,
+    state: EnrolmentState,
+    detail: dict[str, object],
+) -> None:
+    """Take the completion back: the enrolment goes to `state`, audited with `detail`."""
+    enrolment.state = state
+    enrolment.completed_on = None
+    record_audit(
+        session,
+        actor,
+        "enrolment.uncomplete",
+        enrolment,
+        program_id=enrolment.course.program_id,
+        detail=detail,
     )
 
 
@@ -137,17 +149,8 @@ def uncomplete_by_hand(
         raise ServiceError("reason", str(_l("Give a reason.")), code="reason_missing")
     if enrolment.state != EnrolmentState.COMPLETED:
         raise ServiceError(None, str(_l("This enrolment is not completed.")), code="not_completed")
-    enrolment.state = EnrolmentState.NOT_COMPLETED
-    enrolment.completed_on = None
     enrolment.completion_reason = reason[:500]
-    record_audit(
-        session,
-        actor,
-        "enrolment.uncomplete",
-        enrolment,
-        program_id=enrolment.course.program_id,
-        detail={"reason": reason[:500]},
-    )
+    _uncomplete(session, actor, enrolment, EnrolmentState.NOT_COMPLETED, {"reason": reason[:500]})
 
 
 def count_follow_up(session: DbSession, actor: User | None, enrolment: Enrolment, on: date) -> None:

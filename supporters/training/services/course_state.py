@@ -79,19 +79,7 @@ def follow_up_courses_open(
 ) -> list[Course]:
     """The program's follow-up courses a registered supporter can still apply to, soonest
     first."""
-    first = _first_session_date()
-    return list(
-        session.scalars(
-            select(Course)
-            .where(
-                Course.program_id == program.id,
-                Course.kind == CourseKind.FOLLOW_UP,
-                *open_for_applications_filter(today),
-            )
-            .order_by(first, Course.id)
-            .limit(limit)
-        )
-    )
+    return _follow_up_courses(session, program, open_for_applications_filter(today), limit)
 
 
 def follow_up_courses_to_enrol(
@@ -99,17 +87,23 @@ def follow_up_courses_to_enrol(
 ) -> list[Course]:
     """Follow-up courses a coordinator can still enrol supporters into: not closed, first
     session ahead (applications may have closed: the coordinator decides)."""
-    first = _first_session_date()
+    conditions = [Course.closed_at.is_(None), _first_session_date() > today]
+    return _follow_up_courses(session, program, conditions, limit)
+
+
+def _follow_up_courses(
+    session: DbSession, program: Program, conditions: list[ColumnElement[bool]], limit: int
+) -> list[Course]:
+    """The program's follow-up courses that meet `conditions`, soonest first."""
     return list(
         session.scalars(
             select(Course)
             .where(
                 Course.program_id == program.id,
                 Course.kind == CourseKind.FOLLOW_UP,
-                Course.closed_at.is_(None),
-                first > today,
+                *conditions,
             )
-            .order_by(first, Course.id)
+            .order_by(_first_session_date(), Course.id)
             .limit(limit)
         )
     )

@@ -19,7 +19,7 @@ from supporters.people.services import (
     clean_person_input,
     create_person,
     find_duplicates,
-    name_key,
+    same_name,
 )
 from supporters.programs.models import EligibilityRule, Municipality, Program
 from supporters.programs.services import find_municipality
@@ -81,14 +81,7 @@ def same_name_in_program(session: DbSession, program: Program, data: PersonInput
     )
     return list(
         session.scalars(
-            select(Person)
-            .where(
-                Person.name_key == name_key(data.name),
-                Person.name_reading == data.name_reading,
-                in_program,
-            )
-            .order_by(Person.id)
-            .limit(20)
+            select(Person).where(*same_name(data), in_program).order_by(Person.id).limit(20)
         )
     )
 

@@ -3,10 +3,14 @@ enrolment of the URL with the permission it needs, and the labels every template
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
-from flask_login import current_user
+from collections.abc import Callable
+from typing import Any
 
-from supporters.core.web import require
+from flask import Blueprint, abort, redirect, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from supporters.core.web import require, save
 from supporters.extensions import db
 from supporters.training.forms import ATTRIBUTE_LABELS, KIND_LABELS, STATE_LABELS
 from supporters.training.models import Course, CourseSession, Enrolment
@@ -24,9 +28,7 @@ def labels() -> dict[str, object]:
 
 
 def load_course(course_id: int, *, manage: bool = False) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None:
-        abort(404)
+    course = db.get_or_404(Course, course_id)
     require(
         can_manage_course(current_user, course) if manage else can_view_course(current_user, course)
     )
@@ -50,3 +52,13 @@ def load_enrolment(course: Course, enrolment_id: int) -> Enrolment:
 def managed_enrolment(course_id: int, enrolment_id: int) -> tuple[Course, Enrolment]:
     course = load_course(course_id, manage=True)
     return course, load_enrolment(course, enrolment_id)
+
+
+def saved_to_course(
+    course: Course, form: Any, action: Callable[[], object], success: str
+) -> Response | None:
+    """A posted form of a course's page: when it is valid and `action` saved, back to the
+    course page; else None, to show the form again (with the refusal on it)."""
+    if form.validate_on_submit() and save(action, form=form, success=success):
+        return redirect(url_for("training.detail", course_id=course.id))
+    return None

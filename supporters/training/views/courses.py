@@ -29,7 +29,7 @@ from supporters.training.permissions import (
     visible_trainee_filter,
 )
 from supporters.training.services import course_state, courses
-from supporters.training.views.common import bp, labels, load_course
+from supporters.training.views.common import bp, labels, load_course, saved_to_course
 
 COURSES_PER_PAGE = 30
 ENROLMENTS_PER_PAGE = 100
@@ -142,17 +142,15 @@ def edit(course_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.program_id.data = str(course.program_id)
         form.organiser_id.data = str(course.organiser_id)
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: courses.update_course(
-                db.session, actor=current_user, course=course, data=_course_input(form)
-            ),
-            form=form,
-            success=_("The course was saved."),
-        )
-        if outcome:
-            return redirect(url_for("training.detail", course_id=course.id))
-    return render_template("training/course_form.html", form=form, course=course)
+    saved = saved_to_course(
+        course,
+        form,
+        lambda: courses.update_course(
+            db.session, actor=current_user, course=course, data=_course_input(form)
+        ),
+        _("The course was saved."),
+    )
+    return saved or render_template("training/course_form.html", form=form, course=course)
 
 
 @bp.get("/<int:course_id>")

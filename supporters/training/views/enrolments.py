@@ -3,7 +3,7 @@ page, confirming and withdrawing, and a supporter's own application."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 from supporters.accounts.permissions import contact_for
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import local_date
-from supporters.core.web import require, save, show_service_error
+from supporters.core.web import download, require, save, show_service_error
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
@@ -157,24 +157,31 @@ def import_csv(course_id: int) -> ResponseReturnValue:
     return render_template("training/import.html", form=form, course=course, report=report)
 
 
+_TEMPLATES = {
+    "csv": (template_csv, "text/csv"),
+    "xlsx": (template_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+
+
+def _template(course_id: int, extension: str) -> ResponseReturnValue:
+    """The trainees' template to fill in for the course's program, as CSV or Excel."""
+    course = load_course(course_id, manage=True)
+    build, mimetype = _TEMPLATES[extension]
+    return download(
+        build(db.session, course.program),
+        mimetype=mimetype,
+        filename=f"trainees-template.{extension}",
+    )
+
+
 @bp.get("/<int:course_id>/template.csv")
 def csv_template(course_id: int) -> ResponseReturnValue:
-    course = load_course(course_id, manage=True)
-    return Response(
-        template_csv(db.session, course.program),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=trainees-template.csv"},
-    )
+    return _template(course_id, "csv")
 
 
 @bp.get("/<int:course_id>/template.xlsx")
 def xlsx_template(course_id: int) -> ResponseReturnValue:
-    course = load_course(course_id, manage=True)
-    return Response(
-        template_xlsx(db.session, course.program),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename=trainees-template.xlsx"},
-    )
+    return _template(course_id, "xlsx")
 
 
 @bp.get("/<int:course_id>/enrolments.csv")
@@ -186,11 +193,7 @@ def export_csv(course_id: int) -> ResponseReturnValue:
     )
     body = "\ufeff" + enrolments_csv(db.session, course)
     db.session.commit()
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=course-{course.id}.csv"},
-    )
+    return download(body.encode("utf-8"), mimetype="text/csv", filename=f"course-{course.id}.csv")
 
 
 @bp.get("/<int:course_id>/enrolments/<int:enrolment_id>")

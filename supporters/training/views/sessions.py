@@ -3,18 +3,18 @@ printed sign-in sheet."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import save
+from supporters.core.web import download, save
 from supporters.db import now_utc, writes
 from supporters.extensions import db
 from supporters.training.forms import SessionForm
 from supporters.training.services import sessions
-from supporters.training.views.common import bp, load_course, load_session
+from supporters.training.views.common import bp, load_course, load_session, saved_to_course
 
 
 def _session_input(form: SessionForm) -> sessions.SessionInput:
@@ -32,17 +32,17 @@ def _session_input(form: SessionForm) -> sessions.SessionInput:
 def new_session(course_id: int) -> ResponseReturnValue:
     course = load_course(course_id, manage=True)
     form = SessionForm()
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: sessions.add_session(
-                db.session, actor=current_user, course=course, data=_session_input(form)
-            ),
-            form=form,
-            success=_("The session was added."),
-        )
-        if outcome:
-            return redirect(url_for("training.detail", course_id=course.id))
-    return render_template("training/session_form.html", form=form, course=course, row=None)
+    saved = saved_to_course(
+        course,
+        form,
+        lambda: sessions.add_session(
+            db.session, actor=current_user, course=course, data=_session_input(form)
+        ),
+        _("The session was added."),
+    )
+    return saved or render_template(
+        "training/session_form.html", form=form, course=course, row=None
+    )
 
 
 @bp.route("/<int:course_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -50,17 +50,15 @@ def edit_session(course_id: int, session_id: int) -> ResponseReturnValue:
     course = load_course(course_id, manage=True)
     row = load_session(course, session_id)
     form = SessionForm(obj=row)
-    if form.validate_on_submit():
-        outcome = save(
-            lambda: sessions.update_session(
-                db.session, actor=current_user, course_session=row, data=_session_input(form)
-            ),
-            form=form,
-            success=_("The session was saved."),
-        )
-        if outcome:
-            return redirect(url_for("training.detail", course_id=course.id))
-    return render_template(
+    saved = saved_to_course(
+        course,
+        form,
+        lambda: sessions.update_session(
+            db.session, actor=current_user, course_session=row, data=_session_input(form)
+        ),
+        _("The session was saved."),
+    )
+    return saved or render_template(
         "training/session_form.html", form=form, course=course, row=row, confirm=ConfirmForm()
     )
 
@@ -144,8 +142,6 @@ def sign_in_sheet(course_id: int, session_id: int) -> ResponseReturnValue:
         return redirect(url_for("training.roll_call", course_id=course.id, session_id=row.id))
     sessions.record_sign_in_sheet(db.session, actor=current_user, course_session=row)
     db.session.commit()
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=sign-in-{course.id}-{row.id}.pdf"},
+    return download(
+        pdf, mimetype="application/pdf", filename=f"sign-in-{course.id}-{row.id}.pdf", inline=True
     )
