@@ -200,13 +200,7 @@ def open_places(
 ) -> list[tuple[DispatchEvent, int, float | None]]:
     """Open events the supporter may take, nearest first: (event, places left, km)."""
     home = registration.main_municipality or registration.person.residence_municipality
-    holding = (
-        select(Assignment.event_id, func.count().label("taken"))
-        .where(Assignment.state.in_(HOLDING))
-        .group_by(Assignment.event_id)
-        .subquery()
-    )
-    taken = func.coalesce(holding.c.taken, 0)
+    taken = DispatchEvent.places_taken  # kept under the staffing lock (places.py)
     mine = exists().where(
         Assignment.event_id == DispatchEvent.id,
         Assignment.person_id == registration.person_id,
@@ -220,7 +214,6 @@ def open_places(
     )
     query = (
         select(DispatchEvent, taken)
-        .outerjoin(holding, holding.c.event_id == DispatchEvent.id)
         .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
         .options(contains_eager(DispatchEvent.municipality))
         .where(
