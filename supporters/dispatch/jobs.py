@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from supporters.accounts.models import User
@@ -41,7 +41,7 @@ WITH_EVENT_AND_PERSON = (
 )
 
 
-def _told(rule: str, occurrence: str) -> ColumnElement[bool]:
+def _told(rule: str, occurrence: str | ColumnElement[str]) -> ColumnElement[bool]:
     """The assignment's reminder of `rule` is in the ledger (for an anti-join: these rules
     tell one supporter once about each assignment)."""
     return exists().where(
@@ -57,6 +57,16 @@ def _when(event: DispatchEvent) -> str:
     return f"{start:%Y/%m/%d %H:%M} {event.municipality.name} {event.venue}"
 
 
+def _dispatch_occurrence(now: datetime) -> ColumnElement[str]:
+    """`upcoming_dispatch`'s occurrence at `now`, in SQL: "morning" once 07:00 (Japan) of the
+    event's day has come (only events starting before the next midnight), else "d2"."""
+    today = local_date(now)
+    if now < datetime.combine(today, MORNING, TOKYO):
+        return literal("d2")
+    next_midnight = datetime.combine(today + timedelta(days=1), time(0), TOKYO)
+    return case((Assignment.starts_at < next_midnight, "morning"), else_="d2")
+
+
 @register_rule(order=40)
 def upcoming_dispatch(session: DbSession, now: datetime) -> int:
     """Two days before, and on the morning of the day. Never after the start."""
@@ -68,6 +78,7 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
                 Assignment.state.in_(HOLDING),
                 Assignment.starts_at > now,
                 Assignment.starts_at <= now + timedelta(days=2),
+                ~_told("upcoming_dispatch", _dispatch_occurrence(now)),
             )
         )
     )

@@ -4,11 +4,11 @@ reminders/jobs.py). The follow-up course notice is here: it goes to the register
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, exists, literal, select
+from sqlalchemy import ColumnElement, String, case, cast, exists, literal, select
 from sqlalchemy.orm import selectinload
 
 from supporters.accounts.models import User
@@ -47,6 +47,26 @@ def _occurrence(days_left: int, window: int) -> str | None:
     return "window" if days_left <= window else None
 
 
+def _told_of_validity_end(today: date) -> ColumnElement[bool]:
+    """The reminder that applies today (`_occurrence`, or the lapse notice) is in the ledger:
+    for an anti-join, so a pass reads only the registrations with something new to tell.
+    (Beyond the program's window the occurrence is None: those rows are read and skipped.)"""
+    which = case(
+        (Registration.valid_until < today, "lapse"),
+        *[
+            (Registration.valid_until <= today + timedelta(days=lead), f"d{lead}")
+            for lead in sorted(LEAD_DAYS)
+        ],
+        else_="window",
+    )
+    return exists().where(
+        ReminderLedger.rule.in_(("follow_up_due", "lapse")),
+        ReminderLedger.subject_type == "registration",
+        ReminderLedger.subject_id == Registration.id,
+        ReminderLedger.occurrence == cast(Registration.valid_until, String) + ":" + which,
+    )
+
+
 @register_rule(order=10)
 def follow_up_due(session: DbSession, now: datetime) -> int:
     """Follow-up due: when the window opens, then 90, 30 and 7 days before the end, and on
@@ -80,6 +100,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                 Registration.valid_until.is_not(None),
                 Registration.valid_until >= today - timedelta(days=catch_up),
                 Registration.valid_until <= today + timedelta(days=longest),
+                ~_told_of_validity_end(today),
             )
         )
     )

@@ -27,9 +27,10 @@ It:
 reported (and kept as a `ReminderFailure` for the admin's mail page until it succeeds), and
 the other rules still run. Within a rule, each reminder is decided in a savepoint of its
 own when its batch fails (`rules.decide_many` falls back to `rules.decide`): one that
-fails is recorded and left for the next pass, and the rule goes on. If another pass decided the same reminder first,
-the ledger's unique key makes the commit fail; that rule's work is rolled back, and the next
-pass (which sees the ledger row) has nothing left to do for it.
+fails is recorded and left for the next pass, and the rule goes on. If another pass
+decided the same reminder first, the ledger's unique key makes the commit fail; that rule's
+work is rolled back, and the next pass (which sees the ledger row) has nothing left to do
+for it.
 """
 
 from __future__ import annotations
