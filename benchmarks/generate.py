@@ -1210,6 +1210,14 @@ def generate(url: str, *, scale: float, seed: int = 9, force: bool = False) -> d
                     timings[f"load {code}"] = time.perf_counter() - phase
             generator.sequences_rows()
             loader.finish()
+            # The places taken the staffing services keep on each event (migration 0015).
+            connection.execute(
+                sa.text(
+                    "UPDATE dispatch_event SET places_taken = (SELECT count(*) FROM assignment"
+                    " WHERE assignment.event_id = dispatch_event.id"
+                    " AND assignment.state IN ('assigned', 'confirmed'))"
+                )
+            )
             connection.commit()
         timings["load"] = time.perf_counter() - started
         # The rows went in without today's stored status (registration.status): the daily

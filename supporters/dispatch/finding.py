@@ -56,11 +56,105 @@ class Suggestion:
     recent_dispatches: int
 
 
+# Suggestions are narrowed before they are ranked: only the registrations of the nearest
+# municipalities holding at least NEAR_FACTOR times the places asked for are read (widened
+# to everyone when too few of them are valid and free), then ranked in Python.
+NEAR_FACTOR = 4
+
+
 def suggestions(
     session: DbSession, event: DispatchEvent, *, now: datetime, limit: int = 20
 ) -> list[Suggestion]:
     """Supporters to ask, ranked: valid on the day, free at that time, near, and fewest
-    dispatches in the past twelve months. One query."""
+    dispatches in the past twelve months.
+
+    Status and the clash test are computed in SQL only for the registrations whose main
+    municipality lies within a circle around the event's (the nearest municipalities that
+    together hold `NEAR_FACTOR` x `limit` registrations, ties included); when fewer than
+    `limit` of them qualify, everyone is considered (supporters without a main municipality
+    come last). Any registration outside the circle is farther than every one inside it, so
+    the ranking is the one over the whole program."""
+    place = event.municipality
+    near = _nearest_municipalities(session, event, wanted=NEAR_FACTOR * limit)
+    ranked = _candidates(session, event, now=now, municipality_ids=near)
+    if near is not None and len(ranked) < limit:
+        ranked = _candidates(session, event, now=now, municipality_ids=None)
+    ranked.sort(key=lambda row: (row[1], row[2], row[3]))
+    top = ranked[:limit]
+    loaded = {
+        registration.id: (registration, person)
+        for registration, person in session.execute(
+            select(Registration, Person)
+            .join(Person, Person.id == Registration.person_id)
+            .where(Registration.id.in_([row[0] for row in top]))
+        ).all()
+    }
+    places = {
+        m.id: m
+        for m in session.scalars(
+            select(Municipality).where(
+                Municipality.id.in_(
+                    {loaded[row[0]][0].main_municipality_id for row in top} - {None}
+                )
+            )
+        )
+    }
+    result = []
+    for registration_id, _distance, count, _reading in top:
+        registration, person = loaded[registration_id]
+        home_id = registration.main_municipality_id
+        home_place = places.get(home_id) if home_id is not None else None
+        result.append(
+            Suggestion(
+                registration,
+                person,
+                home_place,
+                round(distance_km(place, home_place), 1) if home_place else None,
+                int(count),
+            )
+        )
+    return result
+
+
+def _nearest_municipalities(
+    session: DbSession, event: DispatchEvent, *, wanted: int
+) -> list[int] | None:
+    """The main municipalities nearest the event that together hold `wanted` registrations
+    of the program (all of those at the last distance included), or None for everyone."""
+    place = event.municipality
+    distance = _distance_sql(place.latitude, place.longitude, Municipality)
+    rows = session.execute(
+        select(Municipality.id, distance, func.count())
+        .join(Registration, Registration.main_municipality_id == Municipality.id)
+        .where(
+            Registration.program_id == event.program_id,
+            Registration.registered_on <= local_date(event.starts_at),
+        )
+        .group_by(Municipality.id, Municipality.latitude, Municipality.longitude)
+        .order_by(distance)
+    ).all()
+    chosen: list[int] = []
+    held = 0
+    reach = None
+    for municipality_id, how_far, count in rows:
+        if reach is not None and how_far > reach:
+            return chosen
+        chosen.append(municipality_id)
+        held += int(count)
+        if held >= wanted and reach is None:
+            reach = how_far
+    return None  # they are all needed
+
+
+def _candidates(
+    session: DbSession,
+    event: DispatchEvent,
+    *,
+    now: datetime,
+    municipality_ids: list[int] | None,
+) -> list[tuple[int, float, int, str]]:
+    """(registration id, squared distance, recent dispatches, reading) of every registration
+    valid on the day and free at the time, within `municipality_ids` unless None."""
     program = event.program
     day = local_date(event.starts_at)
     place = event.municipality
@@ -75,15 +169,15 @@ def suggestions(
         )
         .scalar_subquery()
     )
-    distance = _distance_sql(place.latitude, place.longitude, home.c)
+    distance = func.coalesce(_distance_sql(place.latitude, place.longitude, home.c), literal(9e9))
     busy = exists().where(
         Assignment.person_id == Registration.person_id,
         Assignment.state.in_(HOLDING),
         Assignment.starts_at < event.ends_at,
         Assignment.ends_at > event.starts_at,
     )
-    rows = session.execute(
-        select(Registration, Person, recent.label("recent"), func.coalesce(distance, literal(9e9)))
+    query = (
+        select(Registration.id, distance, recent, Person.name_reading)
         .join(Person, Person.id == Registration.person_id)
         .outerjoin(home, home.c.id == Registration.main_municipality_id)
         .where(
@@ -92,30 +186,13 @@ def suggestions(
             status_sql(program, day).in_([s.value for s in VALID_STATUSES]),
             ~busy,
         )
-        .order_by(func.coalesce(distance, literal(9e9)), recent, Person.name_reading)
-        .limit(limit)
-    ).all()
-    places = {
-        m.id: m
-        for m in session.scalars(
-            select(Municipality).where(
-                Municipality.id.in_({r[0].main_municipality_id for r in rows} - {None})
-            )
-        )
-    }
-    result = []
-    for registration, person, count, _distance in rows:
-        home_place = places.get(registration.main_municipality_id)
-        result.append(
-            Suggestion(
-                registration,
-                person,
-                home_place,
-                round(distance_km(place, home_place), 1) if home_place else None,
-                int(count),
-            )
-        )
-    return result
+    )
+    if municipality_ids is not None:
+        query = query.where(Registration.main_municipality_id.in_(municipality_ids))
+    return [
+        (registration_id, float(how_far), int(count), reading)
+        for registration_id, how_far, count, reading in session.execute(query)
+    ]
 
 
 def open_places(
@@ -123,13 +200,7 @@ def open_places(
 ) -> list[tuple[DispatchEvent, int, float | None]]:
     """Open events the supporter may take, nearest first: (event, places left, km)."""
     home = registration.main_municipality or registration.person.residence_municipality
-    holding = (
-        select(Assignment.event_id, func.count().label("taken"))
-        .where(Assignment.state.in_(HOLDING))
-        .group_by(Assignment.event_id)
-        .subquery()
-    )
-    taken = func.coalesce(holding.c.taken, 0)
+    taken = DispatchEvent.places_taken  # kept under the staffing lock (places.py)
     mine = exists().where(
         Assignment.event_id == DispatchEvent.id,
         Assignment.person_id == registration.person_id,
@@ -143,7 +214,6 @@ def open_places(
     )
     query = (
         select(DispatchEvent, taken)
-        .outerjoin(holding, holding.c.event_id == DispatchEvent.id)
         .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
         .options(contains_eager(DispatchEvent.municipality))
         .where(

@@ -4,12 +4,13 @@ reminders/jobs.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
+from supporters.accounts.models import User
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.dispatch.models import (
@@ -22,12 +23,15 @@ from supporters.dispatch.models import (
 from supporters.mail.links import ANSWER_ASSIGNMENT
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.jobs import register_rule
+from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import (
+    BATCH,
     Message,
     OneTap,
+    Reminder,
     coordinators_of,
-    decide,
-    staff_of,
+    decide_many,
+    staff_by_municipality,
     users_by_person,
 )
 
@@ -37,6 +41,17 @@ WITH_EVENT_AND_PERSON = (
     joinedload(Assignment.event).joinedload(DispatchEvent.municipality),
     joinedload(Assignment.registration).joinedload(Registration.person),
 )
+
+
+def _told(rule: str, occurrence: str | ColumnElement[str]) -> ColumnElement[bool]:
+    """The assignment's reminder of `rule` is in the ledger (for an anti-join: these rules
+    tell one supporter once about each assignment)."""
+    return exists().where(
+        ReminderLedger.rule == rule,
+        ReminderLedger.subject_type == "assignment",
+        ReminderLedger.subject_id == Assignment.id,
+        ReminderLedger.occurrence == occurrence,
+    )
 
 
 def _when(event: DispatchEvent) -> str:
@@ -56,6 +71,16 @@ def _one_tap(assignment: Assignment) -> OneTap | None:
     )
 
 
+def _dispatch_occurrence(now: datetime) -> ColumnElement[str]:
+    """`upcoming_dispatch`'s occurrence at `now`, in SQL: "morning" once 07:00 (Japan) of the
+    event's day has come (only events starting before the next midnight), else "d2"."""
+    today = local_date(now)
+    if now < datetime.combine(today, MORNING, TOKYO):
+        return literal("d2")
+    next_midnight = datetime.combine(today + timedelta(days=1), time(0), TOKYO)
+    return case((Assignment.starts_at < next_midnight, "morning"), else_="d2")
+
+
 @register_rule(order=40)
 def upcoming_dispatch(session: DbSession, now: datetime) -> int:
     """Two days before, and on the morning of the day. Never after the start."""
@@ -67,11 +92,12 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
                 Assignment.state.in_(HOLDING),
                 Assignment.starts_at > now,
                 Assignment.starts_at <= now + timedelta(days=2),
+                ~_told("upcoming_dispatch", _dispatch_occurrence(now)),
             )
         )
     )
     users = users_by_person(session, {a.person_id for a in rows})
-    decided = 0
+    due = []
     for assignment in rows:
         event = assignment.event
         if event.state == EventState.CANCELLED:
@@ -79,24 +105,23 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
         start_local = event.starts_at.astimezone(TOKYO)
         morning = datetime.combine(start_local.date(), MORNING, TOKYO)
         occurrence = "morning" if now >= morning else "d2"
-        if decide(
-            session,
-            rule="upcoming_dispatch",
-            subject=("assignment", assignment.id),
-            occurrence=occurrence,
-            now=now,
-            user=users.get(assignment.person_id),
-            person=assignment.registration.person,
-            message=Message(
-                _l("Dispatch: %(title)s", title=event.title),
-                [_when(event), (event.bring and _l("Bring: %(b)s", b=event.bring)) or ""],
-                "/schedule",
-                useful_until=event.starts_at,
-                answer=_one_tap(assignment),
-            ),
-        ):
-            decided += 1
-    return decided
+        due.append(
+            Reminder(
+                "upcoming_dispatch",
+                ("assignment", assignment.id),
+                occurrence,
+                Message(
+                    _l("Dispatch: %(title)s", title=event.title),
+                    [_when(event), (event.bring and _l("Bring: %(b)s", b=event.bring)) or ""],
+                    "/schedule",
+                    useful_until=event.starts_at,
+                    answer=_one_tap(assignment),
+                ),
+                user=users.get(assignment.person_id),
+                person=assignment.registration.person,
+            )
+        )
+    return len(decide_many(session, due, now=now))
 
 
 @register_rule(order=50)
@@ -110,29 +135,29 @@ def unconfirmed_assignment(session: DbSession, now: datetime) -> int:
                 Assignment.state == AssignmentState.ASSIGNED,
                 Assignment.created_at <= now - timedelta(hours=24),
                 Assignment.starts_at > now,
+                ~_told("unconfirmed_assignment", "24h"),
             )
         )
     )
     users = users_by_person(session, {a.person_id for a in rows})
-    return sum(
-        decide(
-            session,
-            rule="unconfirmed_assignment",
-            subject=("assignment", a.id),
-            occurrence="24h",
-            now=now,
-            user=users.get(a.person_id),
-            person=a.registration.person,
-            message=Message(
+    due = [
+        Reminder(
+            "unconfirmed_assignment",
+            ("assignment", a.id),
+            "24h",
+            Message(
                 _l("Please answer: %(title)s", title=a.event.title),
                 [_when(a.event), _l("Please confirm or decline on your schedule page.")],
                 "/schedule",
                 useful_until=a.event.starts_at,
                 answer=_one_tap(a),
             ),
+            user=users.get(a.person_id),
+            person=a.registration.person,
         )
         for a in rows
-    )
+    ]
+    return len(decide_many(session, due, now=now))
 
 
 @register_rule(order=60)
@@ -148,29 +173,33 @@ def report_after_dispatch(session: DbSession, now: datetime) -> int:
                 Assignment.ends_at > now - timedelta(days=21),
                 # A report filed for this dispatch; the date check is below, in Japan time.
                 ~exists().where(ActivityReport.assignment_id == Assignment.id),
+                ~_told("report_missing", "d7"),
             )
         )
     )
     users = users_by_person(session, {a.person_id for a in rows})
-    decided = 0
-    for assignment in rows:
-        # The day the supporter thinks in: a dispatch at 00:30 JST is the day before in UTC.
-        day = local_date(assignment.starts_at)
-        filed = session.scalar(
-            select(ActivityReport.id).where(
-                ActivityReport.registration_id == assignment.registration_id,
-                ActivityReport.activity_on == day,
+    # Reports already filed on the day of a dispatch (any dispatch of that registration),
+    # for all the candidates at once; the day is the one the supporter thinks in: a
+    # dispatch at 00:30 JST is the day before in UTC.
+    days = {a.id: local_date(a.starts_at) for a in rows}
+    filed: set[tuple[int, date]] = set()
+    registration_ids = sorted({a.registration_id for a in rows})
+    for start in range(0, len(registration_ids), BATCH):
+        filed.update(
+            (registration_id, day)
+            for registration_id, day in session.execute(
+                select(ActivityReport.registration_id, ActivityReport.activity_on).where(
+                    ActivityReport.registration_id.in_(registration_ids[start : start + BATCH]),
+                    ActivityReport.activity_on.in_(set(days.values())),
+                )
             )
         )
-        if filed is None and decide(
-            session,
-            rule="report_missing",
-            subject=("assignment", assignment.id),
-            occurrence="d7",
-            now=now,
-            user=users.get(assignment.person_id),
-            person=assignment.registration.person,
-            message=Message(
+    due = [
+        Reminder(
+            "report_missing",
+            ("assignment", assignment.id),
+            "d7",
+            Message(
                 _l("Your activity report for %(title)s", title=assignment.event.title),
                 [
                     _l(
@@ -180,9 +209,13 @@ def report_after_dispatch(session: DbSession, now: datetime) -> int:
                 ],
                 f"/register/{assignment.registration_id}/reports/new?assignment={assignment.id}",
             ),
-        ):
-            decided += 1
-    return decided
+            user=users.get(assignment.person_id),
+            person=assignment.registration.person,
+        )
+        for assignment in rows
+        if (assignment.registration_id, days[assignment.id]) not in filed
+    ]
+    return len(decide_many(session, due, now=now))
 
 
 @register_rule(order=70)
@@ -207,38 +240,27 @@ def understaffed(session: DbSession, now: datetime) -> int:
             )
         )
     )
-    decided = 0
     by_program: dict[int, list[DispatchEvent]] = defaultdict(list)
+    staff = staff_by_municipality(session, {event.municipality_id for event in events})
+    due: list[Reminder] = []
     for event in events:
         by_program[event.program_id].append(event)
-        for staff in staff_of(session, event.municipality_id):
-            decided += decide(
-                session,
-                rule="understaffed",
-                subject=("event", event.id),
-                occurrence="d7",
-                now=now,
-                user=staff,
-                message=Message(
-                    _l("Not enough supporters yet: %(title)s", title=event.title),
-                    [_when(event)],
-                    f"/dispatch/{event.id}",
-                ),
-            )
+        due.extend(_short_of(event, user) for user in staff[event.municipality_id])
     for program_id, items in by_program.items():
         for coordinator in coordinators_of(session, program_id):
-            for event in items:
-                decided += decide(
-                    session,
-                    rule="understaffed",
-                    subject=("event", event.id),
-                    occurrence="d7",
-                    now=now,
-                    user=coordinator,
-                    message=Message(
-                        _l("Not enough supporters yet: %(title)s", title=event.title),
-                        [_when(event)],
-                        f"/dispatch/{event.id}",
-                    ),
-                )
-    return decided
+            due.extend(_short_of(event, coordinator) for event in items)
+    return len(decide_many(session, due, now=now))
+
+
+def _short_of(event: DispatchEvent, user: User) -> Reminder:
+    return Reminder(
+        "understaffed",
+        ("event", event.id),
+        "d7",
+        Message(
+            _l("Not enough supporters yet: %(title)s", title=event.title),
+            [_when(event)],
+            f"/dispatch/{event.id}",
+        ),
+        user=user,
+    )

@@ -103,6 +103,9 @@ class DispatchEvent(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     version: Mapped[int] = mapped_column(default=0)  # bumped to serialise staffing changes
+    # Assignments holding a place (assigned or confirmed): recounted under the event's lock
+    # by every staffing change (`places.recount_taken`), so open places need no grouping.
+    places_taken: Mapped[int] = mapped_column(default=0, server_default="0")
 
     program: Mapped[Program] = relationship()
     municipality: Mapped[Municipality] = relationship()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, func, select, update
 
@@ -27,6 +28,28 @@ def lock_person(session: DbSession, person_id: int) -> None:
     session.execute(
         update(Person).where(Person.id == person_id).values(updated_at=Person.updated_at)
     )
+
+
+def taken_sql(event_id: Any) -> Any:
+    """The live count of assignments holding a place in the event (a scalar subquery)."""
+    return (
+        select(func.count())
+        .select_from(Assignment)
+        .where(Assignment.event_id == event_id, Assignment.state.in_(HOLDING))
+        .scalar_subquery()
+    )
+
+
+def recount_taken(session: DbSession, event: DispatchEvent) -> None:
+    """Store the event's places taken; called under the event's lock (`lock_event`) after a
+    staffing change is flushed, so the stored count equals the live one at every commit."""
+    session.execute(
+        update(DispatchEvent)
+        .where(DispatchEvent.id == event.id)
+        .values(places_taken=taken_sql(event.id))
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(event, ["places_taken"])
 
 
 def holding_count(session: DbSession, event: DispatchEvent) -> int:

@@ -37,6 +37,7 @@ from supporters.dispatch.places import (
     holding_count,
     lock_event,
     lock_person,
+    recount_taken,
 )
 from supporters.people.free_text import check_free_text
 from supporters.programs.models import DispatchMode, Municipality, Program
@@ -276,6 +277,8 @@ def cancel_event(
         assignment.cancelled_by_id = actor.id
     event.state = EventState.CANCELLED
     event.reason = reason.strip()[:500] or None
+    session.flush()
+    recount_taken(session, event)
     record_audit(session, actor, "dispatch.cancel", event, program_id=event.program_id)
     return live
 
@@ -302,6 +305,7 @@ def registration_valid_on(session: DbSession, registration: Registration, day: d
 def _refresh_state(session: DbSession, event: DispatchEvent) -> None:
     """充足 (staffed) only when every place is confirmed: a supporter who was asked and has
     not answered yet holds the place against overbooking, but does not fill it."""
+    recount_taken(session, event)
     if event.state in (EventState.OPEN, EventState.STAFFED):
         event.state = (
             EventState.STAFFED
@@ -537,6 +541,9 @@ def record_attendance(
         )
     if event.state != EventState.REPORTED:
         event.state = EventState.HELD
+    lock_event(session, event)
+    session.flush()
+    recount_taken(session, event)
     record_audit(
         session,
         actor,

@@ -4,13 +4,14 @@ reminders/jobs.py). The follow-up course notice is here: it goes to the register
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, String, case, cast, exists, literal, select
 from sqlalchemy.orm import selectinload
 
+from supporters.accounts.models import User
 from supporters.core.dates import fiscal_year, fiscal_year_bounds
 from supporters.core.eras import format_date
 from supporters.core.time import TOKYO, local_date
@@ -24,8 +25,9 @@ from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import (
     Message,
     OneTap,
+    Reminder,
     coordinators_of,
-    decide,
+    decide_many,
     last_pass_of,
     users_by_person,
 )
@@ -48,6 +50,26 @@ def _occurrence(days_left: int, window: int) -> str | None:
         if days_left <= lead:
             return f"d{lead}"
     return "window" if days_left <= window else None
+
+
+def _told_of_validity_end(today: date) -> ColumnElement[bool]:
+    """The reminder that applies today (`_occurrence`, or the lapse notice) is in the ledger:
+    for an anti-join, so a pass reads only the registrations with something new to tell.
+    (Beyond the program's window the occurrence is None: those rows are read and skipped.)"""
+    which = case(
+        (Registration.valid_until < today, "lapse"),
+        *[
+            (Registration.valid_until <= today + timedelta(days=lead), f"d{lead}")
+            for lead in sorted(LEAD_DAYS)
+        ],
+        else_="window",
+    )
+    return exists().where(
+        ReminderLedger.rule.in_(("follow_up_due", "lapse")),
+        ReminderLedger.subject_type == "registration",
+        ReminderLedger.subject_id == Registration.id,
+        ReminderLedger.occurrence == cast(Registration.valid_until, String) + ":" + which,
+    )
 
 
 @register_rule(order=10)
@@ -83,12 +105,13 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                 Registration.valid_until.is_not(None),
                 Registration.valid_until >= today - timedelta(days=catch_up),
                 Registration.valid_until <= today + timedelta(days=longest),
+                ~_told_of_validity_end(today),
             )
         )
     )
     users = users_by_person(session, {r.person_id for r in rows})
-    decided = 0
-    digest: dict[int, list[str]] = defaultdict(list)
+    programs_of = {r.id: r.program_id for r in rows}
+    due: list[tuple[Reminder, str]] = []
     for registration in rows:
         program = programs[registration.program_id]
         end = registration.valid_until
@@ -121,34 +144,42 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                     n=registration.number,
                 )
             ]
-        if decide(
-            session,
-            rule="lapse" if occurrence == "lapse" else "follow_up_due",
-            subject=("registration", registration.id),
-            occurrence=f"{end.isoformat()}:{occurrence}",
-            message=Message(title, lines, "/me"),
-            now=now,
-            user=users.get(registration.person_id),
-            person=registration.person,
-        ):
-            decided += 1
-            digest[program.id].append(f"{registration.number} {occurrence}")
-    for program_id, items in digest.items():
-        for coordinator in coordinators_of(session, program_id):
-            decide(
-                session,
-                rule="follow_up_digest",
-                subject=("program", program_id),
-                occurrence=today.isoformat(),
-                now=now,
-                user=coordinator,
-                message=Message(
-                    _l("Follow-ups due and lapses: %(n)d supporters", n=len(items)),
-                    [", ".join(items[:50])],
-                    "/register/?due=90",
+        due.append(
+            (
+                Reminder(
+                    "lapse" if occurrence == "lapse" else "follow_up_due",
+                    ("registration", registration.id),
+                    f"{end.isoformat()}:{occurrence}",
+                    Message(title, lines, "/me"),
+                    user=users.get(registration.person_id),
+                    person=registration.person,
                 ),
+                f"{registration.number} {occurrence}",
             )
-    return decided
+        )
+    decided = decide_many(session, [item for item, _line in due], now=now)
+    told = {id(item) for item in decided}
+    digest: dict[int, list[str]] = defaultdict(list)
+    for item, line in due:
+        if id(item) in told:
+            digest[programs_of[item.subject[1]]].append(line)
+    digests = [
+        Reminder(
+            "follow_up_digest",
+            ("program", program_id),
+            today.isoformat(),
+            Message(
+                _l("Follow-ups due and lapses: %(n)d supporters", n=len(items)),
+                [", ".join(items[:50])],
+                "/register/?due=90",
+            ),
+            user=coordinator,
+        )
+        for program_id, items in digest.items()
+        for coordinator in coordinators_of(session, program_id)
+    ]
+    decide_many(session, digests, now=now)
+    return len(decided)
 
 
 @register_rule(order=20)
@@ -200,16 +231,12 @@ def report_missing(session: DbSession, now: datetime) -> int:
                 break
             last_id = rows[-1].id
             users = users_by_person(session, {r.person_id for r in rows})
-            for registration in rows:
-                if decide(
-                    session,
-                    rule="report_missing",
-                    subject=("registration", registration.id),
-                    occurrence=occurrence,
-                    now=now,
-                    user=users.get(registration.person_id),
-                    person=registration.person,
-                    message=Message(
+            due = [
+                Reminder(
+                    "report_missing",
+                    ("registration", registration.id),
+                    occurrence,
+                    Message(
                         _l("Your activity report for this fiscal year"),
                         [
                             _l(
@@ -219,8 +246,12 @@ def report_missing(session: DbSession, now: datetime) -> int:
                         ],
                         "/me",
                     ),
-                ):
-                    decided += 1
+                    user=users.get(registration.person_id),
+                    person=registration.person,
+                )
+                for registration in rows
+            ]
+            decided += len(decide_many(session, due, now=now))
     return decided
 
 
@@ -248,29 +279,35 @@ def follow_up_course(session: DbSession, now: datetime) -> int:
     for course in courses:
         one_tap = _apply_link(course)
         status = status_sql(course.program, today)
-        person_ids = set(
-            session.scalars(
-                select(Registration.person_id).where(
-                    Registration.program_id == course.program_id,
-                    status.in_([s.value for s in VALID_STATUSES]),
-                )
-            )
+        registered = select(Registration.person_id).where(
+            Registration.program_id == course.program_id,
+            status.in_([s.value for s in VALID_STATUSES]),
         )
-        for user in users_by_person(session, person_ids).values():
-            decided += decide(
-                session,
-                rule="follow_up_course",
-                subject=("course", course.id),
-                occurrence="new",
-                now=now,
-                user=user,
-                message=Message(
-                    _l("New follow-up training: %(t)s", t=course.title),
-                    [course.venue],
-                    f"/courses/{course.id}",
-                    answer=one_tap,
-                ),
-            )
+        # Those told about this course already are left out in the query (an anti-join on
+        # the ledger), so a pass reads only the supporters still to be told.
+        told = exists().where(
+            ReminderLedger.rule == "follow_up_course",
+            ReminderLedger.subject_type == "course",
+            ReminderLedger.subject_id == course.id,
+            ReminderLedger.recipient == literal("user:") + cast(User.id, String),
+            ReminderLedger.occurrence == "new",
+        )
+        users = session.scalars(
+            select(User)
+            .where(User.person_id.in_(registered), User.active.is_(True), ~told)
+            .order_by(User.id)
+        )
+        message = Message(
+            _l("New follow-up training: %(t)s", t=course.title),
+            [course.venue],
+            f"/courses/{course.id}",
+            answer=one_tap,
+        )
+        due = [
+            Reminder("follow_up_course", ("course", course.id), "new", message, user=user)
+            for user in users
+        ]
+        decided += len(decide_many(session, due, now=now))
     return decided
 
 

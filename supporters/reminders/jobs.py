@@ -16,19 +16,21 @@ It:
    anti-joined with the reminder ledger), so a pass costs what is due, not the table size,
    and drops what is no longer useful (no dispatch reminder after the event);
 2. for each (rule, subject, recipient, occurrence) not in the ledger yet, adds a ledger row
-   with that unique key and its outbox message(s) (`rules.decide`, in the
-   recipient's language) in the session, in the same transaction; a recipient without an
-   e-mail address gets the in-app notification only, and the ledger row notes it for the
-   coordinator;
+   with that unique key and its outbox message(s) (`rules.decide_many`, in the
+   recipient's language: the ledger read and the rows inserted by batches, so a rule sends
+   a few statements however many reminders it decides) in the same transaction; a
+   recipient without an e-mail address gets the in-app notification only, and the ledger
+   row notes it for the coordinator;
 3. never commits, and returns how many reminders it decided.
 
 `run_due` commits each rule's work on its own: a rule that raises is rolled back and
 reported (and kept as a `ReminderFailure` for the admin's mail page until it succeeds), and
 the other rules still run. Within a rule, each reminder is decided in a savepoint of its
-own (`rules.decide`): one that fails is recorded and left for the next pass, and the rule
-goes on. If another pass decided the same reminder first,
-the ledger's unique key makes the commit fail; that rule's work is rolled back, and the next
-pass (which sees the ledger row) has nothing left to do for it.
+own when its batch fails (`rules.decide_many` falls back to `rules.decide`): one that
+fails is recorded and left for the next pass, and the rule goes on. If another pass
+decided the same reminder first, the ledger's unique key makes the commit fail; that rule's
+work is rolled back, and the next pass (which sees the ledger row) has nothing left to do
+for it.
 """
 
 from __future__ import annotations

@@ -1,24 +1,27 @@
-"""Deciding one reminder: the ledger row, the in-app notification and the mail, together.
+"""Deciding reminders: the ledger row, the in-app notification and the mail, together.
 
-Rules in each feature's jobs.py call `decide` for every (subject, recipient, occurrence)
-they find due; `decide` makes sure each is decided once, however many passes run."""
+Rules in each feature's jobs.py pass every (subject, recipient, occurrence) they find due
+to `decide_many` (or one to `decide`), which makes sure each is decided once, however many
+passes run."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from supporters.accounts.models import Role, RoleGrant, User
-from supporters.db import DbSession
+from supporters.db import Base, DbSession
 from supporters.mail.links import NotOwnSubject, issue_link
-from supporters.mail.models import ServiceState
+from supporters.mail.models import OutboxMessage, ServiceState
 from supporters.mail.services import enqueue_mail, queue_user_mail
 from supporters.people.models import Person
 from supporters.reminders.models import Notification, ReminderFailure, ReminderLedger
@@ -192,32 +195,56 @@ def _decide(
     user: User | None,
     person: Person | None,
 ) -> None:
+    ledger, _note, mail = _build(
+        session,
+        Reminder(rule, subject, occurrence, message, user=user, person=person),
+        recipient=recipient,
+        now=now,
+        base=str(current_app.config["BASE_URL"]).rstrip("/"),
+    )
+    session.add(ledger)
+    if mail is not None:
+        session.flush()
+        ledger.outbox_message_id = mail.id
+    session.flush()
+
+
+def _build(
+    session: DbSession, item: Reminder, *, recipient: str, now: datetime, base: str
+) -> tuple[ReminderLedger, Notification | None, OutboxMessage | None]:
+    """The ledger row of one reminder (not added to the session) and its notification and
+    outbox message (added, not flushed); the caller links the ledger row to the message."""
+    rule, subject, message, user, person = (
+        item.rule,
+        item.subject,
+        item.message,
+        item.user,
+        item.person,
+    )
     ledger = ReminderLedger(
         rule=rule,
         subject_type=subject[0],
         subject_id=subject[1],
         recipient=recipient,
-        occurrence=occurrence,
+        occurrence=item.occurrence,
         decided_at=now,
     )
-    session.add(ledger)
-    base = str(current_app.config["BASE_URL"]).rstrip("/")
     link = base + message.path
+    mail: OutboxMessage | None = None
+    note: Notification | None = None
     if user is not None:
         if rule in OPTIONAL_RULES and rule in (user.reminder_opt_outs or []):
             ledger.note = "opted out"
-            session.flush()
-            return
+            return ledger, None, None
         with force_locale(user.locale or "ja"):
-            session.add(
-                Notification(
-                    user_id=user.id,
-                    created_at=now,
-                    title=str(message.title),
-                    body="\n".join(str(line) for line in message.lines),
-                    link=message.path,
-                )
+            note = Notification(
+                user_id=user.id,
+                created_at=now,
+                title=str(message.title),
+                body="\n".join(str(line) for line in message.lines),
+                link=message.path,
             )
+            session.add(note)
         if user.email:
             answer_link = None
             if message.answer is not None:
@@ -234,8 +261,6 @@ def _decide(
                 answer_label=message.answer.label if message.answer else None,
                 expires_at=message.useful_until,
             )
-            session.flush()
-            ledger.outbox_message_id = mail.id
         else:
             ledger.note = "no e-mail: in-app only"
     elif person is not None and person.email:
@@ -258,11 +283,189 @@ def _decide(
                 body_html=render_template("mail/reminder.html", **context),
                 expires_at=message.useful_until,
             )
-        session.flush()
-        ledger.outbox_message_id = mail.id
     else:
         ledger.note = "no e-mail and no account: tell them in person"
-    session.flush()
+    return ledger, note, mail
+
+
+@dataclass
+class Reminder:
+    """One reminder a rule finds due, for `decide_many` (the arguments of `decide`)."""
+
+    rule: str
+    subject: tuple[str, int]
+    occurrence: str
+    message: Message
+    user: User | None = None
+    person: Person | None = None
+
+    @property
+    def recipient(self) -> str:
+        if self.user is not None:
+            return f"user:{self.user.id}"
+        return f"person:{self.person.id if self.person else 0}"
+
+    @property
+    def key(self) -> FailureKey:
+        return FailureKey(
+            self.rule, self.subject[0], self.subject[1], self.recipient, self.occurrence
+        )
+
+
+# Subjects looked up in the ledger per statement, and rows written per batch: the statements
+# of a pass grow with the number of rules (and thousands of reminders), not with each one.
+BATCH = 2000
+
+
+def _chunks(items: list[Any], size: int = BATCH) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _decided_keys(session: DbSession, items: list[Reminder]) -> set[FailureKey]:
+    """The keys of `items` the ledger already has: one statement per `BATCH` subjects."""
+    found: set[FailureKey] = set()
+    by_type: dict[str, set[int]] = {}
+    for item in items:
+        by_type.setdefault(item.subject[0], set()).add(item.subject[1])
+    rules = sorted({item.rule for item in items})
+    for subject_type, ids in by_type.items():
+        for chunk in _chunks(sorted(ids)):
+            rows = session.execute(
+                select(
+                    ReminderLedger.rule,
+                    ReminderLedger.subject_type,
+                    ReminderLedger.subject_id,
+                    ReminderLedger.recipient,
+                    ReminderLedger.occurrence,
+                ).where(
+                    ReminderLedger.rule.in_(rules),
+                    ReminderLedger.subject_type == subject_type,
+                    ReminderLedger.subject_id.in_(chunk),
+                )
+            )
+            found.update(FailureKey(*row) for row in rows)
+    return found
+
+
+def decide_many(session: DbSession, items: Iterable[Reminder], *, now: datetime) -> list[Reminder]:
+    """`decide` for many reminders at once; returns those decided now, in their order.
+
+    The ledger is read in batches, and the ledger rows, notifications and outbox messages
+    are inserted in batches (`BATCH` at a time), so a rule sends a few statements however
+    many reminders it decides. Each batch is written in a savepoint; if it fails (a
+    reminder that cannot be built, or another pass that decided one of them at the same
+    moment), it is rolled back and its reminders are decided one by one by `decide`, which
+    records each failure on its own."""
+    pending: list[Reminder] = []
+    keys: set[FailureKey] = set()
+    candidates = list(items)
+    if not candidates:
+        return []
+    known = _decided_keys(session, candidates)
+    for item in candidates:
+        key = item.key
+        if key not in known and key not in keys:
+            keys.add(key)
+            pending.append(item)
+    decided: list[Reminder] = []
+    base = str(current_app.config["BASE_URL"]).rstrip("/")
+    for chunk in _chunks(pending):
+        try:
+            with session.begin_nested():
+                _write_many(session, chunk, now=now, base=base)
+        except Exception:
+            log.info("a batch of %d reminders failed: deciding them one by one", len(chunk))
+            decided.extend(
+                item
+                for item in chunk
+                if decide(
+                    session,
+                    rule=item.rule,
+                    subject=item.subject,
+                    occurrence=item.occurrence,
+                    message=item.message,
+                    now=now,
+                    user=item.user,
+                    person=item.person,
+                )
+            )
+        else:
+            decided.extend(chunk)
+            _clear_failures(session, {item.key for item in chunk})
+    return decided
+
+
+# One INSERT per table and batch: the ORM would otherwise leave out None values and split the
+# batch wherever the columns given differ (a message with an expiry, one without).
+ALL_COLUMNS: dict[str, Any] = {"execution_options": {"render_nulls": True}}
+
+
+def _write_many(session: DbSession, items: list[Reminder], *, now: datetime, base: str) -> None:
+    """Insert the reminders' rows with one statement per table (executemany; the ORM would
+    insert row by row on SQLite, which cannot return the ids of a batch in order)."""
+    built = [_build(session, item, recipient=item.recipient, now=now, base=base) for item in items]
+    notes = [note for _ledger, note, _mail in built if note is not None]
+    mails = [mail for _ledger, _note, mail in built if mail is not None]
+    for row in [*notes, *mails]:
+        session.expunge(row)
+    if mails:
+        session.execute(insert(OutboxMessage), [_values(mail) for mail in mails], **ALL_COLUMNS)
+        ids: dict[str, int] = {}
+        for chunk in _chunks([mail.message_id for mail in mails]):
+            ids.update(
+                (message_id, id_)
+                for id_, message_id in session.execute(
+                    select(OutboxMessage.id, OutboxMessage.message_id).where(
+                        OutboxMessage.message_id.in_(chunk)
+                    )
+                )
+            )
+        for ledger, _note, mail in built:
+            if mail is not None:
+                ledger.outbox_message_id = ids[mail.message_id]
+    if notes:
+        session.execute(insert(Notification), [_values(note) for note in notes], **ALL_COLUMNS)
+    session.execute(
+        insert(ReminderLedger), [_values(ledger) for ledger, _n, _m in built], **ALL_COLUMNS
+    )
+
+
+def _values(row: Base) -> dict[str, Any]:
+    """A new ORM object's column values, with the columns' Python defaults filled in."""
+    mapper = sa_inspect(row).mapper
+    values: dict[str, Any] = {}
+    for attribute in mapper.column_attrs:
+        column = attribute.columns[0]
+        if column.primary_key:
+            continue
+        value = getattr(row, attribute.key)
+        default = column.default
+        if value is None and default is not None:
+            if default.is_callable:
+                value = default.arg(None)
+            elif default.is_scalar:
+                value = default.arg
+        values[column.key] = value
+    return values
+
+
+def _clear_failures(session: DbSession, keys: set[FailureKey]) -> None:
+    """`clear_failure` for many keys: the failures of their rules are few, read at once."""
+    rules = sorted({key.rule for key in keys})
+    rows = session.execute(
+        select(
+            ReminderFailure.id,
+            ReminderFailure.rule,
+            ReminderFailure.subject_type,
+            ReminderFailure.subject_id,
+            ReminderFailure.recipient,
+            ReminderFailure.occurrence,
+        ).where(ReminderFailure.rule.in_(rules))
+    ).all()
+    done = [row.id for row in rows if FailureKey(*row[1:]) in keys]
+    if done:
+        session.execute(delete(ReminderFailure).where(ReminderFailure.id.in_(done)))
 
 
 def _answer_link(
@@ -318,6 +521,28 @@ def _granted(session: DbSession, *conditions: Any) -> list[User]:
 
 def coordinators_of(session: DbSession, program_id: int) -> list[User]:
     return _granted(session, RoleGrant.role == Role.COORDINATOR, RoleGrant.program_id == program_id)
+
+
+def staff_by_municipality(session: DbSession, municipality_ids: set[int]) -> dict[int, list[User]]:
+    """`staff_of` for many municipalities in one statement."""
+    found: dict[int, list[User]] = {m: [] for m in municipality_ids}
+    if not municipality_ids:
+        return found
+    rows = session.execute(
+        select(RoleGrant.municipality_id, User)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(
+            RoleGrant.revoked_at.is_(None),
+            RoleGrant.role == Role.MUNICIPAL_STAFF,
+            RoleGrant.municipality_id.in_(municipality_ids),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    )
+    for municipality_id, user in rows:
+        if municipality_id is not None and user not in found[municipality_id]:
+            found[municipality_id].append(user)
+    return found
 
 
 def staff_of(session: DbSession, municipality_id: int) -> list[User]:

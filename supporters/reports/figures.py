@@ -530,31 +530,44 @@ def status_counts_on(
         .group_by(toggles.c.rid)
         .subquery("suspended")
     )
-    columns: list[Any] = []
+    # Each day's status once per registration (a subquery), then counted: the status CASE
+    # is evaluated once per day, not once per day and status.
+    statuses: list[Any] = []
     for i, day in enumerate(days):
         end = func.coalesce(renewals.c[f"end_{i}"], Registration.initial_valid_until)
-        status = case(
-            (
-                and_(Registration.withdrawn_on.is_not(None), Registration.withdrawn_on <= day),
-                Status.WITHDRAWN.value,
-            ),
-            (suspended.c[f"suspended_{i}"] == 1, Status.SUSPENDED.value),
-            (end.is_(None), Status.ACTIVE.value),
-            (end < day, Status.LAPSED.value),
-            (
-                end <= day + timedelta(days=program.follow_up_window_days),
-                Status.FOLLOW_UP_DUE.value,
-            ),
-            else_=Status.ACTIVE.value,
+        statuses.append(
+            case(
+                (Registration.registered_on > day, None),
+                (
+                    and_(Registration.withdrawn_on.is_not(None), Registration.withdrawn_on <= day),
+                    Status.WITHDRAWN.value,
+                ),
+                (suspended.c[f"suspended_{i}"] == 1, Status.SUSPENDED.value),
+                (end.is_(None), Status.ACTIVE.value),
+                (end < day, Status.LAPSED.value),
+                (
+                    end <= day + timedelta(days=program.follow_up_window_days),
+                    Status.FOLLOW_UP_DUE.value,
+                ),
+                else_=Status.ACTIVE.value,
+            ).label(f"status_{i}")
         )
-        registered = Registration.registered_on <= day
-        columns += [sum_if(and_(registered, status == s.value)) for s in Status]
-    values = session.execute(
-        select(*columns)
+    per_registration = (
+        select(*statuses)
         .select_from(Registration)
         .outerjoin(renewals, renewals.c.rid == Registration.id)
         .outerjoin(suspended, suspended.c.rid == Registration.id)
         .where(Registration.program_id == program.id)
+        .subquery("statuses")
+    )
+    values = session.execute(
+        select(
+            *[
+                sum_if(per_registration.c[f"status_{i}"] == s.value)
+                for i in range(len(days))
+                for s in Status
+            ]
+        )
     ).one()
     width = len(Status)
     return [

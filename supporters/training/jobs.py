@@ -13,7 +13,7 @@ from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.reminders.jobs import register_rule
-from supporters.reminders.rules import Message, decide, users_by_person
+from supporters.reminders.rules import Message, Reminder, decide_many, users_by_person
 from supporters.training.models import ON_ROLL, CourseSession, Enrolment
 
 
@@ -33,33 +33,32 @@ def training_session(session: DbSession, now: datetime) -> int:
         )
     ).all()
     users = users_by_person(session, {e.person_id for _s, e, _p in rows})
-    decided = 0
+    due = []
     for course_session, enrolment, person in rows:
         occurrence = "d1" if (course_session.date - today).days <= 1 else "d7"
         start = course_session.start_time.strftime("%H:%M") if course_session.start_time else ""
-        if decide(
-            session,
-            rule="training_session",
-            subject=("session", course_session.id),
-            occurrence=occurrence,
-            now=now,
-            user=users.get(enrolment.person_id),
-            person=person,
-            message=Message(
-                _l(
-                    "Training on %(d)s: %(t)s",
-                    d=course_session.date.isoformat(),
-                    t=course_session.course.title,
+        due.append(
+            Reminder(
+                "training_session",
+                ("session", course_session.id),
+                occurrence,
+                Message(
+                    _l(
+                        "Training on %(d)s: %(t)s",
+                        d=course_session.date.isoformat(),
+                        t=course_session.course.title,
+                    ),
+                    [
+                        f"{course_session.date.isoformat()} {start} {course_session.topic}",
+                        course_session.course.venue,
+                    ],
+                    f"/courses/{course_session.course_id}",
+                    useful_until=datetime.combine(
+                        course_session.date, course_session.start_time or time(0), TOKYO
+                    ),
                 ),
-                [
-                    f"{course_session.date.isoformat()} {start} {course_session.topic}",
-                    course_session.course.venue,
-                ],
-                f"/courses/{course_session.course_id}",
-                useful_until=datetime.combine(
-                    course_session.date, course_session.start_time or time(0), TOKYO
-                ),
-            ),
-        ):
-            decided += 1
-    return decided
+                user=users.get(enrolment.person_id),
+                person=person,
+            )
+        )
+    return len(decide_many(session, due, now=now))
