@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload
 
+from supporters.core.display import human_datetime, lazy
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.dispatch.models import (
@@ -31,9 +33,10 @@ WITH_EVENT_AND_PERSON = (
 )
 
 
-def _when(event: DispatchEvent) -> str:
-    start = event.starts_at.astimezone(TOKYO)
-    return f"{start:%Y/%m/%d %H:%M} {event.municipality.name} {event.venue}"
+def _when(event: DispatchEvent) -> Any:
+    """When and where, in the recipient's language: 2030年5月10日（金） 13:00 高松市 ..."""
+    place = f"{event.municipality.name} {event.venue}"
+    return lazy(lambda: f"{human_datetime(event.starts_at)} {place}")
 
 
 @register_rule(order=40)
