@@ -262,17 +262,12 @@ def init_web(app: Flask) -> None:
             "current_locale": select_locale(),
         }
 
-    from flask_babel import format_date, format_datetime
+    from supporters.core.display import era_date, human_date, human_datetime
 
-    app.jinja_env.filters["local_datetime"] = lambda value: (
-        format_datetime(value, "yyyy/MM/dd HH:mm") if value else ""
-    )
-    app.jinja_env.filters["local_date"] = lambda value: (
-        format_date(value, "yyyy/MM/dd") if value else ""
-    )
-    from supporters.core.eras import format_date as wareki_date
-
-    app.jinja_env.filters["wareki"] = lambda value: wareki_date(value) if value else ""
+    # Dates people read carry the weekday (2026年12月14日（月） / Mon 14 Dec 2026).
+    app.jinja_env.filters["local_datetime"] = lambda value: human_datetime(value) if value else ""
+    app.jinja_env.filters["local_date"] = lambda value: human_date(value) if value else ""
+    app.jinja_env.filters["wareki"] = lambda value: era_date(value) if value else ""
     app.jinja_env.filters["hours"] = hours_text
     from supporters.programs import fields as place_fields
 

@@ -33,6 +33,10 @@ def fiscal_year_bounds(year: int) -> tuple[date, date]:
     return date(year, 4, 1), date(year + 1, 3, 31)
 
 
+class NoSuchTime(ValueError):
+    """Written as a time but no time of day: 25:00, 12:61."""
+
+
 _TIME_FORMS = (
     re.compile(r"^(?P<h>\d{1,2})[:.](?P<m>\d{2})$"),  # 13:30, 9:05, 13.30
     re.compile(r"^(?P<h>\d{1,2})(?P<m>\d{2})$"),  # 1330, 930
@@ -42,7 +46,8 @@ _TIME_FORMS = (
 
 def parse_time(text: str | None) -> time:
     """A time of day as people type it: 1330, 13:30, １３：３０, 13時30分, 13時, 午後1時半.
-    Raises ValueError for anything else (the message names the time)."""
+    Raises ValueError for anything else (the message names the time), NoSuchTime for an
+    hour past 23 or a minute past 59."""
     raw = fold(text).replace(" ", "")
     afternoon = raw.startswith("午後")
     if raw.startswith(("午前", "午後")):
@@ -58,7 +63,7 @@ def parse_time(text: str | None) -> time:
             hour += 12
         if hour <= 23 and minute <= 59:
             return time(hour, minute)
-        break
+        raise NoSuchTime(f"not a time of day (no such hour or minute): {text!r}")
     raise ValueError(f"not a time of day: {text!r}")
 
 

@@ -21,8 +21,9 @@ def japanese_era(day: date) -> str:
 
 
 def format_date(day: date) -> str:
-    """The Japanese-era date followed by the western one: ``"令和5年11月30日 (2023-11-30)"``."""
-    return f"{japanese_era(day)} ({day.isoformat()})"
+    """The Japanese-era date with its weekday, as forms and letters print it:
+    ``"令和5年11月30日（木）"``."""
+    return f"{japanese_era(day)}（{'月火水木金土日'[day.weekday()]}）"
 
 
 def fiscal_year_label(year: int) -> str:

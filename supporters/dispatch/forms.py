@@ -16,8 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from supporters.core.display import human_span
 from supporters.core.forms import REQUIRED
-from supporters.core.time import TOKYO
 from supporters.programs.fields import TimeOfDayField
 from supporters.registry.forms import ACTIVITY_LABELS, CONFIRM_FREE_TEXT
 
@@ -51,10 +51,9 @@ ASSIGNMENT_STATE_LABELS = {
 
 
 def event_when(event: DispatchEvent) -> str:
-    """When an event takes place, as pages and mails show it: 2030/05/10 13:00–16:00."""
-    start = event.starts_at.astimezone(TOKYO)
-    end = event.ends_at.astimezone(TOKYO)
-    return f"{start:%Y/%m/%d %H:%M}–{end:%H:%M}"
+    """When an event takes place, as pages and mails show it: 2030年5月10日（金） 13:00–16:00
+    (Fri 10 May 2030 13:00–16:00 in English)."""
+    return human_span(event.starts_at, event.ends_at)
 
 
 class EventForm(FlaskForm):

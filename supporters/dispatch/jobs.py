@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, exists, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from supporters.accounts.models import User
+from supporters.core.display import human_datetime, lazy
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.dispatch.models import (
@@ -54,9 +56,10 @@ def _told(rule: str, occurrence: str | ColumnElement[str]) -> ColumnElement[bool
     )
 
 
-def _when(event: DispatchEvent) -> str:
-    start = event.starts_at.astimezone(TOKYO)
-    return f"{start:%Y/%m/%d %H:%M} {event.municipality.name} {event.venue}"
+def _when(event: DispatchEvent) -> Any:
+    """When and where, in the recipient's language: 2030年5月10日（金） 13:00 高松市 ..."""
+    place = f"{event.municipality.name} {event.venue}"
+    return lazy(lambda: f"{human_datetime(event.starts_at)} {place}")
 
 
 def _one_tap(assignment: Assignment) -> OneTap | None:

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from supporters.accounts.models import User
+from supporters.core.display import lazy
 from supporters.db import DbSession
 from supporters.dispatch import services
 from supporters.dispatch.forms import event_when
@@ -38,7 +39,7 @@ def tell_coordinators(session: DbSession, event: DispatchEvent, supporter: str) 
             template="assignment_cancelled",
             event=event,
             supporter=supporter,
-            when=event_when(event),
+            when=lazy(event_when, event),
             link=link,
         )
 
@@ -55,7 +56,7 @@ def tell_supporter(session: DbSession, assignment: Assignment, message: str) -> 
         template="dispatch_changed",
         event=assignment.event,
         message=message,
-        when=event_when(assignment.event),
+        when=lazy(event_when, assignment.event),
         link=_link("dispatch.my_schedule"),
     )
 

@@ -76,3 +76,23 @@ def schedule(
         )
     )
     return upcoming, past
+
+
+def fold_open_places(
+    upcoming: list[Assignment], places: list[tuple[DispatchEvent, int, float | None]]
+) -> tuple[list[tuple[DispatchEvent, int, float | None]], dict[int, int]]:
+    """One card per event: an open event the supporter declined or cancelled earlier is
+    shown on that answer's card (with the places left, to sign up again), not a second time
+    under the open places. Returns the remaining open places and {event id: places left}."""
+    answered = {a.event_id for a in upcoming}
+    again = {event.id: left for event, left, _km in places if event.id in answered}
+    return [place for place in places if place[0].id not in again], again
+
+
+def tel_uri(phone: str | None) -> str | None:
+    """A phone number as a `tel:` link: ``043-000-0000`` → ``tel:043-000-0000`` keeping only
+    digits, ``+`` and hyphens (what a dialler reads); None without a number."""
+    if not phone:
+        return None
+    kept = "".join(c for c in phone if c in "0123456789+-")
+    return f"tel:{kept}" if any(c in "0123456789" for c in kept) else None

@@ -49,7 +49,13 @@ from supporters.dispatch.permissions import (
     staff_programs,
 )
 from supporters.dispatch.places import place_counts
-from supporters.dispatch.schedule import current_registration_ids, current_registrations, schedule
+from supporters.dispatch.schedule import (
+    current_registration_ids,
+    current_registrations,
+    fold_open_places,
+    schedule,
+    tel_uri,
+)
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
@@ -445,7 +451,7 @@ def attendance(event_id: int) -> ResponseReturnValue:
 @writes
 def notice(assignment_id: int) -> ResponseReturnValue:
     """派遣依頼書: a printed notice for a supporter without a smartphone."""
-    from supporters.core.eras import japanese_era
+    from supporters.core.eras import format_date
     from supporters.dispatch.pdf import DispatchNoticeData, render_dispatch_notice
     from supporters.pdf.errors import PdfInputError
 
@@ -461,7 +467,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
     data = DispatchNoticeData(
         supporter_name=person.printable_name,
         event_title=event.title,
-        when=f"{japanese_era(start.date())} {start:%H:%M}〜{end:%H:%M}",
+        when=f"{format_date(start.date())} {start:%H:%M}〜{end:%H:%M}",
         place=f"{event.municipality.full_name} {event.venue}",
         activity=str(ACTIVITY_LABELS[event.activity]),
         bring=event.bring,
@@ -521,11 +527,14 @@ def my_schedule() -> ResponseReturnValue:
     places = []
     for registration in registrations:
         places.extend(finding.open_places(db.session, registration, now=now, limit=10))
+    places, open_again = fold_open_places(upcoming, places)
     return render_template(
         "dispatch/schedule.html",
         upcoming=upcoming,
         past=past,
         places=places,
+        open_again=open_again,
+        tel=tel_uri,
         registrations={r.program_id: r for r in registrations},
         confirm=ConfirmForm(),
         now=now,
@@ -557,6 +566,39 @@ def _my_assignment(assignment_id: int) -> Assignment:
     assignment = db.get_or_404(Assignment, assignment_id)
     require(is_own_current_registration(current_user, assignment.registration))
     return assignment
+
+
+@bp.get("/schedule/<int:assignment_id>/decline")
+def confirm_decline(assignment_id: int) -> ResponseReturnValue:
+    """辞退する asks first: a page of its own, so it works without JavaScript."""
+    assignment = _my_assignment(assignment_id)
+    if assignment.state != "assigned" or assignment.event.state == "cancelled":
+        return redirect(url_for("dispatch.my_schedule"))
+    return _confirm_step(assignment, "decline")
+
+
+@bp.get("/assignments/<int:assignment_id>/cancel")
+def confirm_cancel(assignment_id: int) -> ResponseReturnValue:
+    """参加を取り消す asks first; after the cut-off the page gives the coordinator's phone."""
+    assignment = _my_assignment(assignment_id)
+    if assignment.state != "confirmed" or assignment.event.state == "cancelled":
+        return redirect(url_for("dispatch.my_schedule"))
+    return _confirm_step(assignment, "cancel")
+
+
+def _confirm_step(assignment: Assignment, step: str) -> ResponseReturnValue:
+    return render_template(
+        "dispatch/confirm_step.html",
+        a=assignment,
+        e=assignment.event,
+        step=step,
+        confirm=ConfirmForm(),
+        now=now_utc(),
+        when=event_when,
+        deadline=services.self_cancel_deadline,
+        tel=tel_uri,
+        **_labels(),
+    )
 
 
 @bp.post("/schedule/<int:assignment_id>/answer")

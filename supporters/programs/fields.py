@@ -9,19 +9,26 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import StringField
 
-from supporters.core.dates import parse_time
+from supporters.core.dates import NoSuchTime, parse_time
 from supporters.db import DbSession
 from supporters.programs.models import Municipality, Program
 
 
 class TimeOfDayField(StringField):
-    """A time typed as people type it (1330, 13:30, １３：３０, 13時30分); `data` is a
-    datetime.time or None. Use InputRequired (not DataRequired) to keep its message."""
+    """A time typed as people type it (1330, 13:30, １３：３０, 13時30分, 905); `data` is a
+    datetime.time or None. Use InputRequired (not DataRequired) to keep its message.
+
+    A text input with a number pad (inputmode="numeric"): on a phone 1330 is four taps, and
+    what a pad cannot type (13:30, 13時30分) is still accepted from a keyboard or a paste."""
 
     data: time | None
 
     def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
-        render_kw = {"inputmode": "text", "autocomplete": "off", **kwargs.pop("render_kw", {})}
+        render_kw = {
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            **kwargs.pop("render_kw", {}),
+        }
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -33,6 +40,13 @@ class TimeOfDayField(StringField):
             return
         try:
             self.data = parse_time(raw)
+        except NoSuchTime as error:
+            raise ValueError(
+                _l(
+                    "%(t)s is not a time of day: hours go from 0 to 23 and minutes from 00 to 59.",
+                    t=raw.strip(),
+                )
+            ) from error
         except ValueError as error:
             raise ValueError(_l("Enter a time like 13:30 (1330 and 13時30分 work too).")) from error
 

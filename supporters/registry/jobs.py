@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from supporters.accounts.models import User
 from supporters.core.dates import fiscal_year, fiscal_year_bounds
-from supporters.core.eras import format_date
+from supporters.core.display import era_date, lazy
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.mail.links import APPLY_FOR_COURSE
@@ -124,7 +124,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                     "Your supporter registration %(n)s lapsed on %(d)s. Taking a follow-up "
                     "training renews it.",
                     n=registration.number,
-                    d=format_date(end),
+                    d=lazy(era_date, end),
                 )
             ]
             title = _l("Your supporter registration has lapsed")
@@ -134,13 +134,13 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                 continue
             occurrence = found
             title = _l(
-                "Follow-up training: your registration is valid until %(d)s", d=format_date(end)
+                "Follow-up training: your registration is valid until %(d)s", d=lazy(era_date, end)
             )
             lines = [
                 _l(
                     "Please take a follow-up training before %(d)s to stay registered "
                     "(registration %(n)s).",
-                    d=format_date(end),
+                    d=lazy(era_date, end),
                     n=registration.number,
                 )
             ]

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from supporters.core.display import human_date, lazy
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession
 from supporters.people.models import Person
@@ -45,11 +46,16 @@ def training_session(session: DbSession, now: datetime) -> int:
                 Message(
                     _l(
                         "Training on %(d)s: %(t)s",
-                        d=course_session.date.isoformat(),
+                        d=lazy(human_date, course_session.date),
                         t=course_session.course.title,
                     ),
                     [
-                        f"{course_session.date.isoformat()} {start} {course_session.topic}",
+                        lazy(
+                            lambda day, start, topic: f"{human_date(day)} {start} {topic}",
+                            course_session.date,
+                            start,
+                            course_session.topic,
+                        ),
                         course_session.course.venue,
                     ],
                     f"/courses/{course_session.course_id}",

@@ -121,8 +121,8 @@ def completion(**changes: object) -> CompletionData:
 # --- dates and sorting ------------------------------------------------------------------------
 
 
-def test_format_date_shows_era_and_western_form() -> None:
-    assert format_date(date(2023, 11, 30)) == "令和5年11月30日 (2023-11-30)"
+def test_format_date_shows_era_and_weekday() -> None:
+    assert format_date(date(2023, 11, 30)) == "令和5年11月30日（木）"
 
 
 def test_reading_sort_key_orders_kana_like_a_japanese_index() -> None:
@@ -159,7 +159,7 @@ def test_card_text_font_and_structure(tmp_path: Path) -> None:
         "令和5年11月30日",
     ):
         assert expected in text
-    assert "令和8年11月29日 (2026-11-29)" in text
+    assert "令和8年11月29日（日）" in text
 
     fonts = run("pdffonts", path).splitlines()[2:]
     assert fonts, "no font in the PDF"

@@ -35,9 +35,10 @@ def test_japanese_era(day: date, expected: str) -> None:
     assert japanese_era(day) == expected
 
 
-def test_format_date_puts_the_western_date_after_the_era() -> None:
-    assert format_date(date(2019, 5, 1)) == "令和元年5月1日 (2019-05-01)"
-    assert format_date(date(1989, 1, 8)) == "平成元年1月8日 (1989-01-08)"
+def test_format_date_gives_the_era_date_with_its_weekday() -> None:
+    assert format_date(date(2019, 5, 1)) == "令和元年5月1日（水）"
+    assert format_date(date(1989, 1, 8)) == "平成元年1月8日（日）"
+    assert format_date(date(2026, 12, 14)) == "令和8年12月14日（月）"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from supporters.core.display import human_date
 from tests.e2e.conftest import (
     DEMO_PASSWORD,
     PHONE,
@@ -179,7 +180,7 @@ def test_course_to_report_keeps_to_dates_and_states(
     for index in range(3):
         boxes.nth(index).check()
     submit(page.locator("main form.roll button[type=submit]"))
-    expect_flash(page, f"{first_day.isoformat()} の日程はまだ開催されていません", "error")
+    expect_flash(page, f"{human_date(first_day, 'ja')} の日程はまだ開催されていません", "error")
     page.goto(roll)
     assert page.locator("input[name=present]:checked").count() == 0
     page.goto(course)

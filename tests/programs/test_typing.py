@@ -24,6 +24,8 @@ from tests import factories
         ("13時", time(13, 0)),
         ("930", time(9, 30)),
         ("9:05", time(9, 5)),
+        ("905", time(9, 5)),
+        ("９０５", time(9, 5)),
         ("09:05", time(9, 5)),
         (" 13:30 ", time(13, 30)),
         ("13.30", time(13, 30)),
@@ -40,6 +42,51 @@ def test_times_as_people_type_them(typed: str, expected: time) -> None:
 def test_what_is_not_a_time(typed: str) -> None:
     with pytest.raises(ValueError, match="not a time of day"):
         parse_time(typed)
+
+
+@pytest.mark.parametrize("typed", ["25:00", "12:61", "2500", "24時", "１２：６１"])
+def test_no_such_time_is_told_apart(typed: str) -> None:
+    from supporters.core.dates import NoSuchTime
+
+    with pytest.raises(NoSuchTime):
+        parse_time(typed)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("25:00", "「25:00」という時刻はありません。時は0～23、分は00～59で入力してください。"),
+        ("12:61", "「12:61」という時刻はありません。時は0～23、分は00～59で入力してください。"),
+        ("1時ごろ", "13:30のように時刻を入力してください（1330や13時30分でも入力できます）。"),
+    ],
+)
+def test_the_time_field_refuses_with_a_japanese_message(
+    client: Any, db_session: Any, login_as: Any, typed: str, message: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.conftest import post_form
+
+    login_as(factories.coordinator(db_session, program_code="tochigi"))
+    page = client.get("/dispatch/new").get_data(as_text=True)
+    assert page.count('inputmode="numeric"') >= 2  # start and end: a phone's number pad
+    day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    response = post_form(
+        client,
+        "/dispatch/new",
+        {
+            "title": "出張相談会",
+            "activity": "sitting_in",
+            "municipality": "佐野市",
+            "venue": "佐野市保健センター",
+            "date": day,
+            "start": typed,
+            "end": "1600",
+            "needed": "2",
+        },
+    )
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,7 @@ def test_training_session_reminders(db_session: Any) -> None:
     mails = db_session.scalars(
         select(OutboxMessage).where(OutboxMessage.recipient == "trainee@example.jp")
     ).all()
-    assert len(mails) == 2 and all("2030-06-10" in m.subject for m in mails)
+    assert len(mails) == 2 and all("2030年6月10日（月）" in m.subject for m in mails)
 
 
 def test_run_due_over_the_demo_decides_each_reminder_once(app: Any, db_session: Any) -> None:

@@ -245,6 +245,16 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
         "other":   "L    403   403   403    403   403    403  ok",
         "foreign": "L    403   403   403    403   403    403  403",
     },
+    ("GET", "dispatch.confirm_decline"): {  # the world's assignment waits for an answer
+        "own":     "L    403   403   403    403   403    ok   403",
+        "other":   "L    403   403   403    403   403    403  ok",
+        "foreign": "L    403   403   403    403   403    403  403",
+    },
+    ("GET", "dispatch.confirm_cancel"): {  # not confirmed: back to the schedule
+        "own":     "L    403   403   403    403   403    >    403",
+        "other":   "L    403   403   403    403   403    403  >",
+        "foreign": "L    403   403   403    403   403    403  403",
+    },
     ("POST", "dispatch.answer"): {
         "own":     "L    403   403   403    403   403    ok   403",
         "other":   "L    403   403   403    403   403    403  ok",

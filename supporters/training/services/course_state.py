@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, func, or_, select, update
 
+from supporters.core.display import human_date
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
 from supporters.programs.models import Program
@@ -68,7 +69,7 @@ def application_problem(course: Course, today: date) -> str | None:
     if first <= today:
         return str(_l("This course has already started; applications are no longer taken."))
     if course.application_opens_on and today < course.application_opens_on:
-        return str(_l("Applications open on %(d)s.", d=course.application_opens_on.isoformat()))
+        return str(_l("Applications open on %(d)s.", d=human_date(course.application_opens_on)))
     if course.application_closes_on and today > course.application_closes_on:
         return str(_l("Applications for this course have closed."))
     return None

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
+from supporters.core.display import human_date
 from supporters.core.time import local_date
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
@@ -241,7 +242,7 @@ def _require_held(course_session: CourseSession, now: datetime) -> None:
                 _l(
                     "The session on %(d)s has not taken place yet; attendance can be recorded "
                     "from that day.",
-                    d=course_session.date.isoformat(),
+                    d=human_date(course_session.date),
                 )
             ),
             code="roll_call_before_day",
