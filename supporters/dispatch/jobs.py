@@ -19,6 +19,7 @@ from supporters.dispatch.models import (
     DispatchEvent,
     EventState,
 )
+from supporters.dispatch.words import lazy_event_word
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.jobs import register_rule
 from supporters.reminders.rules import Message, coordinators_of, decide, staff_of, users_by_person
@@ -68,7 +69,11 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
             user=users.get(assignment.person_id),
             person=assignment.registration.person,
             message=Message(
-                _l("Dispatch: %(title)s", title=event.title),
+                _l(
+                    "About your %(event)s: %(title)s",
+                    event=lazy_event_word(event),
+                    title=event.title,
+                ),
                 [_when(event), (event.bring and _l("Bring: %(b)s", b=event.bring)) or ""],
                 "/schedule",
                 useful_until=event.starts_at,

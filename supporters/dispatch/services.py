@@ -38,6 +38,7 @@ from supporters.dispatch.places import (
     lock_event,
     lock_person,
 )
+from supporters.dispatch.words import event_word
 from supporters.people.free_text import check_free_text
 from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
@@ -281,7 +282,7 @@ def cancel_event(
 
 
 def record_notice_printed(session: DbSession, *, actor: User, assignment: Assignment) -> None:
-    """The printed notice (派遣依頼書) carries the supporter's name: an audited export."""
+    """The printed notice (活動のご案内) carries the supporter's name: an audited export."""
     record_audit(
         session,
         actor,
@@ -324,10 +325,16 @@ def _take_place(
     session.refresh(event)
     if event.state not in (EventState.OPEN, EventState.STAFFED):
         raise ServiceError(
-            None, str(_l("This event is not open for supporters.")), code="event_not_open"
+            None,
+            str(_l("This %(event)s is not open for supporters.", event=event_word(event))),
+            code="event_not_open",
         )
     if event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
+        raise ServiceError(
+            None,
+            str(_l("This %(event)s has already started.", event=event_word(event))),
+            code="event_started",
+        )
     if registration.program_id != event.program_id:
         raise ServiceError(
             None, str(_l("Only supporters of this program can take part.")), code="other_program"
@@ -353,10 +360,14 @@ def _take_place(
         )
     ):
         raise ServiceError(
-            None, str(_l("Already taking part in this event.")), code="already_taking_part"
+            None,
+            str(_l("Already taking part in this %(event)s.", event=event_word(event))),
+            code="already_taking_part",
         )
     if holding_count(session, event) >= event.needed:
-        raise ServiceError(None, str(_l("This event is full.")), code="event_full")
+        raise ServiceError(
+            None, str(_l("This %(event)s is full.", event=event_word(event))), code="event_full"
+        )
     if clashes(session, registration.person_id, event.starts_at, event.ends_at):
         raise ServiceError(
             None,
@@ -426,7 +437,11 @@ def answer_assignment(
     event = assignment.event
     lock_event(session, event)
     if accept and event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
+        raise ServiceError(
+            None,
+            str(_l("This %(event)s has already started.", event=event_word(event))),
+            code="event_started",
+        )
     assignment.state = AssignmentState.CONFIRMED if accept else AssignmentState.DECLINED
     assignment.answered_at = now
     session.flush()

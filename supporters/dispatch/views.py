@@ -49,6 +49,7 @@ from supporters.dispatch.permissions import (
 )
 from supporters.dispatch.places import place_counts
 from supporters.dispatch.schedule import current_registration_ids, current_registrations, schedule
+from supporters.dispatch.words import event_word
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
@@ -62,6 +63,8 @@ from supporters.registry.permissions import (
 )
 
 bp = Blueprint("dispatch", __name__)
+# Pages and mails name an event in the program's words ("この{{ event_word(e) }}は…").
+bp.add_app_template_global(event_word, "event_word")
 
 
 def _labels() -> dict[str, object]:
@@ -447,7 +450,8 @@ def attendance(event_id: int) -> ResponseReturnValue:
 @bp.get("/assignments/<int:assignment_id>/notice.pdf")
 @writes
 def notice(assignment_id: int) -> ResponseReturnValue:
-    """派遣依頼書: a printed notice for a supporter without a smartphone."""
+    """The supporter's printed notice (活動のご案内; the program may title it otherwise,
+    Chiba: 派遣のご案内), for a supporter without a smartphone."""
     from supporters.core.eras import japanese_era
     from supporters.dispatch.pdf import DispatchNoticeData, render_dispatch_notice
     from supporters.pdf.errors import PdfInputError
@@ -473,6 +477,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         notes=event.notes,
         issuer_name=organiser,
         issued_on=local_date(now_utc()),
+        title=event.program.term("notice.title", "活動のご案内"),  # printed in Japanese
     )
     try:
         pdf = render_dispatch_notice(data, font_path=current_app.config.get("PDF_FONT"))

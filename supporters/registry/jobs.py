@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -83,7 +84,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
     )
     users = users_by_person(session, {r.person_id for r in rows})
     decided = 0
-    digest: dict[int, list[str]] = defaultdict(list)
+    digest: dict[int, list[Any]] = defaultdict(list)
     for registration in rows:
         program = programs[registration.program_id]
         end = registration.valid_until
@@ -127,7 +128,12 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
             person=registration.person,
         ):
             decided += 1
-            digest[program.id].append(f"{registration.number} {occurrence}")
+            # The coordinator reads words and dates, not the rule's codes (window, d7, lapse).
+            digest[program.id].append(
+                _l("%(n)s: lapsed after %(d)s", n=registration.number, d=format_date(end))
+                if occurrence == "lapse"
+                else _l("%(n)s: valid until %(d)s", n=registration.number, d=format_date(end))
+            )
     for program_id, items in digest.items():
         for coordinator in coordinators_of(session, program_id):
             decide(
@@ -139,7 +145,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                 user=coordinator,
                 message=Message(
                     _l("Follow-ups due and lapses: %(n)d supporters", n=len(items)),
-                    [", ".join(items[:50])],
+                    items[:50],
                     "/register/?due=90",
                 ),
             )

@@ -21,7 +21,7 @@ def test_sign_up_until_full(db_session: Any) -> None:
     for reg in regs[:2]:
         services.sign_up(db_session, actor=admin, event=event, registration=reg, now=NOW)
     assert event.state == "staffed"
-    with pytest.raises(ServiceError, match="この派遣は満員です") as refused:
+    with pytest.raises(ServiceError, match="この出張相談会への同席は満員です") as refused:
         services.sign_up(db_session, actor=admin, event=event, registration=regs[2], now=NOW)
     assert refused.value.code == "event_full"
 
@@ -39,7 +39,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
     with pytest.raises(ServiceError, match="参加できるのは、この事業のサポーターのみです"):
         services.sign_up(db_session, actor=admin, event=event, registration=kagawa, now=NOW)
     fine = factories.valid_registration(db_session, n=2)
-    with pytest.raises(ServiceError, match="この派遣はすでに始まっています"):
+    with pytest.raises(ServiceError, match="この出張相談会への同席はすでに始まっています"):
         services.sign_up(
             db_session,
             actor=admin,
@@ -48,7 +48,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
             now=event.starts_at + timedelta(minutes=1),
         )
     services.cancel_event(db_session, actor=admin, event=event, reason="荒天")
-    with pytest.raises(ServiceError, match="この派遣は、サポーターを募集していません"):
+    with pytest.raises(ServiceError, match="この出張相談会への同席は、サポーターを募集し"):
         services.sign_up(db_session, actor=admin, event=event, registration=fine, now=NOW)
     assert db_session.scalar(select(Assignment)) is None
 
