@@ -161,3 +161,27 @@ def test_the_printed_notice_is_the_supporters_not_a_municipal_request(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert title in printed and "派遣依頼書" not in printed and "事務局" in printed
+
+
+@pytest.mark.parametrize(("code", "word"), WORDS)
+def test_the_reminder_before_an_event_names_it_in_the_programs_word(
+    db_session: Any, code: str, word: str
+) -> None:
+    from supporters.dispatch import jobs as dispatch_jobs
+
+    registration = factories.valid_registration(db_session, program_code=code, n=806)
+    user = factories.supporter(db_session, program_code=code, email=f"r-{code}@x.jp")
+    user.person_id = registration.person_id
+    start = datetime(2030, 5, 10, 4, 0, tzinfo=UTC)
+    event = factories.dispatch_event(db_session, program_code=code, starts_at=start)
+    services.sign_up(
+        db_session,
+        actor=factories.admin_user(db_session),
+        event=event,
+        registration=registration,
+        now=start - timedelta(days=10),
+    )
+    db_session.flush()
+    dispatch_jobs.upcoming_dispatch(db_session, start - timedelta(days=1))
+    subject, _body = _mail(db_session, f"r-{code}@x.jp")
+    assert subject == f"{word}のお知らせ：{event.title}"

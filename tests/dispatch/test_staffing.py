@@ -31,7 +31,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
     event = factories.dispatch_event(db_session)
     lapsed = factories.registration(db_session, on=date(2020, 7, 20), email="old@example.jp")
     with pytest.raises(
-        ServiceError, match="派遣の日に、サポーター登録が有効ではありません"
+        ServiceError, match="その日に、サポーター登録が有効ではありません"
     ) as lapsed_refused:
         services.sign_up(db_session, actor=admin, event=event, registration=lapsed, now=NOW)
     assert lapsed_refused.value.code == "registration_not_valid"
@@ -62,7 +62,7 @@ def test_no_one_in_two_overlapping_events(db_session: Any) -> None:
     later = factories.dispatch_event(db_session, starts_at=first.ends_at)
     reg = factories.valid_registration(db_session)
     services.sign_up(db_session, actor=admin, event=first, registration=reg, now=NOW)
-    with pytest.raises(ServiceError, match="同じ日のほかの派遣と時間が重なっています") as refused:
+    with pytest.raises(ServiceError, match="同じ日のほかの予定と時間が重なっています") as refused:
         services.assign(db_session, actor=admin, event=overlapping, registration=reg, now=NOW)
     assert refused.value.code == "overlapping_dispatch"
     services.sign_up(
