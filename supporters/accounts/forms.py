@@ -86,7 +86,7 @@ class ChangePasswordForm(FlaskForm):
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
     Role.COORDINATOR: _l("Program coordinator"),
-    Role.MUNICIPAL_STAFF: _l("Municipal staff"),
+    Role.MUNICIPAL_STAFF: _l("Municipal program staff"),
     Role.SUPPORTER: _l("Supporter"),
 }
 

@@ -22,6 +22,7 @@ from supporters.dispatch.models import (
     DispatchEvent,
     EventState,
 )
+from supporters.dispatch.words import lazy_event_word
 from supporters.mail.links import ANSWER_ASSIGNMENT
 from supporters.registry.models import ActivityReport, Registration
 from supporters.reminders.jobs import register_rule
@@ -114,7 +115,11 @@ def upcoming_dispatch(session: DbSession, now: datetime) -> int:
                 ("assignment", assignment.id),
                 occurrence,
                 Message(
-                    _l("Dispatch: %(title)s", title=event.title),
+                    _l(
+                        "About your %(event)s: %(title)s",
+                        event=lazy_event_word(event),
+                        title=event.title,
+                    ),
                     [_when(event), (event.bring and _l("Bring: %(b)s", b=event.bring)) or ""],
                     "/schedule",
                     useful_until=event.starts_at,

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from supporters.accounts.models import User
@@ -19,6 +19,7 @@ from supporters.db import DbSession
 from supporters.dispatch import services
 from supporters.dispatch.forms import event_when
 from supporters.dispatch.models import Assignment, DispatchEvent
+from supporters.dispatch.words import lazy_event_word
 from supporters.mail.services import queue_user_mail
 from supporters.registry.models import Registration
 from supporters.reminders.rules import coordinators_of
@@ -44,8 +45,9 @@ def tell_coordinators(session: DbSession, event: DispatchEvent, supporter: str) 
         )
 
 
-def tell_supporter(session: DbSession, assignment: Assignment, message: str) -> None:
-    """The supporter holding `assignment`, if they have an account."""
+def tell_supporter(session: DbSession, assignment: Assignment, message: Any) -> None:
+    """The supporter holding `assignment`, if they have an account; `message` lazy, so the
+    mail says it in the recipient's language and the program's words."""
     user = session.scalar(select(User).where(User.person_id == assignment.person_id))
     if user is None:
         return
@@ -76,7 +78,7 @@ def ask_supporter(
     tell_supporter(
         session,
         assignment,
-        _(
+        _l(
             "The coordinator asks you to take part. Please confirm "
             "or decline on your schedule page."
         ),
@@ -89,7 +91,11 @@ def cancel_event_and_tell(
 ) -> None:
     """Cancel the event; every supporter who held a place is told."""
     for assignment in services.cancel_event(session, actor=actor, event=event, reason=reason):
-        tell_supporter(session, assignment, _("This dispatch has been cancelled."))
+        tell_supporter(
+            session,
+            assignment,
+            _l("This %(event)s has been cancelled.", event=lazy_event_word(event)),
+        )
 
 
 def cancel_assignment_and_tell(
@@ -106,7 +112,10 @@ def cancel_assignment_and_tell(
         tell_supporter(
             session,
             assignment,
-            _("Your place at this dispatch has been cancelled by the coordinator."),
+            _l(
+                "Your place at this %(event)s has been cancelled by the coordinator.",
+                event=lazy_event_word(assignment.event),
+            ),
         )
 
 

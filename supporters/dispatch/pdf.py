@@ -1,6 +1,7 @@
-"""The dispatch notice (派遣依頼書) as PDF bytes: a printed request for a supporter who does
-not use a smartphone. A pure function; fonts, text checks and fitting are the base layer's
-(:mod:`supporters.pdf`)."""
+"""The supporter's printed notice (活動のご案内, or the program's title: Chiba's 派遣のご
+案内) as PDF bytes, for a supporter who does not use a smartphone; not a 派遣依頼書, which
+is a municipality's request to the program. A pure function; fonts, text checks and
+fitting are the base layer's (:mod:`supporters.pdf`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ __all__ = ["DispatchNoticeData", "render_dispatch_notice"]
 
 @dataclass(frozen=True)
 class DispatchNoticeData:
-    """派遣依頼書: a printed notice for a supporter who does not use a smartphone."""
+    """A printed notice for a supporter who does not use a smartphone."""
 
     supporter_name: str
     event_title: str
@@ -32,6 +33,7 @@ class DispatchNoticeData:
     notes: str
     issuer_name: str
     issued_on: date
+    title: str = "活動のご案内"
 
 
 def render_dispatch_notice(data: DispatchNoticeData, *, font_path: FontPath | None = None) -> bytes:
@@ -53,12 +55,12 @@ def render_dispatch_notice(data: DispatchNoticeData, *, font_path: FontPath | No
     margin = 25 * mm
     width = page_w - 2 * margin
     buffer = io.BytesIO()
-    canvas = new_canvas(buffer, A4, "派遣依頼書", font)
+    canvas = new_canvas(buffer, A4, data.title, font)
     canvas.setFillColor(INK)
     canvas.setFont(font.name, 10.5)
     canvas.drawRightString(page_w - margin, page_h - margin, japanese_era(data.issued_on))
     canvas.setFont(font.name, 22)
-    canvas.drawCentredString(page_w / 2, page_h - margin - 18 * mm, "派遣依頼書")
+    canvas.drawCentredString(page_w / 2, page_h - margin - 18 * mm, data.title)
     y = page_h - margin - 36 * mm
     canvas.setFont(font.name, 14)
     canvas.drawString(margin, y, f"{data.supporter_name} 様")
@@ -101,7 +103,7 @@ def render_dispatch_notice(data: DispatchNoticeData, *, font_path: FontPath | No
         y -= row_h
     y -= 10 * mm
     paragraph(
-        "ご都合が悪くなった場合は、お早めに事業担当者までご連絡ください。"
+        "ご都合が悪くなった場合は、お早めに事務局までご連絡ください。"
         "相談に来られた方のお名前やお話の内容は、記録したり持ち帰ったりしないでください。",
         10.5,
         y,

@@ -39,6 +39,7 @@ from supporters.dispatch.places import (
     lock_person,
     recount_taken,
 )
+from supporters.dispatch.words import event_word
 from supporters.people.free_text import check_free_text
 from supporters.programs.models import DispatchMode, Municipality, Program
 from supporters.registry.models import VALID_STATUSES, ActivityKind, Registration
@@ -284,7 +285,7 @@ def cancel_event(
 
 
 def record_notice_printed(session: DbSession, *, actor: User, assignment: Assignment) -> None:
-    """The printed notice (派遣依頼書) carries the supporter's name: an audited export."""
+    """The printed notice (活動のご案内) carries the supporter's name: an audited export."""
     record_audit(
         session,
         actor,
@@ -328,10 +329,16 @@ def _take_place(
     session.refresh(event)
     if event.state not in (EventState.OPEN, EventState.STAFFED):
         raise ServiceError(
-            None, str(_l("This event is not open for supporters.")), code="event_not_open"
+            None,
+            str(_l("This %(event)s is not open for supporters.", event=event_word(event))),
+            code="event_not_open",
         )
     if event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
+        raise ServiceError(
+            None,
+            str(_l("This %(event)s has already started.", event=event_word(event))),
+            code="event_started",
+        )
     if registration.program_id != event.program_id:
         raise ServiceError(
             None, str(_l("Only supporters of this program can take part.")), code="other_program"
@@ -357,10 +364,14 @@ def _take_place(
         )
     ):
         raise ServiceError(
-            None, str(_l("Already taking part in this event.")), code="already_taking_part"
+            None,
+            str(_l("Already taking part in this %(event)s.", event=event_word(event))),
+            code="already_taking_part",
         )
     if holding_count(session, event) >= event.needed:
-        raise ServiceError(None, str(_l("This event is full.")), code="event_full")
+        raise ServiceError(
+            None, str(_l("This %(event)s is full.", event=event_word(event))), code="event_full"
+        )
     if clashes(session, registration.person_id, event.starts_at, event.ends_at):
         raise ServiceError(
             None,
@@ -430,7 +441,11 @@ def answer_assignment(
     event = assignment.event
     lock_event(session, event)
     if accept and event.starts_at <= now:
-        raise ServiceError(None, str(_l("This event has already started.")), code="event_started")
+        raise ServiceError(
+            None,
+            str(_l("This %(event)s has already started.", event=event_word(event))),
+            code="event_started",
+        )
     assignment.state = AssignmentState.CONFIRMED if accept else AssignmentState.DECLINED
     assignment.answered_at = now
     session.flush()

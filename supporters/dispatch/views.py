@@ -56,6 +56,7 @@ from supporters.dispatch.schedule import (
     schedule,
     tel_uri,
 )
+from supporters.dispatch.words import event_word
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
@@ -69,6 +70,8 @@ from supporters.registry.permissions import (
 )
 
 bp = Blueprint("dispatch", __name__)
+# Pages and mails name an event in the program's words ("この{{ event_word(e) }}は…").
+bp.add_app_template_global(event_word, "event_word")
 
 
 def _labels() -> dict[str, object]:
@@ -450,7 +453,8 @@ def attendance(event_id: int) -> ResponseReturnValue:
 @bp.get("/assignments/<int:assignment_id>/notice.pdf")
 @writes
 def notice(assignment_id: int) -> ResponseReturnValue:
-    """派遣依頼書: a printed notice for a supporter without a smartphone."""
+    """The supporter's printed notice (活動のご案内; the program may title it otherwise,
+    Chiba: 派遣のご案内), for a supporter without a smartphone."""
     from supporters.core.eras import format_date
     from supporters.dispatch.pdf import DispatchNoticeData, render_dispatch_notice
     from supporters.pdf.errors import PdfInputError
@@ -474,6 +478,7 @@ def notice(assignment_id: int) -> ResponseReturnValue:
         notes=event.notes,
         issuer_name=organiser,
         issued_on=local_date(now_utc()),
+        title=event.program.term("notice.title", "活動のご案内"),  # printed in Japanese
     )
     try:
         pdf = render_dispatch_notice(data, font_path=current_app.config.get("PDF_FONT"))

@@ -6,7 +6,7 @@ of data; plain functions that never commit and never read the request."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,11 +25,13 @@ from supporters.dispatch.models import (
     EventState,
 )
 from supporters.programs.models import Municipality, Program
+from supporters.registry.activity_reports import reports_due
 from supporters.registry.models import Registration
 from supporters.registry.services import status_sql, validity_end_sql
 from supporters.reports.figures import VALID_STATUS_VALUES, sum_if
 from supporters.reports.worklists import missing_report_condition, waiting_list_condition
-from supporters.training.models import Course, Enrolment
+from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
+from supporters.training.services.course_state import follow_up_courses_open
 
 
 @dataclass
@@ -220,14 +222,21 @@ class SupporterOverview:
     next_place: str | None
     awaiting_answer: int
     registrations: list[tuple[Registration, Program, str | None, date | None]]
+    # 次にすること beyond answering: fiscal years whose activity report is due, per
+    # registration (the My page's rule), and follow-up courses open to apply to that the
+    # supporter has not applied to, per program; filed reports and applications drop out.
+    reports_due: list[tuple[Registration, int]] = field(default_factory=list)
+    follow_ups: list[tuple[Program, Course]] = field(default_factory=list)
 
 
 def supporter_overview(
     session: DbSession, person_id: int, programs: list[Program], *, now: datetime, today: date
 ) -> SupporterOverview:
-    """The next dispatch, the requests waiting for an answer and the status of each
-    registration (in the programs given) on `today`: three queries. Only registrations in
-    force count: a withdrawn or erased one shows nothing here."""
+    """The next dispatch, the requests waiting for an answer, the status of each
+    registration (in the programs given) on `today`, the activity reports due and the
+    follow-up courses to take: three queries, and two per registration where reports are
+    required or a follow-up is to take (a supporter holds one to three). Only registrations
+    in force count: a withdrawn or erased one shows nothing here."""
     in_force = select(Registration.id).where(
         Registration.person_id == person_id,
         Registration.program_id.in_([p.id for p in programs]),
@@ -276,13 +285,56 @@ def supporter_overview(
             registrations.append(
                 (registration, by_id[registration.program_id], row_status, valid_until)
             )
+    due = [
+        (registration, year)
+        for registration, program, _status, _until in registrations
+        for year in reports_due(session, registration, program, today)
+    ]
     return SupporterOverview(
         next_assignment=first[0] if first else None,
         next_event=first[1] if first else None,
         next_place=first[2] if first else None,
         awaiting_answer=int(awaiting or 0),
         registrations=registrations,
+        reports_due=due,
+        follow_ups=follow_ups_to_take(session, person_id, registrations, today),
     )
+
+
+def follow_ups_to_take(
+    session: DbSession,
+    person_id: int,
+    registrations: list[tuple[Registration, Program, str | None, date | None]],
+    today: date,
+) -> list[tuple[Program, Course]]:
+    """Follow-up courses open for applications that the supporter has not applied to: where
+    the follow-up is due or the registration lapsed, or where follow-ups are optional (as
+    the My page offers them). One query per such program and one for the applications."""
+    programs = {
+        program.id: program
+        for _registration, program, status, _until in registrations
+        if status in ("follow_up_due", "lapsed") or not program.follow_up_mandatory
+    }
+    if not programs:
+        return []
+    applied = set(
+        session.scalars(
+            select(Enrolment.course_id)
+            .join(Course, Course.id == Enrolment.course_id)
+            .where(
+                Enrolment.person_id == person_id,
+                Course.program_id.in_(list(programs)),
+                Course.kind == CourseKind.FOLLOW_UP,
+                Enrolment.state != EnrolmentState.WITHDRAWN,
+            )
+        )
+    )
+    return [
+        (program, course)
+        for program in programs.values()
+        for course in follow_up_courses_open(session, program, today, limit=3)
+        if course.id not in applied
+    ]
 
 
 @dataclass

@@ -53,6 +53,7 @@ def index() -> str:
         this_year_label=fiscal_year_label(this_year),
         last_year=this_year - 1,
         last_year_label=fiscal_year_label(this_year - 1),
+        fiscal_year_label=fiscal_year_label,
         days={
             "understaffed": overview.UNDERSTAFFED_DAYS,
             "lapsing": overview.LAPSING_DAYS,

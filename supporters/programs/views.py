@@ -12,8 +12,10 @@ from supporters.extensions import db
 from supporters.programs.models import Organisation, Program
 from supporters.programs.permissions import can_view_program, is_coordinator_of, visible_program_ids
 from supporters.programs.services import get_program_by_code, list_programs, set_seal
+from supporters.programs.terms import program_term
 
 bp = Blueprint("programs", __name__, url_prefix="/programs")
+bp.add_app_template_global(program_term, "program_term")
 
 
 def _program(code: str) -> Program:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -111,7 +112,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
     )
     users = users_by_person(session, {r.person_id for r in rows})
     programs_of = {r.id: r.program_id for r in rows}
-    due: list[tuple[Reminder, str]] = []
+    due: list[tuple[Reminder, Any]] = []
     for registration in rows:
         program = programs[registration.program_id]
         end = registration.valid_until
@@ -154,12 +155,15 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
                     user=users.get(registration.person_id),
                     person=registration.person,
                 ),
-                f"{registration.number} {occurrence}",
+                # The coordinator reads words and dates, not the rule's codes (window, d7, lapse).
+                _l("%(n)s: lapsed after %(d)s", n=registration.number, d=lazy(era_date, end))
+                if occurrence == "lapse"
+                else _l("%(n)s: valid until %(d)s", n=registration.number, d=lazy(era_date, end)),
             )
         )
     decided = decide_many(session, [item for item, _line in due], now=now)
     told = {id(item) for item in decided}
-    digest: dict[int, list[str]] = defaultdict(list)
+    digest: dict[int, list[Any]] = defaultdict(list)
     for item, line in due:
         if id(item) in told:
             digest[programs_of[item.subject[1]]].append(line)
@@ -170,7 +174,7 @@ def follow_up_due(session: DbSession, now: datetime) -> int:
             today.isoformat(),
             Message(
                 _l("Follow-ups due and lapses: %(n)d supporters", n=len(items)),
-                [", ".join(items[:50])],
+                items[:50],
                 "/register/?due=90",
             ),
             user=coordinator,

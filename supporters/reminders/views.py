@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from supporters.accounts.permissions import can_view_outbox
 from supporters.audit.services import record_audit
 from supporters.core.forms import ConfirmForm
-from supporters.core.web import require, save
+from supporters.core.web import is_local_url, require, save
 from supporters.db import now_utc, writes
 from supporters.extensions import db
 from supporters.mail.models import OutboxMessage, OutboxStatus
@@ -115,6 +115,24 @@ def index() -> str:
         .limit(100)
     ).all()
     return render_template("reminders/notifications.html", rows=rows, confirm=ConfirmForm())
+
+
+@notifications_bp.get("/<int:notification_id>")
+@writes
+def open_notification(notification_id: int) -> ResponseReturnValue:
+    """Opening a notification marks it read and goes where it points (the list when it
+    points nowhere on this site). Only the recipient's own notifications open."""
+    from supporters.reminders.models import Notification
+
+    row = db.session.get(Notification, notification_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    if row.read_at is None:
+        row.read_at = now_utc()
+        db.session.commit()
+    if row.link and is_local_url(row.link):
+        return redirect(row.link)
+    return redirect(url_for("notifications.index"))
 
 
 @notifications_bp.post("/read")

@@ -235,7 +235,7 @@ def _period(figures: Mapping[str, Any]) -> str:
 
 
 def report_title(figures: Mapping[str, Any]) -> str:
-    return f"{figures['label']} {figures['program']['name_ja']} 年度報告"
+    return f"{figures['label']} {figures['program']['name_ja']} 実績報告"
 
 
 def render_report(

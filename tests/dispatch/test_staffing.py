@@ -21,7 +21,7 @@ def test_sign_up_until_full(db_session: Any) -> None:
     for reg in regs[:2]:
         services.sign_up(db_session, actor=admin, event=event, registration=reg, now=NOW)
     assert event.state == "staffed"
-    with pytest.raises(ServiceError, match="この派遣は満員です") as refused:
+    with pytest.raises(ServiceError, match="この出張相談会への同席は満員です") as refused:
         services.sign_up(db_session, actor=admin, event=event, registration=regs[2], now=NOW)
     assert refused.value.code == "event_full"
 
@@ -31,7 +31,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
     event = factories.dispatch_event(db_session)
     lapsed = factories.registration(db_session, on=date(2020, 7, 20), email="old@example.jp")
     with pytest.raises(
-        ServiceError, match="派遣の日に、サポーター登録が有効ではありません"
+        ServiceError, match="その日に、サポーター登録が有効ではありません"
     ) as lapsed_refused:
         services.sign_up(db_session, actor=admin, event=event, registration=lapsed, now=NOW)
     assert lapsed_refused.value.code == "registration_not_valid"
@@ -39,7 +39,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
     with pytest.raises(ServiceError, match="参加できるのは、この事業のサポーターのみです"):
         services.sign_up(db_session, actor=admin, event=event, registration=kagawa, now=NOW)
     fine = factories.valid_registration(db_session, n=2)
-    with pytest.raises(ServiceError, match="この派遣はすでに始まっています"):
+    with pytest.raises(ServiceError, match="この出張相談会への同席はすでに始まっています"):
         services.sign_up(
             db_session,
             actor=admin,
@@ -48,7 +48,7 @@ def test_lapsed_or_other_program_or_past_or_cancelled_is_refused(db_session: Any
             now=event.starts_at + timedelta(minutes=1),
         )
     services.cancel_event(db_session, actor=admin, event=event, reason="荒天")
-    with pytest.raises(ServiceError, match="この派遣は、サポーターを募集していません"):
+    with pytest.raises(ServiceError, match="この出張相談会への同席は、サポーターを募集し"):
         services.sign_up(db_session, actor=admin, event=event, registration=fine, now=NOW)
     assert db_session.scalar(select(Assignment)) is None
 
@@ -62,7 +62,7 @@ def test_no_one_in_two_overlapping_events(db_session: Any) -> None:
     later = factories.dispatch_event(db_session, starts_at=first.ends_at)
     reg = factories.valid_registration(db_session)
     services.sign_up(db_session, actor=admin, event=first, registration=reg, now=NOW)
-    with pytest.raises(ServiceError, match="同じ日のほかの派遣と時間が重なっています") as refused:
+    with pytest.raises(ServiceError, match="同じ日のほかの予定と時間が重なっています") as refused:
         services.assign(db_session, actor=admin, event=overlapping, registration=reg, now=NOW)
     assert refused.value.code == "overlapping_dispatch"
     services.sign_up(

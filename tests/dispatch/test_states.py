@@ -41,7 +41,7 @@ def test_staffed_only_when_every_place_is_confirmed(db_session: Any) -> None:
     third = factories.valid_registration(db_session, n=3)
     services.assign(db_session, actor=admin, event=event, registration=third, now=NOW)
     fourth = factories.valid_registration(db_session, n=4)
-    with pytest.raises(ServiceError, match="この派遣は満員です"):
+    with pytest.raises(ServiceError, match="この出張相談会への同席は満員です"):
         services.sign_up(db_session, actor=admin, event=event, registration=fourth, now=NOW)
 
 

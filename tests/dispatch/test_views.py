@@ -215,4 +215,6 @@ def test_printed_notice_for_a_supporter_without_a_smartphone(
     text = subprocess.run(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "派遣依頼書" in text and reg.person.name in text and "保健センター" in text
+    # A supporter's notice, not a municipality's request (派遣依頼書): Tochigi's title.
+    assert "活動のご案内" in text and "派遣依頼書" not in text
+    assert reg.person.name in text and "保健センター" in text and "事務局" in text

@@ -130,7 +130,7 @@ def test_coordinator_runs_a_course_and_prints_a_card(browsing: Browsing, tmp_pat
     page.set_input_files("input[name=file]", str(write_cp932_csv(tmp_path, tag)))
     submit(page.locator("main form button[type=submit]"))
     assert path_of(page) == course, page.locator(".error-summary").all_inner_texts()
-    expect_flash(page, "受講登録2人")
+    expect_flash(page, "受講決定2人")
     names = page.locator("main table tbody td:first-child a").all_inner_texts()
     assert {"岡田 陽菜", "西村 健太", "中島 美和"} <= set(names), names
 

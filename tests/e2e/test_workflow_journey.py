@@ -155,7 +155,7 @@ def test_course_to_report_keeps_to_dates_and_states(
     page.fill("input[name=residence]", "宇都宮市")
     page.select_option("select[name=attribute]", "welfare_professional")
     submit(page.locator("main form button[type=submit]"))
-    expect_flash(page, f"{BY_FORM[0]}さんを受講者として登録しました")
+    expect_flash(page, f"{BY_FORM[0]}さんの受講を決定しました")
 
     # ... and two by an Excel workbook, on the import page.
     page.goto(course)
@@ -163,13 +163,13 @@ def test_course_to_report_keeps_to_dates_and_states(
     page.set_input_files("input[name=file]", str(write_workbook(tmp_path, tag)))
     submit(page.locator("main form button[type=submit]"))
     assert path_of(page) == course, page.locator(".error-summary").all_inner_texts()
-    expect_flash(page, "受講登録2人")
+    expect_flash(page, "受講決定2人")
     rows = trainee_rows(page)
     assert rows.count() == 3
     names = {BY_FORM[0]} | {row[0] for row in BY_WORKBOOK}
     for index in range(3):
         cells = rows.nth(index).locator("td").all_inner_texts()
-        assert cells[0] in names and cells[2] == "受講確定", cells
+        assert cells[0] in names and cells[2] == "受講決定", cells
 
     # Today is before the first session: the roll call (a bookmarked tablet page) refuses
     # to record anyone, and nothing is kept.

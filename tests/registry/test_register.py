@@ -192,7 +192,7 @@ def test_activity_reports_validate_and_show_due_years(db_session: Any) -> None:
             {"topics": ["client-name"]},
             "topics",
             "topic_unknown",
-            "内容（テーマ）は一覧から選んでください",
+            "相談内容は一覧から選んでください",
         ),
         ({"note": "あ" * 201}, "note", "note_too_long", "200文字以内で入力してください"),
         (

@@ -151,7 +151,7 @@ def test_pdf_of_the_kagawa_report(demo_app: Flask, tmp_path: Path) -> None:
     text = subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "令和5年度 香川県ひきこもりサポーター養成事業 年度報告" in text
+    assert "令和5年度 香川県ひきこもりサポーター養成事業 実績報告" in text
     assert "12（40%）" in text and "6（20%）" in text
 
 

@@ -169,7 +169,7 @@ def test_pdf_has_pages_and_the_japanese_title(
     text = subprocess.run(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "令和6年度 栃木県ひきこもりサポーター養成事業 年度報告" in text
+    assert "令和6年度 栃木県ひきこもりサポーター養成事業 実績報告" in text
     assert "養成研修の受講者の属性" in text and "<5" in text and "佐野市" in text
 
 

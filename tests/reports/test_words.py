@@ -68,7 +68,7 @@ def test_error_page_does_not_send_a_coordinator_to_themselves(app: Any, db_sessi
             body, code = handler(Exception("boom"))
             assert code == 500
             seen[user.email] = body
-    assert "事業担当者にお知らせ" in seen["s500@example.jp"]
+    assert "事務局にお知らせ" in seen["s500@example.jp"]
     for email in ("c500@example.jp", "a500@example.jp"):
-        assert "事業担当者" not in seen[email], seen[email]
+        assert "事務局" not in seen[email], seen[email]
         assert "システム管理者" in seen[email]

@@ -77,6 +77,10 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "accounts.change_password"):   {"-": LOGGED_IN},
     ("GET", "notifications.index"):         {"-": LOGGED_IN},
     ("POST", "notifications.mark_read"):    {"-": LOGGED_IN},
+    # Opening one's own notification marks it read and goes to its link; others' are 404.
+    ("GET", "notifications.open_notification"): {
+        "-": "L    404   404   404    404   404    >    404"
+    },
     ("GET", "notifications.settings"):      {"-": LOGGED_IN},
     ("POST", "notifications.settings"):     {"-": LOGGED_IN},
     ("GET", "programs.index"):              {"-": LOGGED_IN},  # lists the user's programs

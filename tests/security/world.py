@@ -28,6 +28,7 @@ from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch
 from supporters.mail.services import queue_user_mail
 from supporters.registry import activity_reports
+from supporters.reminders.models import Notification
 from supporters.training.models import CourseSession, Enrolment
 from supporters.training.services.completion import complete_by_hand
 from supporters.training.services.enrolments import enrol_person
@@ -196,6 +197,9 @@ def build_world(db_session: Any) -> World:
         template="password_reset",
         link="http://localhost/password/reset/example",
     )
+    notification = Notification(user_id=users["sup"].id, title="お知らせ", link="/schedule")
+    db_session.add(notification)
+    db_session.flush()
     feed_token = feeds.reset_feed_token(db_session, users["sup"], now=now)
     grant = db_session.scalar(select(RoleGrant).where(RoleGrant.user_id == users["sup"].id))
     other_grant = db_session.scalar(select(RoleGrant).where(RoleGrant.user_id == users["coord"].id))
@@ -204,6 +208,7 @@ def build_world(db_session: Any) -> World:
         "grant_id": grant.id,
         "other_grant_id": other_grant.id,  # a grant of another user
         "message_id": message.id,
+        "notification_id": notification.id,  # sup's
         "token": "not-a-valid-token",
         "feed_token": feed_token,
         "verify_code": params["own"]["verify_code"],

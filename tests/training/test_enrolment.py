@@ -67,7 +67,7 @@ def test_raising_the_capacity_promotes_the_waiting_list(db_session: Any) -> None
     update_course(db_session, actor=admin, course=course, data=data)
     assert waiting.state == "confirmed"
     with pytest.raises(
-        ServiceError, match="すでに2人が受講登録しているため、定員をこれより少なくできません"
+        ServiceError, match="すでに2人の受講が決まっているため、定員をこれより少なくできません"
     ):
         update_course(
             db_session,
@@ -255,7 +255,7 @@ def test_supporter_applies_to_follow_up_only_in_the_period(db_session: Any) -> N
             db_session, actor=user, course=follow_up, person=late, today=date(2024, 5, 1), now=NOW
         )
     initial = factories.course(db_session, kind="initial")
-    with pytest.raises(ServiceError, match="養成研修の受講登録は、事業担当者が行います"):
+    with pytest.raises(ServiceError, match="養成研修の受講決定は、事務局が行います"):
         apply_for_course(
             db_session, actor=user, course=initial, person=late, today=date(2024, 4, 1), now=NOW
         )

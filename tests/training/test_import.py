@@ -183,7 +183,7 @@ def test_trainees_import_command_with_an_excel_file(
     assert result.exit_code == 0, result.output
     listing = runner.invoke(args=["trainees", "list", "--course", str(course.id)])
     assert listing.exit_code == 0, repr(listing.exception)
-    assert "山田 花子,ヤマダ ハナコ,,090-1111-2222,高松市,,受講確定" in listing.output
+    assert "山田 花子,ヤマダ ハナコ,,090-1111-2222,高松市,,受講決定" in listing.output
     bad = tmp_path / "bad.csv"
     bad.write_bytes(excel_cp932("山田 次郎,山田,,,高松市,,"))
     result = runner.invoke(args=["trainees", "import", str(bad), "--course", str(course.id)])

@@ -187,4 +187,4 @@ def test_import_page_and_command_take_xlsx(
     listing = runner.invoke(args=["trainees", "list", "--course", str(course.id)])
     header = next(csv.reader(io.StringIO(listing.output)))
     assert "enrolment_id" not in header and "受講ID" in header
-    assert "confirmed" not in listing.output and "受講確定" in listing.output
+    assert "confirmed" not in listing.output and "受講決定" in listing.output

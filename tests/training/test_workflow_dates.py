@@ -339,7 +339,7 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
     admin = factories.admin_user(db_session)
     close_course(db_session, actor=admin, course=course, now=_at(day, 18))
     with pytest.raises(
-        ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
+        ServiceError, match="この研修は終了しています。受講決定と出欠は変更できません"
     ):
         enrol_person(
             db_session, actor=admin, course=course, person=_trainee(db_session, 1), now=_at(day, 19)
@@ -353,7 +353,7 @@ def test_a_closed_course_refuses_enrolment_import_and_roll_call(db_session: Any)
     )
     assert not report.ok and "終了して" in report.errors[0].message
     with pytest.raises(
-        ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
+        ServiceError, match="この研修は終了しています。受講決定と出欠は変更できません"
     ):
         record_roll_call(
             db_session,
@@ -376,7 +376,7 @@ def test_a_closed_course_refuses_withdrawal_but_takes_a_make_up(db_session: Any)
     admin = factories.admin_user(db_session)
     close_course(db_session, actor=admin, course=course, now=_at(day, 18))
     with pytest.raises(
-        ServiceError, match="この研修は終了しています。受講登録と出欠は変更できません"
+        ServiceError, match="この研修は終了しています。受講決定と出欠は変更できません"
     ):
         withdraw_enrolment(db_session, actor=admin, enrolment=enrolment, now=_at(day, 19))
     with pytest.raises(
