@@ -72,6 +72,19 @@ class PhoneChecker:
                 )
         self.problems.extend(axe_problems(page))
 
+    def dates_carry_weekdays(self, path: str, *, shows_dates: bool = True) -> None:
+        """Every date a person reads on the page carries its weekday: 2026年12月14日（月）,
+        never 2026/12/14 or 2026-12-14 on its own (date inputs keep ISO, as browsers do)."""
+        self.page.goto(path)
+        text = self.page.locator("main").inner_text()
+        dates = re.findall(r"\d{4}年\d{1,2}月\d{1,2}日(?:（[月火水木金土日]）)?", text)
+        bare = [d for d in dates if "（" not in d]
+        bare += re.findall(r"\b\d{4}[/-]\d{1,2}[/-]\d{1,2}\b", text)
+        if bare:
+            self.problems.append(f"{path}: dates without a weekday: {bare[:5]}")
+        if shows_dates and not dates:
+            self.problems.append(f"{path}: no date shown to check")
+
     def hrefs(self, path: str, pattern: str) -> list[str]:
         self.page.goto(path)
         return [
@@ -102,6 +115,9 @@ def test_supporter_pages_on_a_phone(browsing: Browsing) -> None:
         checker.visit(path)
     for path in checker.hrefs("/me", r"/register/\d+/reports/new(\?.*)?")[:1]:
         checker.visit(path)
+    checker.dates_carry_weekdays("/")
+    checker.dates_carry_weekdays("/me", shows_dates=False)  # Chiba's has no expiry
+    checker.dates_carry_weekdays("/schedule")
     checker.assert_clean()
 
 
@@ -130,6 +146,8 @@ def test_municipal_staff_pages_on_a_phone(browsing: Browsing) -> None:
     checker.visit(events[0])
     for path in checker.hrefs("/courses/", r"/courses/\d+")[:1]:
         checker.visit(path)
+    for path in ("/", "/dispatch/?show=upcoming", events[0]):
+        checker.dates_carry_weekdays(path)
     checker.assert_clean()
 
     # The coming events are cards (one block per row, each value labelled), not a table.
