@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from supporters.core.time import TOKYO, local_date
 from supporters.db import ServiceError
@@ -234,6 +234,13 @@ def test_event_form_offers_the_programs_kinds_and_repeats(
     again = post_form(client, "/dispatch/new", data, form_url="/dispatch/new")
     assert again.status_code == 200
     assert db_session.scalar(select(func.count()).select_from(DispatchEvent)) == 6
+    # A supporter holds a place in April; cancelling the rest of the series tells them, in
+    # the program's word for taking part.
+    reg = factories.valid_registration(db_session, program_code="kagawa", n=3)
+    supporter = factories.supporter(db_session, program_code="kagawa", email="sup3@example.jp")
+    supporter.person_id = reg.person_id
+    services.sign_up(db_session, actor=supporter, event=created[4], registration=reg, now=NOW)
+    db_session.commit()
     # Cancel the rest of the series from March on.
     response = post_form(
         client,
@@ -244,3 +251,8 @@ def test_event_form_offers_the_programs_kinds_and_repeats(
     assert response.status_code == 302
     db_session.expire_all()
     assert [e.state for e in created] == ["open"] * 3 + ["cancelled"] * 3
+    mails = db_session.execute(
+        text("SELECT recipient, body_text FROM outbox_message WHERE kind = 'dispatch_changed'")
+    ).all()
+    assert [m.recipient for m in mails] == ["sup3@example.jp"]
+    assert "活動への参加: 当事者会" in mails[0].body_text
