@@ -225,6 +225,11 @@ def request_dispatch(
     kind = kinds.kind_for_event(
         session, program, data.activity_kind_id, event_kind=EventKind.DISPATCH_REQUEST
     )
+    if kind is not None and kind.event_kind != EventKind.DISPATCH_REQUEST:
+        # A municipality requests supporters; the program's places and meetings are its own.
+        raise ServiceError(
+            "activity_kind", str(_l("Choose the kind of activity.")), code="activity_kind_unknown"
+        )
     event = DispatchEvent(
         program_id=program.id,
         kind=EventKind.DISPATCH_REQUEST,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from supporters.core.time import TOKYO, local_date
 from supporters.db import ServiceError
 from supporters.dispatch import kinds, series, services
-from supporters.dispatch.models import DispatchEvent
+from supporters.dispatch.models import DispatchEvent, ProgramMunicipality
 from tests import factories
 from tests.conftest import post_form
 
@@ -256,3 +256,37 @@ def test_event_form_offers_the_programs_kinds_and_repeats(
     ).all()
     assert [m.recipient for m in mails] == ["sup3@example.jp"]
     assert "活動への参加: 当事者会" in mails[0].body_text
+
+
+def test_a_municipal_request_takes_only_a_request_kind(db_session: Any) -> None:
+    chiba = factories.program(db_session, code="chiba")
+    phone, visit, ibasho = kinds.program_kinds(db_session, chiba)
+    staff = factories.admin_user(db_session)
+    place = factories.municipality(db_session, name="千葉市", prefecture="千葉県")
+    if not services.municipality_in_scheme(db_session, chiba, place.id):
+        db_session.add(
+            ProgramMunicipality(
+                program_id=chiba.id, municipality_id=place.id, joined_on=date(2024, 4, 1)
+            )
+        )
+        db_session.flush()
+    for kind_id, expected in ((None, phone.id), (visit.id, visit.id)):
+        made = services.request_dispatch(
+            db_session,
+            actor=staff,
+            program=chiba,
+            data=_input(db_session, chiba, "千葉市", date(2026, 12, 14), activity_kind_id=kind_id),
+            now=NOW,
+        )
+        assert made.activity_kind_id == expected and made.kind == "dispatch_request"
+    with pytest.raises(ServiceError) as refused:
+        services.request_dispatch(
+            db_session,
+            actor=staff,
+            program=chiba,
+            data=_input(
+                db_session, chiba, "千葉市", date(2026, 12, 15), activity_kind_id=ibasho.id
+            ),
+            now=NOW,
+        )
+    assert refused.value.code == "activity_kind_unknown"
