@@ -25,10 +25,16 @@ def program_kinds(
 
 
 def kind_for_event(
-    session: DbSession, program: Program, kind_id: int | None, *, event_kind: str | None = None
+    session: DbSession,
+    program: Program,
+    kind_id: int | None,
+    *,
+    event_kind: str | None = None,
+    activity: str | None = None,
 ) -> ProgramActivityKind | None:
     """The kind an event is created with: the chosen one (the program's own and active), or
-    the program's first with the mechanic `event_kind`, or none if the program has none."""
+    the program's first with the mechanic `event_kind` (and the report `activity`, if one
+    has it), or none if the program has none."""
     if kind_id is not None:
         kind = session.get(ProgramActivityKind, kind_id)
         if kind is None or kind.program_id != program.id or not kind.active:
@@ -38,10 +44,14 @@ def kind_for_event(
                 code="activity_kind_unknown",
             )
         return kind
-    for kind in program_kinds(session, program):
-        if event_kind is None or kind.event_kind == event_kind:
-            return kind
-    return None
+    fitting = [
+        kind
+        for kind in program_kinds(session, program)
+        if event_kind is None or kind.event_kind == event_kind
+    ]
+    same_activity = [kind for kind in fitting if kind.activity == activity]
+    candidates = same_activity or fitting
+    return candidates[0] if candidates else None
 
 
 def current_language() -> str:

@@ -164,7 +164,9 @@ def create_event(
 ) -> DispatchEvent:
     _check_event(session, program, data)
     mechanic = KIND_FOR_MODE[DispatchMode(program.dispatch_mode)]
-    kind = kinds.kind_for_event(session, program, data.activity_kind_id, event_kind=mechanic)
+    kind = kinds.kind_for_event(
+        session, program, data.activity_kind_id, event_kind=mechanic, activity=data.activity
+    )
     event = DispatchEvent(
         program_id=program.id,
         kind=kind.event_kind if kind is not None else mechanic,
@@ -223,7 +225,11 @@ def request_dispatch(
             code="municipality_not_in_scheme",
         )
     kind = kinds.kind_for_event(
-        session, program, data.activity_kind_id, event_kind=EventKind.DISPATCH_REQUEST
+        session,
+        program,
+        data.activity_kind_id,
+        event_kind=EventKind.DISPATCH_REQUEST,
+        activity=data.activity,
     )
     if kind is not None and kind.event_kind != EventKind.DISPATCH_REQUEST:
         # A municipality requests supporters; the program's places and meetings are its own.

@@ -73,7 +73,16 @@ def test_an_event_takes_the_chosen_kind_and_its_mechanic(db_session: Any) -> Non
         data=_input(db_session, tochigi, "佐野市", date(2026, 12, 6), activity_kind_id=place.id),
     )
     assert chosen.activity_kind_id == place.id and chosen.kind == "group_activity"
-    kagawa_kind = kinds.program_kinds(db_session, factories.program(db_session, code="kagawa"))[0]
+    kagawa = factories.program(db_session, code="kagawa")
+    kagawa_kind = kinds.program_kinds(db_session, kagawa)[0]
+    # Without a choice, the program's kind the report activity fits (居場所 for drop_in).
+    fits = services.create_event(
+        db_session,
+        actor=admin,
+        program=kagawa,
+        data=_input(db_session, kagawa, "高松市", date(2026, 12, 5)),
+    )
+    assert fits.activity_kind is not None and fits.activity_kind.code == "ibasho"
     with pytest.raises(ServiceError) as refused:
         services.create_event(
             db_session,
