@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from supporters.administration.spec import (
     CURRICULUM_KINDS,
+    ActivityKindSpec,
     CardSpec,
     ContactSpec,
     CurriculaSpec,
@@ -33,7 +34,13 @@ from supporters.administration.spec import (
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import CARD_DESIGNS
 from supporters.db import DbSession, ServiceError
-from supporters.dispatch.models import ProgramMunicipality, TravelRule
+from supporters.dispatch.kinds import program_kinds
+from supporters.dispatch.models import (
+    EventKind,
+    ProgramActivityKind,
+    ProgramMunicipality,
+    TravelRule,
+)
 from supporters.programs.models import (
     DispatchMode,
     EligibilityRule,
@@ -45,6 +52,7 @@ from supporters.programs.models import (
     RenewalRule,
 )
 from supporters.programs.services import check_seal_image, find_municipality
+from supporters.registry.models import ActivityKind
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{1,19}$")
 _PHONE = re.compile(r"^[0-9()+\- ]{10,20}$")
@@ -158,6 +166,20 @@ def spec_from_program(session: DbSession, program: Program) -> ProgramSpec:
             for m in members
         ],
         curricula=_curricula(program),
+        activity_kinds=[
+            ActivityKindSpec(
+                code=k.code,
+                name_ja=k.name_ja,
+                name_en=k.name_en,
+                event_kind=k.event_kind,
+                activity=k.activity,
+                taking_part_ja=k.taking_part_ja,
+                taking_part_en=k.taking_part_en,
+                organised_by_supporters=k.organised_by_supporters,
+                active=k.active,
+            )
+            for k in program_kinds(session, program, active_only=False)
+        ],
     )
 
 
@@ -426,6 +448,43 @@ def _check_curricula(spec: ProgramSpec, problems: list[Problem]) -> None:
             _at_least(problems, f"{key}.minutes", item.minutes, 1)
 
 
+def _check_activity_kinds(
+    session: DbSession, spec: ProgramSpec, program: Program | None, problems: list[Problem]
+) -> None:
+    if program is not None:
+        listed = {kind.code for kind in spec.activity_kinds}
+        for held in program_kinds(session, program, active_only=False):
+            if held.code not in listed:
+                problems.append(
+                    Problem(
+                        "activity_kinds",
+                        str(
+                            _l(
+                                "%(n)s is missing: a kind of activity cannot be removed "
+                                "(events refer to it); retire it with active = false.",
+                                n=held.code,
+                            )
+                        ),
+                    )
+                )
+    for kind in spec.activity_kinds:
+        key = f"activity_kinds.{kind.code}"
+        if not _CODE.match(kind.code):
+            problems.append(
+                Problem(key, str(_l("Use 2 to 20 lower-case letters, digits, - or _.")))
+            )
+        _choice(problems, f"{key}.event_kind", kind.event_kind, [k.value for k in EventKind])
+        _choice(problems, f"{key}.activity", kind.activity, [k.value for k in ActivityKind])
+        for name in ("name_ja", "name_en", "taking_part_ja", "taking_part_en"):
+            value = getattr(kind, name)
+            if not value:
+                problems.append(Problem(f"{key}.{name}", str(_l("This field is required."))))
+            elif len(value) > 100:
+                problems.append(
+                    Problem(f"{key}.{name}", str(_l("At most %(n)d characters.", n=100)))
+                )
+
+
 def validate(
     session: DbSession, spec: ProgramSpec, *, base_dir: Path | None = None
 ) -> tuple[ProgramSpec, _Resolved]:
@@ -438,6 +497,7 @@ def validate(
     organisations = _check_organisations(session, spec, program, problems, resolved, base_dir)
     scheme = _check_scheme(session, spec, program, problems, resolved)
     _check_curricula(spec, problems)
+    _check_activity_kinds(session, spec, program, problems)
     if problems:
         raise FileProblems(problems)
     return replace(spec, organisations=organisations, scheme=scheme), resolved
@@ -468,6 +528,12 @@ def _flat(spec: ProgramSpec, seals: dict[str, str | None]) -> dict[str, Any]:
         flat[f"{prefix}.travel_rule"] = member.travel_rule
     for kind in CURRICULUM_KINDS:
         flat[f"curricula.{kind}"] = [vars(item) for item in getattr(spec.curricula, kind)]
+    for order, activity_kind in enumerate(spec.activity_kinds, start=1):
+        prefix = f"activity_kinds[{activity_kind.code}]"
+        for name, value in vars(activity_kind).items():
+            if name != "code":
+                flat[f"{prefix}.{name}"] = value
+        flat[f"{prefix}.order"] = order
     return flat
 
 
@@ -568,6 +634,27 @@ def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved) -> Progra
         pm.paid = member.paid
         pm.honorarium_yen = member.honorarium_yen
         pm.travel_rule = member.travel_rule
+    kinds = {
+        k.code: k
+        for k in session.scalars(
+            select(ProgramActivityKind).where(ProgramActivityKind.program_id == program.id)
+        )
+    }
+    # A kind is never removed (events name it): `active = false` retires it.
+    for order, kind in enumerate(spec.activity_kinds, start=1):
+        kind_row = kinds.get(kind.code)
+        if kind_row is None:
+            kind_row = ProgramActivityKind(program_id=program.id, code=kind.code)
+            session.add(kind_row)
+        kind_row.name_ja = kind.name_ja
+        kind_row.name_en = kind.name_en
+        kind_row.event_kind = kind.event_kind
+        kind_row.activity = kind.activity
+        kind_row.taking_part_ja = kind.taking_part_ja
+        kind_row.taking_part_en = kind.taking_part_en
+        kind_row.organised_by_supporters = kind.organised_by_supporters
+        kind_row.active = kind.active
+        kind_row.sort_order = order
     session.flush()
     return program
 

@@ -112,9 +112,25 @@ class CurriculaSpec:
 
 
 @dataclass
+class ActivityKindSpec:
+    """A kind of activity the program offers (`[activity_kinds.CODE]`, in the order the file
+    lists them): the mechanic its events use and the program's word for taking part."""
+
+    code: str
+    name_ja: str
+    name_en: str
+    event_kind: str  # outreach_day, dispatch_request, group_activity
+    activity: str  # what activity reports count it as (sitting_in, drop_in, ...)
+    taking_part_ja: str  # 出張相談会への同席, 派遣, 活動への参加
+    taking_part_en: str
+    organised_by_supporters: bool = False
+    active: bool = True
+
+
+@dataclass
 class ReservedSpec:
     """A section the format reserves for what the product does not model per program yet
-    (activity kinds, attributes): read, and refused when it holds anything."""
+    (attributes): read, and refused when it holds anything."""
 
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -133,7 +149,7 @@ class ProgramSpec:
     organisations: list[OrganisationSpec] = field(default_factory=list)
     scheme: list[SchemeMunicipalitySpec] = field(default_factory=list)
     curricula: CurriculaSpec = field(default_factory=CurriculaSpec)
-    activity_kinds: ReservedSpec = field(default_factory=ReservedSpec)
+    activity_kinds: list[ActivityKindSpec] = field(default_factory=list)
     attributes: ReservedSpec = field(default_factory=ReservedSpec)
 
 
@@ -344,6 +360,27 @@ def _curricula(table: Any, problems: list[Problem]) -> CurriculaSpec:
     return CurriculaSpec(**lists)
 
 
+def _activity_kinds(table: Any, problems: list[Problem]) -> list[ActivityKindSpec]:
+    specs = []
+    for code, row in dict(table).items():
+        r = _Reader(row, f"activity_kinds.{_key(code)}", problems)
+        specs.append(
+            ActivityKindSpec(
+                code=code,
+                name_ja=r.text("name_ja", required=True),
+                name_en=r.text("name_en", required=True),
+                event_kind=r.text("event_kind", required=True),
+                activity=r.text("activity", required=True),
+                taking_part_ja=r.text("taking_part_ja", required=True),
+                taking_part_en=r.text("taking_part_en", required=True),
+                organised_by_supporters=r.flag("organised_by_supporters"),
+                active=r.flag("active", True),
+            )
+        )
+        r.done()
+    return specs
+
+
 def _reserved(table: Any, name: str, problems: list[Problem]) -> ReservedSpec:
     r = _Reader(table, name, problems)
     values = dict(r.table)
@@ -385,7 +422,7 @@ def parse_program_file(text: str) -> ProgramSpec:
         organisations=_organisations(r.array_of_tables("organisations"), problems),
         scheme=_scheme(r.array_of_tables("scheme"), problems),
         curricula=_curricula(r.table_of("curricula"), problems),
-        activity_kinds=_reserved(r.table_of("activity_kinds"), "activity_kinds", problems),
+        activity_kinds=_activity_kinds(r.table_of("activity_kinds"), problems),
         attributes=_reserved(r.table_of("attributes"), "attributes", problems),
     )
     r.done()
@@ -519,12 +556,28 @@ def write_program_file(spec: ProgramSpec, *, seals: dict[str, str] | None = None
                     [("topic", item.topic), ("minutes", item.minutes), ("required", item.required)]
                 ),
             ]
+    out += ["", "[activity_kinds]"]
+    for activity_kind in spec.activity_kinds:
+        out += [
+            "",
+            f"[activity_kinds.{_key(activity_kind.code)}]",
+            *_lines(
+                [
+                    ("name_ja", activity_kind.name_ja),
+                    ("name_en", activity_kind.name_en),
+                    ("event_kind", activity_kind.event_kind),
+                    ("activity", activity_kind.activity),
+                    ("taking_part_ja", activity_kind.taking_part_ja),
+                    ("taking_part_en", activity_kind.taking_part_en),
+                    ("organised_by_supporters", activity_kind.organised_by_supporters),
+                    ("active", activity_kind.active),
+                ]
+            ),
+        ]
     out += [
         "",
-        "# Reserved: activity kinds and attributes as the program words them are not held per",
-        "# program yet (docs/programs.md); a file that fills these sections is refused.",
-        "[activity_kinds]",
-        "",
+        "# Reserved: attributes as the program words them are not held per program yet",
+        "# (docs/programs.md); a file that fills this section is refused.",
         "[attributes]",
         "",
     ]

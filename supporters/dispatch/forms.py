@@ -65,6 +65,8 @@ class EventForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in ACTIVITY_LABELS.items()],
         validators=[DataRequired(REQUIRED)],
     )
+    # The program's own kinds (dispatch/kinds.py), set by the view.
+    activity_kind = SelectField(_l("Kind"), choices=[], validators=[Optional()])
     municipality = StringField(
         _l("Municipality"), validators=[DataRequired(REQUIRED), Length(max=40)]
     )
@@ -91,6 +93,22 @@ class EventForm(FlaskForm):
         _l("Supporters needed"),
         validators=[DataRequired(REQUIRED), NumberRange(min=1, max=20)],
         default=2,
+    )
+    repeat = SelectField(
+        _l("Repeat"),
+        choices=[
+            SelectChoice("", _l("Does not repeat")),
+            SelectChoice("weekly", _l("Every week")),
+            SelectChoice(
+                "monthly_nth_weekday", _l("Every month on the same weekday (e.g. 2nd Saturday)")
+            ),
+        ],
+        validators=[Optional()],
+    )
+    repeat_until = DateField(
+        _l("Repeat until"),
+        validators=[Optional()],
+        description=_l("At most 24 dates."),
     )
     lead_consultant = StringField(_l("Lead consultant"), validators=[Optional(), Length(max=100)])
     bring = StringField(_l("What to bring"), validators=[Optional(), Length(max=200)])

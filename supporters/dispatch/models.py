@@ -81,6 +81,42 @@ class ProgramMunicipality(Base):
     )
 
 
+class ProgramActivityKind(Base):
+    """A kind of activity a program offers (Tochigi: sitting in on outreach consultation days
+    and supporter-run places; Kagawa: 家族会, 当事者会, 居場所), the mechanic its events use
+    (`event_kind`) and the program's own word for taking part (出張相談会への同席, 派遣,
+    活動への参加). Program data: written by the program file (administration)."""
+
+    __tablename__ = "program_activity_kind"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    name_ja: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    event_kind: Mapped[str] = mapped_column(String(20))  # an EventKind
+    activity: Mapped[str] = mapped_column(String(20))  # the ActivityKind reports count it as
+    taking_part_ja: Mapped[str] = mapped_column(String(100))  # 出張相談会への同席, 派遣, ...
+    taking_part_en: Mapped[str] = mapped_column(String(100))
+    organised_by_supporters: Mapped[bool] = mapped_column(default=False)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        Index("ix_program_activity_kind_key", "program_id", "code", unique=True),
+        CheckConstraint(
+            "event_kind IN ('outreach_day', 'dispatch_request', 'group_activity')",
+            name="event_kind",
+        ),
+    )
+
+    def name(self, locale: str) -> str:
+        return self.name_ja if locale == "ja" else self.name_en
+
+    def taking_part(self, locale: str) -> str:
+        return self.taking_part_ja if locale == "ja" else self.taking_part_en
+
+
 class DispatchEvent(Base):
     __tablename__ = "dispatch_event"
 
@@ -106,9 +142,15 @@ class DispatchEvent(Base):
     # Assignments holding a place (assigned or confirmed): recounted under the event's lock
     # by every staffing change (`places.recount_taken`), so open places need no grouping.
     places_taken: Mapped[int] = mapped_column(default=0, server_default="0")
+    activity_kind_id: Mapped[int | None] = mapped_column(
+        ForeignKey("program_activity_kind.id"), index=True
+    )
+    # Occurrences of one repeating event share it (dispatch/series.py).
+    series_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     program: Mapped[Program] = relationship()
     municipality: Mapped[Municipality] = relationship()
+    activity_kind: Mapped[ProgramActivityKind | None] = relationship()
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),

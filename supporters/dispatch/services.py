@@ -22,6 +22,7 @@ from supporters.audit.services import record_audit
 from supporters.core.dates import parse_time
 from supporters.core.time import TOKYO, local_date
 from supporters.db import DbSession, ServiceError
+from supporters.dispatch import kinds
 from supporters.dispatch.models import (
     HOLDING,
     Assignment,
@@ -114,6 +115,8 @@ class EventInput:
     lead_consultant: str = ""
     notes: str = ""
     bring: str = ""
+    # The program's kind of activity (dispatch/kinds.py); none: the program's first kind.
+    activity_kind_id: int | None = None
     # The writer confirmed that text the detector warned about identifies no one.
     free_text_confirmed: bool = False
 
@@ -162,12 +165,21 @@ def create_event(
     session: DbSession, *, actor: User, program: Program, data: EventInput, publish: bool = True
 ) -> DispatchEvent:
     _check_event(session, program, data)
+    mechanic = KIND_FOR_MODE[DispatchMode(program.dispatch_mode)]
+    kind = kinds.kind_for_event(
+        session, program, data.activity_kind_id, event_kind=mechanic, activity=data.activity
+    )
     event = DispatchEvent(
         program_id=program.id,
-        kind=KIND_FOR_MODE[DispatchMode(program.dispatch_mode)],
+        kind=kind.event_kind if kind is not None else mechanic,
         state=EventState.OPEN if publish else EventState.DRAFT,
         created_by_id=actor.id,
-        **{**data.columns(), "title": data.title.strip(), "venue": data.venue.strip()},
+        **{
+            **data.columns(),
+            "title": data.title.strip(),
+            "venue": data.venue.strip(),
+            "activity_kind_id": kind.id if kind is not None else None,
+        },
     )
     session.add(event)
     session.flush()
@@ -214,13 +226,30 @@ def request_dispatch(
             ),
             code="municipality_not_in_scheme",
         )
+    kind = kinds.kind_for_event(
+        session,
+        program,
+        data.activity_kind_id,
+        event_kind=EventKind.DISPATCH_REQUEST,
+        activity=data.activity,
+    )
+    if kind is not None and kind.event_kind != EventKind.DISPATCH_REQUEST:
+        # A municipality requests supporters; the program's places and meetings are its own.
+        raise ServiceError(
+            "activity_kind", str(_l("Choose the kind of activity.")), code="activity_kind_unknown"
+        )
     event = DispatchEvent(
         program_id=program.id,
         kind=EventKind.DISPATCH_REQUEST,
         state=EventState.REQUESTED,
         requested_by_id=actor.id,
         created_by_id=actor.id,
-        **{**data.columns(), "title": data.title.strip(), "venue": data.venue.strip()},
+        **{
+            **data.columns(),
+            "title": data.title.strip(),
+            "venue": data.venue.strip(),
+            "activity_kind_id": kind.id if kind is not None else None,
+        },
     )
     session.add(event)
     session.flush()

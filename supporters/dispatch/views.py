@@ -32,7 +32,7 @@ from supporters.core.time import TOKYO, local_date
 from supporters.core.web import download, posted_reason, public, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
-from supporters.dispatch import finding, lists, notify, services
+from supporters.dispatch import finding, kinds, lists, notify, series, services
 from supporters.dispatch.forms import (
     ASSIGNMENT_STATE_LABELS,
     EVENT_STATE_LABELS,
@@ -42,7 +42,7 @@ from supporters.dispatch.forms import (
     event_when,
     venue_hint,
 )
-from supporters.dispatch.models import Assignment, DispatchEvent
+from supporters.dispatch.models import Assignment, DispatchEvent, EventKind
 from supporters.dispatch.permissions import (
     can_manage_event,
     can_view_event,
@@ -80,6 +80,8 @@ def _labels() -> dict[str, object]:
         "event_state_labels": EVENT_STATE_LABELS,
         "assignment_state_labels": ASSIGNMENT_STATE_LABELS,
         "activity_labels": ACTIVITY_LABELS,
+        "kind_name": kinds.kind_name,
+        "taking_part": kinds.taking_part,
     }
 
 
@@ -214,6 +216,7 @@ def _event_input(form: EventForm, place: Municipality) -> services.EventInput:
         lead_consultant=(form.lead_consultant.data or "").strip(),
         notes=(form.notes.data or "").strip(),
         bring=(form.bring.data or "").strip(),
+        activity_kind_id=int(form.activity_kind.data) if form.activity_kind.data else None,
         free_text_confirmed=bool(form.confirm_free_text.data),
     )
 
@@ -222,6 +225,13 @@ def _for_program(form: EventForm, program: Program, place: str | None = None) ->
     """Examples from the program's own prefecture (the municipality field's suggestions
     come with the template's municipality_field)."""
     form.venue.description = venue_hint(place or example_place(db.session, program))
+    language = kinds.current_language()
+    form.activity_kind.choices = [
+        (str(k.id), k.name(language))
+        for k in kinds.program_kinds(db.session, program)
+        # A municipality requests dispatches, not the program's other activities.
+        if place is None or k.event_kind == EventKind.DISPATCH_REQUEST
+    ]
 
 
 def _holiday_note(form: EventForm) -> str | None:
@@ -232,6 +242,34 @@ def _holiday_note(form: EventForm) -> str | None:
             name=jpholiday.is_holiday_name(form.date.data),
         )
     return None
+
+
+def _create_series(form: EventForm, program: Program, place: Municipality) -> DispatchEvent:
+    """The series in one go; its first event is shown, its public holidays flagged."""
+    if form.repeat_until.data is None:
+        raise ServiceError(
+            "repeat_until", _("Enter the last date of the series."), code="series_until_required"
+        )
+    events, dates = series.create_series(
+        db.session,
+        actor=current_user,
+        program=program,
+        data=_event_input(form, place),
+        repeat=series.Repeat(form.repeat.data),
+        until=form.repeat_until.data,
+    )
+    flash(_("%(n)d dates were created.", n=len(events)), "info")
+    for occurrence in dates:
+        if occurrence.holiday:
+            flash(
+                _(
+                    "%(d)s is a public holiday (%(name)s).",
+                    d=occurrence.day.isoformat(),
+                    name=occurrence.holiday,
+                ),
+                "info",
+            )
+    return events[0]
 
 
 @bp.route("/dispatch/new", methods=["GET", "POST"])
@@ -249,6 +287,8 @@ def new() -> ResponseReturnValue:
             place = find_municipality(
                 db.session, form.municipality.data or "", prefecture=program.prefecture
             )
+            if form.repeat.data:
+                return _create_series(form, program, place)
             return services.create_event(
                 db.session, actor=current_user, program=program, data=_event_input(form, place)
             )
@@ -329,6 +369,7 @@ def detail(event_id: int) -> str:
     return render_template(
         "dispatch/detail.html",
         event=event,
+        series_from=local_date(event.starts_at).isoformat(),
         rows=rows,
         people=people,
         manage=manage,
@@ -412,6 +453,31 @@ def _with_reason(event_id: int, action: Callable[..., object], success: str) -> 
             lambda: action(db.session, actor=current_user, event=event, reason=reason),
             success=success,
         )
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/cancel-series")
+def cancel_series(event_id: int) -> ResponseReturnValue:
+    """Cancel this event's series from a date on; the supporters who held places are told."""
+    event = _manage(event_id)
+    reason = posted_reason()
+    if reason is None:
+        return _back(event)
+    try:
+        from_day = date.fromisoformat(request.form.get("from_day") or "")
+    except ValueError:
+        flash(_("Enter the first date to cancel."), "error")
+        return _back(event)
+
+    def cancel_rest() -> None:
+        for assignment in series.cancel_series_from(
+            db.session, actor=current_user, event=event, from_day=from_day, reason=reason
+        ):
+            notify.tell_supporter(db.session, assignment, _("This dispatch has been cancelled."))
+
+    save(
+        cancel_rest, success=_("The series was cancelled from that date; its supporters are told.")
+    )
     return _back(event)
 
 

@@ -229,6 +229,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "dispatch.accept"):            MANAGE,
     ("POST", "dispatch.decline"):           MANAGE,
     ("POST", "dispatch.cancel"):            MANAGE,
+    ("POST", "dispatch.cancel_series"):     MANAGE,
     ("POST", "dispatch.needed"):            MANAGE,
     ("POST", "dispatch.attendance"):        MANAGE,
     ("GET", "dispatch.notice"):             MANAGE,

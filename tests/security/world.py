@@ -154,6 +154,7 @@ def build_world(db_session: Any) -> World:
             place=places[variant],
             starts_at=start + timedelta(days=offset),
         )
+        event.series_id = f"world{offset}"  # a series of one: its cancel-from form is shown
         assignment = dispatch.assign(
             db_session, actor=admin_actor, event=event, registration=registration, now=now
         )
