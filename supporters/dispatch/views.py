@@ -56,7 +56,7 @@ from supporters.dispatch.schedule import (
     schedule,
     tel_uri,
 )
-from supporters.dispatch.words import event_word
+from supporters.dispatch.words import event_word, lazy_event_word
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
 from supporters.programs.fields import example_place
@@ -473,7 +473,11 @@ def cancel_series(event_id: int) -> ResponseReturnValue:
         for assignment in series.cancel_series_from(
             db.session, actor=current_user, event=event, from_day=from_day, reason=reason
         ):
-            notify.tell_supporter(db.session, assignment, _("This dispatch has been cancelled."))
+            notify.tell_supporter(
+                db.session,
+                assignment,
+                _l("This %(event)s has been cancelled.", event=lazy_event_word(assignment.event)),
+            )
 
     save(
         cancel_rest, success=_("The series was cancelled from that date; its supporters are told.")
