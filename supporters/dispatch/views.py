@@ -44,6 +44,7 @@ from supporters.dispatch.forms import (
 from supporters.dispatch.models import Assignment, DispatchEvent, Participation
 from supporters.dispatch.permissions import (
     can_manage_event,
+    can_staff_event,
     can_view_event,
     staff_programs,
 )
@@ -317,7 +318,7 @@ def detail(event_id: int) -> str:
     rows = lists.event_places(db.session, event)
     people = {r.person_id: r.person for _a, r in rows}
     suggestions = []
-    if manage and finding.takes_people(event, now=now):
+    if can_staff_event(current_user, event) and finding.takes_people(event, now=now):
         suggestions = finding.suggestions(db.session, event, now=now)
     takes_participants = participation.takes_participants(event)
     return render_template(
@@ -361,7 +362,8 @@ def _confirmed_post() -> None:
 
 @bp.post("/dispatch/<int:event_id>/assign")
 def assign(event_id: int) -> ResponseReturnValue:
-    event = _manage(event_id)
+    event = _event(event_id)
+    require(can_staff_event(current_user, event))
     _confirmed_post()
     registration_id = request.form.get("registration_id", type=int)
     registration = db.session.get(Registration, registration_id) if registration_id else None

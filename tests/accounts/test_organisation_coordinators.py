@@ -294,3 +294,30 @@ def test_users_create_with_an_organisation(app: Any, db_session: Any, nasu: Nasu
     assert not_a_coordinator.exit_code != 0
     created = select(User).where(User.email.in_(["x@example.jp", "y@example.jp"]))
     assert db_session.scalar(created) is None
+
+
+def test_the_demo_nasu_council_coordinator(db_session: Any) -> None:
+    """The demo's Nasu council coordinator runs the council's course and its supporters only."""
+    from supporters.demo import load_demo
+    from supporters.registry.models import Registration
+
+    logins = load_demo(
+        db_session, password="a demo passphrase", now=datetime(2023, 11, 30, 3, tzinfo=UTC)
+    )
+    assert any(email == "coordinator.nasu@demo.example" for email, _ in logins)
+    user = accounts.find_user_by_email(db_session, "coordinator.nasu@demo.example")
+    assert user is not None
+    (grant,) = user.active_grants
+    council = grant.organisation
+    assert council is not None and council.name == "那須町社会福祉協議会"
+    own_courses = permissions.coordinated_filter(user, Course.program_id, Course.organiser_id)
+    courses = db_session.scalars(select(Course).where(own_courses)).all()
+    assert courses and {c.organiser_id for c in courses} == {council.id}
+    supporters = db_session.scalars(
+        select(Registration).where(
+            permissions.coordinated_filter(
+                user, Registration.program_id, Registration.issuing_organisation_id
+            )
+        )
+    ).all()
+    assert supporters and {r.issuing_organisation_id for r in supporters} == {council.id}

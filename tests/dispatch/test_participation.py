@@ -154,3 +154,49 @@ def test_participants_are_not_shown_where_the_program_does_not_allow_them(
         form_url=f"/dispatch/{event.id}",
     )
     assert db_session.scalar(select(func.count()).select_from(Participation)) == 0
+
+
+# --- municipalities staffing their own requests (issue 16, item 6) -----------------------
+
+
+def _ask(client: Any, event: Any, registration: Any) -> Any:
+    return post_form(
+        client,
+        f"/dispatch/{event.id}/assign",
+        {"registration_id": str(registration.id)},
+        form_url=f"/dispatch/{event.id}",
+    )
+
+
+def test_municipal_staff_staff_their_own_requests_where_the_program_allows(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    from supporters.dispatch.models import Assignment
+
+    event = factories.dispatch_event(
+        db_session, program_code="chiba", place="習志野市", starts_at=STARTS
+    )
+    supporter = factories.valid_registration(db_session, program_code="chiba", n=5)
+    other = factories.valid_registration(db_session, program_code="chiba", n=6)
+    chiba = factories.program(db_session, code="chiba")
+    assert chiba.staff_own_requests  # the seed: the municipalities run the dispatch programme
+    sakura = factories.municipal_staff(
+        db_session, program_code="chiba", municipality_name="佐倉市", email="s@example.jp"
+    )
+    narashino = factories.municipal_staff(
+        db_session, program_code="chiba", municipality_name="習志野市", email="n@example.jp"
+    )
+    db_session.commit()
+    login_as(sakura)
+    assert _ask(client, event, supporter).status_code == 403  # not their municipality
+    login_as(narashino)
+    assert "依頼する" in client.get(f"/dispatch/{event.id}").get_data(as_text=True)
+    assert _ask(client, event, supporter).status_code == 302
+    assert _ask(client, event, supporter).status_code == 302  # sent twice: one place held
+    held = select(func.count()).select_from(Assignment).where(Assignment.event_id == event.id)
+    assert db_session.scalar(held) == 1
+    chiba.staff_own_requests = False
+    db_session.commit()
+    assert _ask(client, event, other).status_code == 403
+    assert "依頼する" not in client.get(f"/dispatch/{event.id}").get_data(as_text=True)
+    assert db_session.scalar(held) == 1
