@@ -321,3 +321,25 @@ def test_the_demo_nasu_council_coordinator(db_session: Any) -> None:
         )
     ).all()
     assert supporters and {r.issuing_organisation_id for r in supporters} == {council.id}
+
+
+def test_the_register_commands_split_by_issuing_organisation(
+    app: Any, db_session: Any, nasu: Nasu
+) -> None:
+    import json
+
+    runner = app.test_cli_runner()
+    base = ["registry", "list", "--program", "tochigi", "--as-of", "2024-07-01"]
+    result = runner.invoke(args=[*base, "--format", "json"])
+    assert {row["name"] for row in json.loads(result.output)} == {"宇都宮 一郎", "那須 花子"}
+    council = ["--organisation", "那須町社会福祉協議会"]
+    result = runner.invoke(args=[*base, "--format", "json", *council])
+    assert result.exit_code == 0, result.output
+    assert [row["name"] for row in json.loads(result.output)] == ["那須 花子"]
+    status = ["registry", "status", "--program", "tochigi", "--as-of", "2024-07-01"]
+    result = runner.invoke(args=[*status, "--format", "json", "--organisation", "ポラリスとちぎ"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output)
+    assert counts["organisation"] == "ポラリスとちぎ" and counts["active"] == 1
+    unknown = runner.invoke(args=[*status, "--organisation", "どこか"])
+    assert unknown.exit_code != 0 and "どこか" in unknown.output
