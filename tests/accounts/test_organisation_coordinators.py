@@ -343,3 +343,28 @@ def test_the_register_commands_split_by_issuing_organisation(
     assert counts["organisation"] == "ポラリスとちぎ" and counts["active"] == 1
     unknown = runner.invoke(args=[*status, "--organisation", "どこか"])
     assert unknown.exit_code != 0 and "どこか" in unknown.output
+
+
+def test_the_admin_grants_a_coordinator_for_an_organisation(
+    client: Any, db_session: Any, login_as: Any, nasu: Nasu
+) -> None:
+    login_as(factories.admin(db_session))
+    tochigi = str(nasu.council.program_id)
+    data = {"display_name": "那須 社協", "role": "coordinator", "program": tochigi}
+    refused = post_form(
+        client,
+        "/admin/users/new",
+        {**data, "email": "bad@example.jp", "organisation": "どこにもない会"},
+    )
+    assert refused.status_code == 200 and "どこにもない会" in refused.get_data(as_text=True)
+    assert db_session.scalar(select(User).where(User.email == "bad@example.jp")) is None
+    created = post_form(
+        client,
+        "/admin/users/new",
+        {**data, "email": "shakyo@example.jp", "organisation": "那須町社会福祉協議会"},
+    )
+    assert created.status_code == 302
+    user = db_session.scalar(select(User).where(User.email == "shakyo@example.jp"))
+    assert [g.organisation_id for g in user.active_grants] == [nasu.council.id]
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "那須町社会福祉協議会" in page
