@@ -198,6 +198,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "dispatch.cancel"):            MANAGE,
     ("POST", "dispatch.needed"):            MANAGE,
     ("POST", "dispatch.attendance"):        MANAGE,
+    ("POST", "dispatch.add_participant"):   MANAGE,
+    ("POST", "dispatch.remove_participant"): MANAGE,
     ("GET", "dispatch.notice"):             MANAGE,
     ("POST", "dispatch.cancel_assignment"): {
         "own":     "L    403   ok    403    403   403    ok   403",
