@@ -74,6 +74,12 @@ def _managed_program() -> Program:
     return queries.chosen_program(db.session, ids, request.args.get("program"))
 
 
+def _own_courses(courses: list[Course]) -> list[Course]:
+    """The follow-up courses offered: those the user runs (all of the program's for its
+    coordinators, the organisation's own for an organisation's)."""
+    return [course for course in courses if can_manage_course(current_user, course)]
+
+
 def _shown_organisations(program: Program) -> tuple[list[Organisation], frozenset[int] | None]:
     """The issuing organisations the user may split the register by, and those shown: an
     organisation's coordinators see their own; the program's all, or the one chosen."""
@@ -137,7 +143,9 @@ def register() -> str:
         page_size=PAGE_SIZE,
         counts=found.counts,
         args={k: v for k, v in request.args.items() if k != "page"},
-        follow_up_courses=follow_up_courses_to_enrol(db.session, program, today_in_japan()),
+        follow_up_courses=_own_courses(
+            follow_up_courses_to_enrol(db.session, program, today_in_japan())
+        ),
         confirm=ConfirmForm(),
         **_labels(),
     )
@@ -239,7 +247,9 @@ def person_page(registration_id: int) -> str:
         status=found.status,
         follow_up_due_from=found.follow_up_due_from,
         follow_up_valid_until=found.valid_until,
-        follow_up_courses=follow_up_courses_to_enrol(db.session, registration.program, today)
+        follow_up_courses=_own_courses(
+            follow_up_courses_to_enrol(db.session, registration.program, today)
+        )
         if manage and registration.withdrawn_on is None
         else [],
         timeline=_timeline(found.events, found.enrolments, found.reports),

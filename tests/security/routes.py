@@ -278,6 +278,7 @@ OBJECT_ARGS = {
     "card_id",
     "event_id",
     "assignment_id",
+    "participation_id",
     "code",
     "organisation_id",
 }
