@@ -129,7 +129,12 @@ def downgrade():
     with op.batch_alter_table("program", schema=None) as batch_op:
         batch_op.drop_column("staff_own_requests")
         batch_op.drop_column("participation_without_registration")
-    op.execute("DELETE FROM role_grant WHERE organisation_id IS NOT NULL")
+    # A grant for one organisation would become one for the whole program: revoke it (the row
+    # stays, as history) rather than widen it.
+    op.execute(
+        "UPDATE role_grant SET revoked_at = CURRENT_TIMESTAMP "
+        "WHERE organisation_id IS NOT NULL AND revoked_at IS NULL"
+    )
     with op.batch_alter_table("role_grant", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_role_grant_role_scope"), type_="check")
         batch_op.create_check_constraint(batch_op.f("ck_role_grant_role_scope"), OLD_SCOPE)
