@@ -98,17 +98,27 @@ users_cli = AppGroup("users", help="User accounts.")
     "--program", "program_code", default=None, help="Program code (chiba, tochigi, kagawa)."
 )
 @click.option("--municipality", default=None, help="Municipality name, e.g. 佐野市.")
+@click.option(
+    "--organisation",
+    default=None,
+    help="A coordinator for one organisation of the program, e.g. 那須町社会福祉協議会.",
+)
 @click.option("--name", "display_name", default=None, help="Display name (default: the e-mail).")
 def create_user_command(
     email: str,
     role: str,
     program_code: str | None,
     municipality: str | None,
+    organisation: str | None,
     display_name: str | None,
 ) -> None:
     """Create an account and print an invitation link."""
     from supporters.accounts import services
-    from supporters.programs.services import find_municipality, get_program_by_code
+    from supporters.programs.services import (
+        find_municipality,
+        find_organisation,
+        get_program_by_code,
+    )
 
     session = db.session
     try:
@@ -126,6 +136,13 @@ def create_user_command(
             if municipality
             else None
         )
+        issuer = None
+        if organisation:
+            if program is None:
+                raise ServiceError(
+                    "program", "--organisation needs --program", code="organisation_needs_program"
+                )
+            issuer = find_organisation(session, program, organisation)
         user = services.create_user(
             session, actor=None, email=email, display_name=display_name or email.split("@")[0]
         )
@@ -136,6 +153,7 @@ def create_user_command(
             role=role,
             program=program,
             municipality=place,
+            organisation=issuer,
             now=now_utc(),
         )
         token = services.issue_invitation(
@@ -146,7 +164,7 @@ def create_user_command(
         raise click.ClickException(error.message) from error
     session.commit()
     base = str(current_app.config["BASE_URL"]).rstrip("/")
-    click.echo(f"Created {user.email} ({role}).")
+    click.echo(f"Created {user.email} ({role}{' of ' + issuer.name if issuer else ''}).")
     click.echo(
         f"Invitation link (valid {current_app.config['INVITATION_MAX_AGE'] // 86400} days, "
         f"single use): {base}/invitation/{token}"

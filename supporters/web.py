@@ -284,11 +284,11 @@ def init_web(app: Flask) -> None:
 def error_contact_line(user: Any) -> str:
     """Whom to tell when something keeps failing: a coordinator for those who have one, the
     system's administrator for coordinators and administrators themselves."""
-    from supporters.accounts.permissions import coordinated_program_ids, is_admin
+    from supporters.accounts.permissions import is_admin, is_coordinator
 
     try:
         runs_things = getattr(user, "is_authenticated", False) and (
-            is_admin(user) or bool(coordinated_program_ids(user))
+            is_admin(user) or is_coordinator(user)
         )
     except Exception:  # the database may be what failed
         runs_things = False
@@ -338,7 +338,7 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("programs.index", _("Programs")))
     if (
         permissions.is_admin(user)
-        or permissions.is_coordinator(user)
+        or permissions.coordinated_program_ids(user)
         or permissions.staff_municipality_ids(user)
     ):
         items.append(("reports.index", _("Reports")))

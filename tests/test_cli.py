@@ -32,6 +32,7 @@ def test_demo_is_idempotent_and_prints_logins(fresh_app: Flask) -> None:
     for email in (
         "admin@demo.example",
         "coordinator.tochigi@demo.example",
+        "coordinator.nasu@demo.example",
         "staff.sano@demo.example",
         "supporter.kagawa@demo.example",
     ):
@@ -40,7 +41,7 @@ def test_demo_is_idempotent_and_prints_logins(fresh_app: Flask) -> None:
         t: _count(fresh_app, t)
         for t in ("user_account", "role_grant", "organisation", "person", "municipality", "program")
     }
-    assert counts["user_account"] == 10 and counts["organisation"] >= 10
+    assert counts["user_account"] == 11 and counts["organisation"] >= 10
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert counts == {t: _count(fresh_app, t) for t in counts}
@@ -142,7 +143,7 @@ def test_backup_sqlite_is_a_consistent_copy(schema_factory: Any, tmp_path: Path)
         db.engine.dispose()
     with sqlite3.connect(target) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == 10
+        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == 11
         assert copy.execute("SELECT count(*) FROM municipality").fetchone()[0] == 1741
 
 

@@ -103,6 +103,14 @@ class GrantRoleForm(FlaskForm):
         validators=[Optional(), Length(max=40)],
         description=_l("Municipal staff only, e.g. 佐野市"),
     )
+    organisation = StringField(
+        _l("Organisation"),
+        validators=[Optional(), Length(max=120)],
+        description=_l(
+            "Coordinators of one organisation only, e.g. 那須町社会福祉協議会; "
+            "empty for the whole program"
+        ),
+    )
     submit = SubmitField(_l("Grant the role"))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supporters.db import Base, now_utc
 from supporters.people.models import Person
-from supporters.programs.models import Municipality, Program
+from supporters.programs.models import Municipality, Organisation, Program
 
 
 class Role(StrEnum):
@@ -83,6 +83,9 @@ class RoleGrant(Base):
     role: Mapped[str] = mapped_column(String(20))
     program_id: Mapped[int | None] = mapped_column(ForeignKey("program.id"), index=True)
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"), index=True)
+    # A coordinator for one organisation of the program (e.g. a council that runs its own
+    # course and issues cards): its courses, trainees and supporters only. None: the program.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     granted_at: Mapped[datetime] = mapped_column(default=now_utc)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     revoked_at: Mapped[datetime | None]
@@ -91,15 +94,17 @@ class RoleGrant(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="grants")
     program: Mapped[Program | None] = relationship(lazy="joined")
     municipality: Mapped[Municipality | None] = relationship(lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
 
     __table_args__ = (
         CheckConstraint(
             "role IN ('admin', 'coordinator', 'municipal_staff', 'supporter')", name="role"
         ),
         CheckConstraint(
-            "(role = 'admin') OR (role = 'municipal_staff' AND municipality_id IS NOT NULL "
+            "(organisation_id IS NULL OR role = 'coordinator') AND ((role = 'admin') OR "
+            "(role = 'municipal_staff' AND municipality_id IS NOT NULL "
             "AND program_id IS NOT NULL) OR (role IN ('coordinator', 'supporter') "
-            "AND program_id IS NOT NULL)",
+            "AND program_id IS NOT NULL))",
             name="role_scope",
         ),
     )

@@ -9,7 +9,7 @@ from supporters.accounts.models import Role
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.people.privacy import gave_contact_consent
-from supporters.programs.permissions import active_grants
+from supporters.programs.permissions import active_grants, coordinates, coordinator_scope
 
 
 def has_role(user: Any, role: Role) -> bool:
@@ -21,7 +21,15 @@ def is_admin(user: Any) -> bool:
 
 
 def coordinated_program_ids(user: Any) -> set[int]:
-    return {g.program_id for g in active_grants(user) if g.role == Role.COORDINATOR}
+    """The programs a user coordinates as a whole; a coordinator for one organisation of a
+    program is not among them (see programs.permissions.coordinates for their records)."""
+    scope = coordinator_scope(user)
+    return {program for program, organisations in scope.items() if organisations is None}
+
+
+def coordinated_any_program_ids(user: Any) -> set[int]:
+    """The programs a user coordinates as a whole or for one of its organisations."""
+    return set(coordinator_scope(user))
 
 
 def staff_municipality_ids(user: Any) -> set[int]:
@@ -33,7 +41,8 @@ def supporter_program_ids(user: Any) -> set[int]:
 
 
 def is_coordinator(user: Any) -> bool:
-    return bool(coordinated_program_ids(user))
+    """Coordinates a program or one of its organisations."""
+    return bool(coordinator_scope(user))
 
 
 def can_manage_users(user: Any) -> bool:
@@ -57,12 +66,21 @@ def can_view_outbox(user: Any) -> bool:
 # registry, which registers the lookup).
 
 
-def may_see_contact(session: DbSession, viewer: Any, person: Person, program_id: int) -> bool:
+def may_see_contact(
+    session: DbSession,
+    viewer: Any,
+    person: Person,
+    program_id: int,
+    *,
+    organisation_id: int | None = None,
+) -> bool:
     """The predicate itself: `program_id` is the program through whose record the viewer
-    looks at the person (the course's, the registration's, the event's)."""
+    looks at the person (the course's, the registration's, the event's), `organisation_id`
+    the organisation the record belongs to (the course's organiser, the issuing organisation),
+    whose coordinators see the contact too."""
     if viewer is None or not getattr(viewer, "is_authenticated", False):
         return False
-    if program_id in coordinated_program_ids(viewer):
+    if coordinates(viewer, program_id, organisation_id):
         return True
     if getattr(viewer, "person_id", None) == person.id:
         return True
@@ -80,8 +98,15 @@ class Contact:
     address: str | None = None
 
 
-def contact_for(session: DbSession, viewer: Any, person: Person, program_id: int) -> Contact:
-    if not may_see_contact(session, viewer, person, program_id):
+def contact_for(
+    session: DbSession,
+    viewer: Any,
+    person: Person,
+    program_id: int,
+    *,
+    organisation_id: int | None = None,
+) -> Contact:
+    if not may_see_contact(session, viewer, person, program_id, organisation_id=organisation_id):
         return Contact(shown=False)
     return Contact(
         shown=True,

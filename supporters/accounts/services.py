@@ -26,7 +26,7 @@ from supporters.accounts.models import Role, RoleGrant, User, UserSession
 from supporters.audit.services import record_audit
 from supporters.core.text import fold, normalise_email
 from supporters.db import DbSession, ServiceError
-from supporters.programs.models import Municipality, Program
+from supporters.programs.models import Municipality, Organisation, Program
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
@@ -223,8 +223,11 @@ def grant_role(
     role: Role | str,
     program: Program | None = None,
     municipality: Municipality | None = None,
+    organisation: Organisation | None = None,
     now: datetime,
 ) -> RoleGrant:
+    """Grant a role. A coordinator may be granted for one `organisation` of the program: its
+    courses, trainees and supporters only."""
     role = Role(role)
     if role in (Role.COORDINATOR, Role.SUPPORTER, Role.MUNICIPAL_STAFF) and program is None:
         raise ServiceError(
@@ -244,6 +247,20 @@ def grant_role(
                 str(_l("%(m)s is not in the program's prefecture.", m=municipality.full_name)),
                 code="municipality_outside_prefecture",
             )
+    if organisation is not None:
+        if role != Role.COORDINATOR:
+            raise ServiceError(
+                "organisation",
+                str(_l("Only a coordinator can be granted for an organisation.")),
+                code="organisation_not_coordinator",
+            )
+        assert program is not None
+        if organisation.program_id != program.id:
+            raise ServiceError(
+                "organisation",
+                str(_l("%(o)s is not an organisation of this program.", o=organisation.name)),
+                code="organisation_outside_program",
+            )
     if role == Role.ADMIN:
         program = None
     if role != Role.MUNICIPAL_STAFF:
@@ -253,6 +270,7 @@ def grant_role(
             grant.role == role
             and grant.program_id == (program.id if program else None)
             and grant.municipality_id == (municipality.id if municipality else None)
+            and grant.organisation_id == (organisation.id if organisation else None)
         ):
             return grant  # already held: granting twice is a no-op
     grant = RoleGrant(
@@ -260,6 +278,7 @@ def grant_role(
         role=role,
         program=program,
         municipality=municipality,
+        organisation=organisation,
         granted_by_id=actor.id if actor else None,
         granted_at=now,
     )
@@ -272,7 +291,11 @@ def grant_role(
         "role.grant",
         user,
         program_id=program.id if program else None,
-        detail={"role": role.value, "municipality_id": municipality.id if municipality else None},
+        detail={
+            "role": role.value,
+            "municipality_id": municipality.id if municipality else None,
+            "organisation_id": organisation.id if organisation else None,
+        },
     )
     return grant
 

@@ -52,8 +52,8 @@ from supporters.core.web import (
 from supporters.db import ServiceError, now_utc
 from supporters.extensions import db, limiter
 from supporters.mail.services import queue_user_mail
-from supporters.programs.models import Municipality, Program
-from supporters.programs.services import find_municipality
+from supporters.programs.models import Municipality, Organisation, Program
+from supporters.programs.services import find_municipality, find_organisation
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +376,9 @@ def _grant_from_form(form: GrantRoleForm, user: User) -> RoleGrant:
         municipality = find_municipality(
             db.session, form.municipality.data, prefecture=program.prefecture if program else None
         )
+    organisation: Organisation | None = None
+    if form.organisation.data and program is not None:
+        organisation = find_organisation(db.session, program, form.organisation.data)
     return services.grant_role(
         db.session,
         actor=current_user,
@@ -383,6 +386,7 @@ def _grant_from_form(form: GrantRoleForm, user: User) -> RoleGrant:
         role=form.role.data or "",
         program=program,
         municipality=municipality,
+        organisation=organisation,
         now=now_utc(),
     )
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from supporters.accounts.permissions import coordinated_program_ids
+from supporters.programs.permissions import coordinates, coordinator_scope
 from supporters.registry.models import Registration
-from supporters.registry.permissions import is_own_current_registration
+from supporters.registry.permissions import can_manage_registration, is_own_current_registration
 from supporters.training.models import Enrolment
 
 
-def can_manage_cards(user: Any, program_id: int) -> bool:
-    """Reissue, revoke and print any card of the program, and card sheets."""
-    return program_id in coordinated_program_ids(user)
+def can_manage_cards(user: Any, registration: Registration) -> bool:
+    """Reissue, revoke and print a supporter's card: the program's coordinators and those of
+    the issuing organisation."""
+    return can_manage_registration(user, registration)
+
+
+def can_print_sheets(user: Any) -> bool:
+    """Card sheets, of the registrations each coordinator manages."""
+    return bool(coordinator_scope(user))
 
 
 def is_own_registration(user: Any, registration: Registration) -> bool:
@@ -21,10 +27,9 @@ def is_own_registration(user: Any, registration: Registration) -> bool:
 
 def can_download_card(user: Any, registration: Registration) -> bool:
     """A supporter their own card; coordinators any card of their program."""
-    return can_manage_cards(user, registration.program_id) or is_own_registration(
-        user, registration
-    )
+    return can_manage_cards(user, registration) or is_own_registration(user, registration)
 
 
 def can_print_certificate(user: Any, enrolment: Enrolment) -> bool:
-    return enrolment.course.program_id in coordinated_program_ids(user)
+    course = enrolment.course
+    return coordinates(user, course.program_id, course.organiser_id)

@@ -357,6 +357,9 @@ class SheetSelection:
     status: str = "active"  # one of SHEET_STATUSES
     registered_from: date | None = None
     registered_to: date | None = None
+    # The issuing organisations: None for all (the program's coordinators), else these only
+    # (an organisation's coordinators print their own supporters' cards).
+    organisation_ids: frozenset[int] | None = None
 
 
 def select_for_sheet(session: DbSession, selection: SheetSelection) -> list[Registration]:
@@ -399,6 +402,8 @@ def select_for_sheet(session: DbSession, selection: SheetSelection) -> list[Regi
         query = query.where(Registration.registered_on >= selection.registered_from)
     if selection.registered_to:
         query = query.where(Registration.registered_on <= selection.registered_to)
+    if selection.organisation_ids is not None:
+        query = query.where(Registration.issuing_organisation_id.in_(selection.organisation_ids))
     return list(session.scalars(query))
 
 

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from supporters.accounts.models import User
-from supporters.accounts.permissions import coordinated_program_ids
 from supporters.audit.services import record_audit
 from supporters.certificates import services, verification
 from supporters.certificates.forms import VERIFY_STATUS_LABELS, CardReasonForm, SheetForm
@@ -35,6 +34,7 @@ from supporters.certificates.permissions import (
     can_download_card,
     can_manage_cards,
     can_print_certificate,
+    can_print_sheets,
     is_own_registration,
 )
 from supporters.core.time import today_in_japan
@@ -52,6 +52,7 @@ from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db, limiter
 from supporters.pdf.errors import PdfInputError
 from supporters.programs.models import Program
+from supporters.programs.permissions import coordinated_organisation_ids, coordinator_scope
 from supporters.registry import services as registry
 from supporters.registry.forms import STATUS_LABELS
 from supporters.registry.models import Registration
@@ -147,14 +148,14 @@ def my_card(registration_id: int) -> ResponseReturnValue:
 @writes_on_get
 def card_pdf(registration_id: int) -> ResponseReturnValue:
     registration = _registration(registration_id)
-    require(can_manage_cards(current_user, registration.program_id))
+    require(can_manage_cards(current_user, registration))
     return _send_card(registration, url_for("certificates.cards", registration_id=registration.id))
 
 
 @bp.get("/register/<int:registration_id>/cards")
 def cards(registration_id: int) -> str:
     registration = _registration(registration_id)
-    require(can_manage_cards(current_user, registration.program_id))
+    require(can_manage_cards(current_user, registration))
     history = services.card_history(db.session, registration)
     events = registry.events_for(db.session, registration)
     users = {
@@ -180,7 +181,7 @@ def cards(registration_id: int) -> str:
 
 
 def _reason_action(registration: Registration, prefix: str) -> tuple[CardReasonForm, bool]:
-    require(can_manage_cards(current_user, registration.program_id))
+    require(can_manage_cards(current_user, registration))
     form = CardReasonForm(prefix=prefix)
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
@@ -262,8 +263,8 @@ def completion_pdf(enrolment_id: int) -> ResponseReturnValue:
 
 
 def _sheet_form() -> tuple[SheetForm, list[Program]]:
-    ids = coordinated_program_ids(current_user)
-    require(bool(ids))
+    require(can_print_sheets(current_user))
+    ids = set(coordinator_scope(current_user))
     programs = list(
         db.session.scalars(select(Program).where(Program.id.in_(ids)).order_by(Program.id))
     )
@@ -304,6 +305,7 @@ def _build_sheet(form: SheetForm, program: Program) -> ResponseReturnValue:
         status=form.status.data or "active",
         registered_from=form.registered_from.data,
         registered_to=form.registered_to.data,
+        organisation_ids=coordinated_organisation_ids(current_user, program.id),
     )
     registrations = services.select_for_sheet(db.session, selection)
     if not registrations:

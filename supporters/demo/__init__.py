@@ -18,7 +18,7 @@ from supporters.accounts.models import Role, User
 from supporters.db import DbSession
 from supporters.people.models import Person
 from supporters.programs.models import Organisation, OrganisationKind, Program
-from supporters.programs.services import find_municipality
+from supporters.programs.services import find_municipality, find_organisation
 
 ORGANISATIONS = {
     "chiba": [
@@ -77,6 +77,7 @@ class DemoUser:
     program: str | None = None
     municipality: str | None = None
     reading: str | None = None  # supporters get a person record
+    organisation: str | None = None  # a coordinator for one organisation of the program
 
 
 DEMO_USERS = [
@@ -87,6 +88,13 @@ DEMO_USERS = [
     ),
     DemoUser(
         "coordinator.kagawa@demo.example", "香川 コーディネーター", Role.COORDINATOR, "kagawa"
+    ),
+    DemoUser(
+        "coordinator.nasu@demo.example",
+        "那須町社協 コーディネーター",
+        Role.COORDINATOR,
+        "tochigi",
+        organisation="那須町社会福祉協議会",
     ),
     DemoUser(
         "staff.narashino@demo.example", "習志野市 担当者", Role.MUNICIPAL_STAFF, "chiba", "習志野市"
@@ -207,9 +215,12 @@ def load_users(
             role=spec.role,
             program=program,
             municipality=municipality if spec.role == Role.MUNICIPAL_STAFF else None,
+            organisation=find_organisation(session, program, spec.organisation)
+            if spec.organisation and program
+            else None,
             now=now,
         )
-        where = " / ".join(filter(None, [spec.program, spec.municipality]))
+        where = " / ".join(filter(None, [spec.program, spec.municipality, spec.organisation]))
         logins.append((spec.email, f"{ROLE_DESCRIPTIONS[spec.role]} {where}".strip()))
     return logins
 

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from supporters.db import Base, now_utc
+from supporters.people.models import Person
 from supporters.programs.models import Municipality, Program
 from supporters.registry.models import Registration
 
@@ -205,6 +206,38 @@ class Assignment(Base):
         # Unanswered and upcoming places by state and time (start page counts, open places,
         # reminder rules): measured 190 -> 8 ms and 170 -> 20 ms at national scale.
         Index("ix_assignment_state_starts_at", "state", "starts_at"),
+    )
+
+
+class Participation(Base):
+    """A completer who chose not to register, taking part in a group activity where the
+    program allows it: a participant, not a supporter, so never counted in the staffing
+    (`needed`) and never an assignment (no registration behind it)."""
+
+    __tablename__ = "participation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("dispatch_event.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    # The completed initial course that lets the person take part.
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id"))
+    joined_at: Mapped[datetime] = mapped_column(default=now_utc)
+    cancelled_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    event: Mapped[DispatchEvent] = relationship()
+    person: Mapped[Person] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_participation_event_person_live",
+            "event_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("cancelled_at IS NULL"),
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
     )
 
 

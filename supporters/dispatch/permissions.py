@@ -10,11 +10,24 @@ from supporters.accounts.permissions import (
     is_admin,
     staff_municipality_ids,
 )
-from supporters.dispatch.models import DispatchEvent
+from supporters.dispatch.models import DispatchEvent, EventKind
 
 
 def can_manage_event(user: Any, event: DispatchEvent) -> bool:
     return event.program_id in coordinated_program_ids(user)
+
+
+def can_staff_event(user: Any, event: DispatchEvent) -> bool:
+    """Ask supporters to take part: the program's coordinators; and, where the program lets
+    the municipalities run their dispatches (`staff_own_requests`), the staff of the
+    requesting municipality for that program."""
+    if can_manage_event(user, event):
+        return True
+    return (
+        event.kind == EventKind.DISPATCH_REQUEST
+        and event.program.staff_own_requests
+        and staff_programs(user).get(event.municipality_id) == event.program_id
+    )
 
 
 def can_view_event(user: Any, event: DispatchEvent) -> bool:

@@ -32,7 +32,7 @@ from supporters.core.time import TOKYO, local_date
 from supporters.core.web import download, posted_reason, public, require, save
 from supporters.db import ServiceError, now_utc, writes
 from supporters.dispatch import calendar as feeds
-from supporters.dispatch import finding, kinds, lists, notify, series, services
+from supporters.dispatch import finding, kinds, lists, notify, participation, series, services
 from supporters.dispatch.forms import (
     ASSIGNMENT_STATE_LABELS,
     EVENT_STATE_LABELS,
@@ -42,9 +42,10 @@ from supporters.dispatch.forms import (
     event_when,
     venue_hint,
 )
-from supporters.dispatch.models import Assignment, DispatchEvent, EventKind
+from supporters.dispatch.models import Assignment, DispatchEvent, EventKind, Participation
 from supporters.dispatch.permissions import (
     can_manage_event,
+    can_staff_event,
     can_view_event,
     staff_programs,
 )
@@ -59,6 +60,7 @@ from supporters.dispatch.schedule import (
 from supporters.dispatch.words import event_word, lazy_event_word
 from supporters.extensions import db, limiter
 from supporters.people.free_text import asks_confirmation
+from supporters.people.models import Person
 from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality, get_program_by_code, list_programs
@@ -364,8 +366,9 @@ def detail(event_id: int) -> str:
     rows = lists.event_places(db.session, event)
     people = {r.person_id: r.person for _a, r in rows}
     suggestions = []
-    if manage and finding.takes_people(event, now=now):
+    if can_staff_event(current_user, event) and finding.takes_people(event, now=now):
         suggestions = finding.suggestions(db.session, event, now=now)
+    takes_participants = participation.takes_participants(event)
     return render_template(
         "dispatch/detail.html",
         event=event,
@@ -374,6 +377,11 @@ def detail(event_id: int) -> str:
         people=people,
         manage=manage,
         suggestions=suggestions,
+        takes_participants=takes_participants,
+        participants=participation.participants(db.session, event) if takes_participants else [],
+        candidates=participation.candidates(db.session, event)
+        if manage and takes_participants and event.starts_at > now
+        else [],
         counts=place_counts(db.session, [event]).get(event.id),
         confirm=ConfirmForm(),
         reason_form=ReasonForm(),
@@ -403,7 +411,8 @@ def _confirmed_post() -> None:
 
 @bp.post("/dispatch/<int:event_id>/assign")
 def assign(event_id: int) -> ResponseReturnValue:
-    event = _manage(event_id)
+    event = _event(event_id)
+    require(can_staff_event(current_user, event))
     _confirmed_post()
     registration_id = request.form.get("registration_id", type=int)
     registration = db.session.get(Registration, registration_id) if registration_id else None
@@ -414,6 +423,40 @@ def assign(event_id: int) -> ResponseReturnValue:
             db.session, actor=current_user, event=event, registration=registration, now=now_utc()
         ),
         success=_("%(name)s was asked to take part.", name=registration.person.name),
+    )
+    return _back(event)
+
+
+@bp.post("/dispatch/<int:event_id>/participants")
+def add_participant(event_id: int) -> ResponseReturnValue:
+    """A completer who did not register joins a group activity, as a participant."""
+    event = _manage(event_id)
+    _confirmed_post()
+    person = db.session.get(Person, request.form.get("person_id", type=int) or 0)
+    if person is None:
+        flash(_("Choose the participant."), "error")
+        return _back(event)
+    save(
+        lambda: participation.join(
+            db.session, actor=current_user, event=event, person=person, now=now_utc()
+        ),
+        success=_("%(name)s takes part as a participant.", name=person.name),
+    )
+    return _back(event)
+
+
+@bp.post("/participations/<int:participation_id>/leave")
+def remove_participant(participation_id: int) -> ResponseReturnValue:
+    row = db.session.get(Participation, participation_id)
+    if row is None:
+        abort(404)
+    event = _manage(row.event_id)
+    _confirmed_post()
+    save(
+        lambda: participation.leave(
+            db.session, actor=current_user, participation=row, now=now_utc()
+        ),
+        success=_("Saved."),
     )
     return _back(event)
 

@@ -355,7 +355,12 @@ def start_page(session: DbSession, user: Any, *, now: datetime, today: date) -> 
     grants = list(user.active_grants)
 
     def programs_for(role: Role) -> list[Any]:
-        found = {g.program.id: g.program for g in grants if g.role == role and g.program}
+        # A coordinator for one organisation is not given the whole program's to-dos.
+        found = {
+            g.program.id: g.program
+            for g in grants
+            if g.role == role and g.program and g.organisation_id is None
+        }
         return [found[key] for key in sorted(found)]
 
     coordinator = coordinator_actions(session, programs_for(Role.COORDINATOR), now=now, today=today)

@@ -108,6 +108,12 @@ class Program(Base):
     # The program's own words where programs differ ("event.outreach_day": "出張相談会への同席");
     # see `term`. Keys not given fall back to the product's wording.
     terms: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Completers who chose not to register may still join group activities, as participants
+    # (not supporters): Kagawa.
+    participation_without_registration: Mapped[bool] = mapped_column(default=False)
+    # Municipal staff of a scheme municipality staff their own municipality's requests
+    # (assign supporters), where the municipalities run the dispatch programme: Chiba.
+    staff_own_requests: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     organisations: Mapped[list[Organisation]] = relationship(

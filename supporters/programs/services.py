@@ -9,7 +9,7 @@ from typing import Any
 
 import jaconv
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from supporters.audit.services import record_audit
@@ -135,6 +135,24 @@ def find_municipality(
     raise ServiceError(
         "municipality", str(_l("No municipality called %(n)s.", n=raw)), code="municipality_unknown"
     )
+
+
+def find_organisation(session: DbSession, program: Program, raw: str) -> Organisation:
+    """An organisation of the program by its Japanese or English name."""
+    name = " ".join(raw.split())
+    found = session.scalar(
+        select(Organisation).where(
+            Organisation.program_id == program.id,
+            (Organisation.name == name) | (func.lower(Organisation.name_en) == name.lower()),
+        )
+    )
+    if found is None:
+        raise ServiceError(
+            "organisation",
+            str(_l("%(p)s has no organisation called %(n)s.", p=program.name_ja, n=raw)),
+            code="organisation_unknown",
+        )
+    return found
 
 
 def get_program_by_code(session: DbSession, code: str) -> Program | None:

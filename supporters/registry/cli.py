@@ -13,9 +13,10 @@ from flask.cli import AppGroup
 
 from supporters.audit.services import record_audit
 from supporters.core.csv import safe_cell
+from supporters.db import ServiceError
 from supporters.extensions import db
 from supporters.programs.models import Municipality, Program
-from supporters.programs.services import get_program_by_code
+from supporters.programs.services import find_organisation, get_program_by_code
 from supporters.registry import queries, services
 from supporters.registry.models import Status
 
@@ -33,6 +34,16 @@ def _program(code: str) -> Program:
     return program
 
 
+def _organisations(program: Program, name: str | None) -> frozenset[int] | None:
+    """The register split by issuing organisation: that organisation's only; None for all."""
+    if not name:
+        return None
+    try:
+        return frozenset({find_organisation(db.session, program, name).id})
+    except ServiceError as error:
+        raise click.ClickException(error.message) from error
+
+
 def _day(text: str | None) -> date:
     if not text:
         return date.today()
@@ -47,11 +58,19 @@ def _day(text: str | None) -> date:
 @click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today)")
 @click.option("--format", "output", type=click.Choice(["csv", "json"]), default="csv")
-def list_command(program_code: str, status: str | None, as_of: str | None, output: str) -> None:
+@click.option("--organisation", default=None, help="Only those issued by this organisation.")
+def list_command(
+    program_code: str, status: str | None, as_of: str | None, output: str, organisation: str | None
+) -> None:
     """The register on a date."""
     program = _program(program_code)
     day = _day(as_of)
-    flt = queries.RegisterFilter(program=program, day=day, status=status)
+    flt = queries.RegisterFilter(
+        program=program,
+        day=day,
+        status=status,
+        organisation_ids=_organisations(program, organisation),
+    )
     places = {
         mid: name for mid, name in db.session.execute(db.select(Municipality.id, Municipality.name))
     }
@@ -75,7 +94,12 @@ def list_command(program_code: str, status: str | None, as_of: str | None, outpu
         "export.register",
         None,
         program_id=program.id,
-        detail={"as_of": day.isoformat(), "status": status, "format": output},
+        detail={
+            "as_of": day.isoformat(),
+            "status": status,
+            "format": output,
+            "organisation": organisation,
+        },
     )
     db.session.commit()
     if output == "json":
@@ -102,15 +126,27 @@ def list_command(program_code: str, status: str | None, as_of: str | None, outpu
 @click.option("--program", "program_code", required=True)
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today)")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
-def status_command(program_code: str, as_of: str | None, output: str) -> None:
+@click.option("--organisation", default=None, help="Only those issued by this organisation.")
+def status_command(
+    program_code: str, as_of: str | None, output: str, organisation: str | None
+) -> None:
     """Counts per status on a date."""
     program = _program(program_code)
     day = _day(as_of)
-    counts = services.status_counts(db.session, program, day)
+    counts = services.status_counts(
+        db.session, program, day, organisation_ids=_organisations(program, organisation)
+    )
     if output == "json":
-        click.echo(json.dumps({"program": program.code, "as_of": day.isoformat(), **counts}))
+        issuer = {"organisation": organisation} if organisation else {}
+        click.echo(
+            json.dumps(
+                {"program": program.code, "as_of": day.isoformat(), **issuer, **counts},
+                ensure_ascii=False,
+            )
+        )
         return
-    click.echo(f"{program.code} as of {day.isoformat()}")
+    split = f" ({organisation})" if organisation else ""
+    click.echo(f"{program.code}{split} as of {day.isoformat()}")
     for status, count in counts.items():
         click.echo(f"  {status:<14} {count:>7}")
     valid = counts["active"] + counts["follow_up_due"]

@@ -9,11 +9,18 @@ from supporters.accounts.permissions import (
     staff_municipality_ids,
     supporter_program_ids,
 )
+from supporters.programs.permissions import coordinates
 from supporters.registry.models import Registration
 
 
 def can_manage_register(user: Any, program_id: int) -> bool:
+    """The whole register of a program: its coordinators."""
     return program_id in coordinated_program_ids(user)
+
+
+def can_manage_registration(user: Any, registration: Registration) -> bool:
+    """One supporter: the program's coordinators and those of the issuing organisation."""
+    return coordinates(user, registration.program_id, registration.issuing_organisation_id)
 
 
 def is_own_current_registration(user: Any, registration: Registration) -> bool:
@@ -47,7 +54,7 @@ def own_current_registration_filter(user: Any) -> ColumnElement[bool]:
 
 def can_view_registration(user: Any, registration: Registration) -> bool:
     """The person page: the program's coordinators, and the supporter themself."""
-    return can_manage_register(user, registration.program_id) or is_own_current_registration(
+    return can_manage_registration(user, registration) or is_own_current_registration(
         user, registration
     )
 

@@ -50,6 +50,9 @@ class RegisterFilter:
     municipality_id: int | None = None
     due_within_days: int | None = None
     attribute: str | None = None  # coordinators only: the view checks
+    # The issuing organisations shown: None for all of the program's (its coordinators, who
+    # may split the register by one); an organisation's coordinators see their own only.
+    organisation_ids: frozenset[int] | None = None
 
 
 def register_query(
@@ -114,6 +117,8 @@ def register_query(
         )
     if flt.attribute:
         query = query.where(Person.attribute == flt.attribute)
+    if flt.organisation_ids is not None:
+        query = query.where(Registration.issuing_organisation_id.in_(flt.organisation_ids))
     return query if count else query.order_by(Person.name_reading, Person.id)
 
 
@@ -156,7 +161,7 @@ def register_page(
             )
         )
     }
-    counts = status_counts(session, flt.program, flt.day)
+    counts = status_counts(session, flt.program, flt.day, organisation_ids=flt.organisation_ids)
     if flt.attribute:
         record_audit(
             session,
@@ -194,7 +199,14 @@ def export_register(
         None,
         program_id=flt.program.id,
         ip_address=ip_address,
-        detail={"status": flt.status, "as_of": flt.day.isoformat(), "q": flt.query},
+        detail={
+            "status": flt.status,
+            "as_of": flt.day.isoformat(),
+            "q": flt.query,
+            "organisation_ids": sorted(flt.organisation_ids)
+            if flt.organisation_ids is not None
+            else None,
+        },
     )
     places = dict(session.execute(select(Municipality.id, Municipality.name)).all())
     buffer = io.StringIO()

@@ -5,6 +5,7 @@ and pages in queries.py. Plain functions; they never commit."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -295,16 +296,26 @@ def status_sql(program: Program, day: date) -> Label[Any]:
     ).label("status")
 
 
-def status_counts(session: DbSession, program: Program, day: date) -> dict[str, int]:
-    """Registrations per status on `day`: for today, one grouped range scan of the index on
-    the stored columns; for another day, computed from the history (`status_sql`)."""
+def status_counts(
+    session: DbSession,
+    program: Program,
+    day: date,
+    *,
+    organisation_ids: Collection[int] | None = None,
+) -> dict[str, int]:
+    """Registrations per status on `day`, of the issuing organisations given if any: for
+    today, one grouped range scan of the index on the stored columns; for another day,
+    computed from the history (`status_sql`)."""
     status = status_today_sql(program, day) if day == today_in_japan() else status_sql(program, day)
-    rows = session.execute(
+    query = (
         select(status, func.count())
         .select_from(Registration)
         .where(Registration.program_id == program.id, Registration.registered_on <= day)
         .group_by(status)
-    ).all()
+    )
+    if organisation_ids is not None:
+        query = query.where(Registration.issuing_organisation_id.in_(organisation_ids))
+    rows = session.execute(query).all()
     counts = {s.value: 0 for s in Status}
     counts.update({row[0]: row[1] for row in rows})
     return counts

@@ -14,7 +14,6 @@ from wtforms import SelectChoice
 
 from supporters.accounts.permissions import (
     contact_for,
-    coordinated_program_ids,
     supporter_program_ids,
 )
 from supporters.core.dates import parse_day
@@ -25,7 +24,8 @@ from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
 from supporters.people.services import record_attribute_view
-from supporters.programs.models import Program, RegistrationMode
+from supporters.programs.models import Organisation, Program, RegistrationMode
+from supporters.programs.permissions import coordinated_organisation_ids, coordinator_scope
 from supporters.programs.services import find_municipality
 from supporters.registry import activity_reports, queries, services
 from supporters.registry.forms import (
@@ -39,7 +39,7 @@ from supporters.registry.forms import (
 from supporters.registry.models import Registration
 from supporters.registry.permissions import (
     can_file_report_for,
-    can_manage_register,
+    can_manage_registration,
     can_view_registration,
     staff_places,
 )
@@ -69,9 +69,26 @@ def _labels() -> dict[str, object]:
 
 
 def _managed_program() -> Program:
-    ids = coordinated_program_ids(current_user)
+    ids = set(coordinator_scope(current_user))
     require(bool(ids))
     return queries.chosen_program(db.session, ids, request.args.get("program"))
+
+
+def _own_courses(courses: list[Course]) -> list[Course]:
+    """The follow-up courses offered: those the user runs (all of the program's for its
+    coordinators, the organisation's own for an organisation's)."""
+    return [course for course in courses if can_manage_course(current_user, course)]
+
+
+def _shown_organisations(program: Program) -> tuple[list[Organisation], frozenset[int] | None]:
+    """The issuing organisations the user may split the register by, and those shown: an
+    organisation's coordinators see their own; the program's all, or the one chosen."""
+    held = coordinated_organisation_ids(current_user, program.id)
+    choices = [o for o in program.organisations if held is None or o.id in held]
+    chosen = request.args.get("organisation", type=int)
+    if chosen is not None and any(o.id == chosen for o in choices):
+        return choices, frozenset({chosen})
+    return choices, held
 
 
 def _register_filter(program: Program) -> queries.RegisterFilter:
@@ -98,6 +115,7 @@ def _register_filter(program: Program) -> queries.RegisterFilter:
         municipality_id=municipality_id,
         due_within_days=due if due is not None and 0 <= due <= 3650 else None,
         attribute=args.get("attribute") if args.get("attribute") in ATTRIBUTE_LABELS else None,
+        organisation_ids=_shown_organisations(program)[1],
     )
 
 
@@ -115,7 +133,8 @@ def register() -> str:
     return render_template(
         "registry/list.html",
         program=program,
-        programs=queries.programs_by_id(db.session, coordinated_program_ids(current_user)),
+        programs=queries.programs_by_id(db.session, set(coordinator_scope(current_user))),
+        organisations=_shown_organisations(program)[0],
         flt=flt,
         rows=found.rows,
         places=found.places,
@@ -124,7 +143,9 @@ def register() -> str:
         page_size=PAGE_SIZE,
         counts=found.counts,
         args={k: v for k, v in request.args.items() if k != "page"},
-        follow_up_courses=follow_up_courses_to_enrol(db.session, program, today_in_japan()),
+        follow_up_courses=_own_courses(
+            follow_up_courses_to_enrol(db.session, program, today_in_japan())
+        ),
         confirm=ConfirmForm(),
         **_labels(),
     )
@@ -133,7 +154,7 @@ def register() -> str:
 @bp.post("/register/enrol")
 def enrol_follow_up() -> ResponseReturnValue:
     """Enrol the chosen registered supporters into a follow-up course."""
-    require(bool(coordinated_program_ids(current_user)))
+    require(bool(coordinator_scope(current_user)))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     course = db.session.get(Course, request.form.get("course_id", type=int) or 0)
@@ -141,9 +162,12 @@ def enrol_follow_up() -> ResponseReturnValue:
         flash(_("Choose a follow-up course."), "error")
         return redirect(request.referrer or url_for("registry.register"))
     require(can_manage_course(current_user, course))
-    require(can_manage_register(current_user, course.program_id))
     ids = {int(v) for v in request.form.getlist("registration_id") if v.isdigit()}
-    registrations = queries.registrations_of_program(db.session, ids, course.program_id)
+    registrations = [
+        registration
+        for registration in queries.registrations_of_program(db.session, ids, course.program_id)
+        if can_manage_registration(current_user, registration)
+    ]
     if not registrations:
         flash(_("Choose the supporters to enrol."), "error")
         return redirect(request.referrer or url_for("registry.register"))
@@ -194,7 +218,7 @@ def _registration(registration_id: int) -> Registration:
 @writes
 def person_page(registration_id: int) -> str:
     registration = _registration(registration_id)
-    manage = can_manage_register(current_user, registration.program_id)
+    manage = can_manage_registration(current_user, registration)
     today = today_in_japan()
     found = queries.person_page(db.session, registration, today)
     if manage:
@@ -209,11 +233,19 @@ def person_page(registration_id: int) -> str:
         "registry/person.html",
         registration=registration,
         person=registration.person,
-        contact=contact_for(db.session, current_user, registration.person, registration.program_id),
+        contact=contact_for(
+            db.session,
+            current_user,
+            registration.person,
+            registration.program_id,
+            organisation_id=registration.issuing_organisation_id,
+        ),
         status=found.status,
         follow_up_due_from=found.follow_up_due_from,
         follow_up_valid_until=found.valid_until,
-        follow_up_courses=follow_up_courses_to_enrol(db.session, registration.program, today)
+        follow_up_courses=_own_courses(
+            follow_up_courses_to_enrol(db.session, registration.program, today)
+        )
         if manage and registration.withdrawn_on is None
         else [],
         timeline=_timeline(found.events, found.enrolments, found.reports),
@@ -254,7 +286,7 @@ def _timeline(events: Any, enrolments: Any, reports: Any) -> list[tuple[date, st
 
 def _state_change(registration_id: int, action: str) -> ResponseReturnValue:
     registration = _registration(registration_id)
-    require(can_manage_register(current_user, registration.program_id))
+    require(can_manage_registration(current_user, registration))
     back = url_for("registry.person_page", registration_id=registration.id)
     if action == "suspend":
         reason = posted_reason()

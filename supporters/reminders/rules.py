@@ -520,7 +520,13 @@ def _granted(session: DbSession, *conditions: Any) -> list[User]:
 
 
 def coordinators_of(session: DbSession, program_id: int) -> list[User]:
-    return _granted(session, RoleGrant.role == Role.COORDINATOR, RoleGrant.program_id == program_id)
+    """The program's coordinators (not those of one of its organisations)."""
+    return _granted(
+        session,
+        RoleGrant.role == Role.COORDINATOR,
+        RoleGrant.program_id == program_id,
+        RoleGrant.organisation_id.is_(None),
+    )
 
 
 def staff_by_municipality(session: DbSession, municipality_ids: set[int]) -> dict[int, list[User]]:

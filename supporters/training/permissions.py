@@ -14,6 +14,7 @@ from supporters.accounts.permissions import (
     supporter_program_ids,
 )
 from supporters.people.models import Person
+from supporters.programs.permissions import coordinated_filter, coordinates, coordinator_scope
 from supporters.training.models import Course, CourseKind
 
 
@@ -22,11 +23,12 @@ def _staff_program_ids(user: Any) -> set[int]:
 
 
 def can_manage_course(user: Any, course: Course) -> bool:
-    return course.program_id in coordinated_program_ids(user)
+    """The program's coordinators, and the coordinators of the organisation running it."""
+    return coordinates(user, course.program_id, course.organiser_id)
 
 
 def can_create_course(user: Any) -> bool:
-    return bool(coordinated_program_ids(user))
+    return bool(coordinator_scope(user))
 
 
 def can_view_course(user: Any, course: Course) -> bool:
@@ -37,9 +39,10 @@ def can_view_course(user: Any, course: Course) -> bool:
     return course.program_id in supporter_program_ids(user) and course.kind != CourseKind.INITIAL
 
 
-def can_view_attributes(user: Any, program_id: int) -> bool:
-    """Per person, only the program's coordinators (not even admins) see the attribute."""
-    return program_id in coordinated_program_ids(user)
+def can_view_attributes(user: Any, course: Course) -> bool:
+    """Per person, only the coordinators of the course (the program's, the organiser's; not
+    even admins) see the attribute."""
+    return can_manage_course(user, course)
 
 
 def can_view_attribute_figures(user: Any, program_id: int) -> bool:
@@ -59,9 +62,10 @@ def visible_course_filter(user: Any) -> ColumnElement[bool]:
     if is_admin(user):
         return true()
     clauses: list[ColumnElement[bool]] = []
-    managed = coordinated_program_ids(user) | _staff_program_ids(user)
-    if managed:
-        clauses.append(Course.program_id.in_(managed))
+    clauses.append(coordinated_filter(user, Course.program_id, Course.organiser_id))
+    staffed = _staff_program_ids(user)
+    if staffed:
+        clauses.append(Course.program_id.in_(staffed))
     supported = supporter_program_ids(user)
     if supported:
         clauses.append(Course.program_id.in_(supported) & (Course.kind != CourseKind.INITIAL))

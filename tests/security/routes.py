@@ -232,6 +232,8 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "dispatch.cancel_series"):     MANAGE,
     ("POST", "dispatch.needed"):            MANAGE,
     ("POST", "dispatch.attendance"):        MANAGE,
+    ("POST", "dispatch.add_participant"):   MANAGE,
+    ("POST", "dispatch.remove_participant"): MANAGE,
     ("GET", "dispatch.notice"):             MANAGE,
     ("POST", "dispatch.cancel_assignment"): {
         "own":     "L    403   ok    403    403   403    ok   403",
@@ -320,6 +322,7 @@ OBJECT_ARGS = {
     "card_id",
     "event_id",
     "assignment_id",
+    "participation_id",
     "code",
     "organisation_id",
 }

@@ -26,6 +26,7 @@ from supporters.core.dates import fiscal_year
 from supporters.db import now_utc
 from supporters.dispatch import calendar as feeds
 from supporters.dispatch import services as dispatch
+from supporters.dispatch.models import Participation
 from supporters.mail.services import queue_user_mail
 from supporters.registry import activity_reports
 from supporters.reminders.models import Notification
@@ -142,6 +143,7 @@ def build_world(db_session: Any) -> World:
     }
 
     registrations = {"own": own, "other": other, "foreign": foreign}
+    enrolment_ids = {variant: r.enrolment_id for variant, r in registrations.items()}
     places = {"own": "佐野市", "other": "那須塩原市", "foreign": "高松市"}
     start = (now + timedelta(days=20)).replace(minute=0, second=0, microsecond=0)
     params: dict[str, dict[str, Any]] = {}
@@ -161,6 +163,11 @@ def build_world(db_session: Any) -> World:
         card = certificates.issue_card(
             db_session, actor=admin_actor, registration=registration, now=now
         )
+        participation = Participation(
+            event_id=event.id, person_id=registration.person_id, enrolment_id=enrolment_ids[variant]
+        )
+        db_session.add(participation)
+        db_session.flush()
         activity_reports.file_report(
             db_session,
             actor=admin_actor,
@@ -184,6 +191,7 @@ def build_world(db_session: Any) -> World:
             "card_id": card.id,
             "event_id": event.id,
             "assignment_id": assignment.id,
+            "participation_id": participation.id,
             "code": code,
             "organisation_id": registration.issuing_organisation_id,
             "year": fiscal_year(today),

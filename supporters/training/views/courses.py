@@ -9,7 +9,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from supporters.accounts.permissions import coordinated_program_ids
 from supporters.core.eras import fiscal_year_label
 from supporters.core.forms import ConfirmForm
 from supporters.core.time import local_date
@@ -18,6 +17,7 @@ from supporters.db import now_utc
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.programs.models import Organisation, Program
+from supporters.programs.permissions import coordinated_filter, coordinator_scope
 from supporters.training.forms import KIND_LABELS, CourseForm
 from supporters.training.models import Course, CourseSession, Enrolment, EnrolmentState
 from supporters.training.permissions import (
@@ -77,13 +77,18 @@ def index() -> str:
 
 
 def _fill_course_choices(form: CourseForm, program_ids: set[int]) -> None:
+    """The programs given, and of their organisations those the user coordinates (all of
+    them for the program's coordinators, their own for an organisation's)."""
     programs = db.session.scalars(
         select(Program).where(Program.id.in_(program_ids)).order_by(Program.id)
     ).all()
     form.program_id.choices = [SelectChoice(str(p.id), p.name_ja) for p in programs]
     organisations = db.session.scalars(
         select(Organisation)
-        .where(Organisation.program_id.in_(program_ids))
+        .where(
+            Organisation.program_id.in_(program_ids),
+            coordinated_filter(current_user, Organisation.program_id, Organisation.id),
+        )
         .order_by(Organisation.program_id, Organisation.id)
     ).all()
     form.organiser_id.choices = [
@@ -109,7 +114,7 @@ def _course_input(form: CourseForm) -> courses.CourseInput:
 
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> ResponseReturnValue:
-    program_ids = coordinated_program_ids(current_user)
+    program_ids = set(coordinator_scope(current_user))
     require(bool(program_ids))
     form = CourseForm()
     _fill_course_choices(form, program_ids)

@@ -210,8 +210,14 @@ def enrolment_detail(course_id: int, enrolment_id: int) -> str:
         .where(Person.id == enrolment.person_id, trainee_filter)
     )
     require(bool(visible))
-    contact = contact_for(db.session, current_user, enrolment.person, course.program_id)
-    show_attribute = can_view_attributes(current_user, course.program_id)
+    contact = contact_for(
+        db.session,
+        current_user,
+        enrolment.person,
+        course.program_id,
+        organisation_id=course.organiser_id,
+    )
+    show_attribute = can_view_attributes(current_user, course)
     if show_attribute:
         record_attribute_view(
             db.session, actor=current_user, person=enrolment.person, program_id=course.program_id
