@@ -103,7 +103,7 @@ def _next_day(registration: Registration, day: date, wait: int | tuple[str, int]
     if end is None:
         return day
     if anchor == "window":
-        end = services.window_opens(registration.program, end) or end
+        end = services.window_opens(registration.program, end, day) or end
     return max(day, end + timedelta(days=offset))
 
 
@@ -179,7 +179,7 @@ def test_stored_status_stays_true_on_random_histories(
                 )
                 assert registration.valid_until == end
                 assert registration.follow_up_due == services.window_opens(
-                    registration.program, end
+                    registration.program, end, day
                 )
                 counts = services.status_counts(db_session, registration.program, day)
                 assert counts == {s.value: int(s == expected) for s in Status}
@@ -313,7 +313,7 @@ def test_migration_fills_the_stored_columns_from_the_history(db_session: Any) ->
         db_session.refresh(registration)
         assert registration.status == _expected(db_session, registration, day)
         assert registration.follow_up_due == services.window_opens(
-            program, registration.valid_until
+            program, registration.valid_until, day
         )
     assert [r.status for r in registrations] == [
         "follow_up_due",
