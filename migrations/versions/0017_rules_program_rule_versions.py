@@ -24,10 +24,11 @@ BEGINNING = date(1900, 1, 1)
 # Tochigi: the seed (../shared/seeds/000_d504a2ad3fc2702d.txt, line 123) says
 # 「活動報告や3年ごとのフォローアップ研修も求められている」: a follow-up every three years, with
 # no word of a window before the end, so any follow-up completed within the cycle renews
-# from its own date. In force from the day after this change: the registrations derived
-# so far keep the rule they were derived under (an earlier date is a rule change through
-# `programs` / the edit page, which re-derives them).
-TOCHIGI_ANY_IN_CYCLE_FROM = date(2026, 12, 1)
+# from its own date. In force from the day of this change (issue 16): the registrations
+# derived before keep the rule they were derived under, so past figures do not move (an
+# earlier date is a rule change through `programs import` or the edit page, which
+# re-derives the registrations it affects).
+TOCHIGI_ANY_IN_CYCLE_FROM = date(2026, 11, 30)
 
 
 def upgrade():
@@ -85,6 +86,8 @@ def upgrade():
             )
     if rows:
         op.bulk_insert(rule, rows)
+    if date.today() >= TOCHIGI_ANY_IN_CYCLE_FROM:  # the program's columns: today's rule
+        op.execute(sa.text("UPDATE program SET renewal_rule = 'any_in_cycle' WHERE code = 'tochigi'"))
 
 
 def downgrade():

@@ -32,7 +32,7 @@ RULES = {
     "mandatory": "y",
     "window_days": "180",
     "sessions_per_year": "",
-    "renewal_rule": "window_or_after_lapse",
+    "renewal_rule": "any_in_cycle",
     "registration_format": "{prefix}-{year}-{seq:04d}",
     "registration_prefix": "TCG",
     "completion_format": "{prefix}-{year}-C{seq:04d}",
