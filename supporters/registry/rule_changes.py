@@ -71,11 +71,12 @@ def change_program_rules(
     today: date | None = None,
     **fields: Any,
 ) -> int:
-    """Put `fields` (of programs.models.RULE_FIELDS) in force from `effective_from` until the
-    program's next version, re-derive the registrations it affects and audit the change
-    with before and after. Returns how many registrations were re-derived; 0 when the rules
-    in force that day already say so (the same change twice changes nothing). Does not
-    commit: the version, the re-derived validity and the audit land or fail together."""
+    """Put `fields` (of programs.models.RULE_FIELDS) in force from `effective_from` on (a
+    version from that day; later versions take the changed fields too), re-derive the
+    registrations it affects and audit the change with before and after. Returns how many
+    registrations were re-derived; 0 as well when the rules from that day already say so
+    (the same change twice writes nothing). Does not commit: the version, the re-derived
+    validity and the audit land or fail together."""
     _check(fields)
     day = today or today_in_japan()
     if not program.rule_versions:  # the rules so far become the first version
@@ -87,7 +88,8 @@ def change_program_rules(
     current = rules_on(program, effective_from)
     before = _values(current)
     after = {**before, **fields}
-    if after == before:
+    later = [v for v in program.rule_versions if v.effective_from > effective_from]
+    if after == before and all(_values(v) == {**_values(v), **fields} for v in later):
         return 0
     version = next((v for v in program.rule_versions if v.effective_from == effective_from), None)
     if version is None:
@@ -95,6 +97,9 @@ def change_program_rules(
         session.add(version)
     for name, value in after.items():
         setattr(version, name, value)
+    for newer in later:  # the fields changed hold from the date on, through later versions
+        for name, value in fields.items():
+            setattr(newer, name, value)
     session.flush()
     session.refresh(program, ["rule_versions"])
     sync_program_rules(program, day)
