@@ -48,6 +48,10 @@ RENEWAL_LABELS = {
     RenewalRule.WINDOW_OR_AFTER_LAPSE: _l(
         "Follow-up in the window before the end renews from the end; after the end, from its date"
     ),
+    RenewalRule.WINDOW_ONLY: _l(
+        "Only follow-up in the window before the end renews, from the end; none after a lapse"
+    ),
+    RenewalRule.ANY_IN_CYCLE: _l("Any follow-up within the cycle renews from its date"),
 }
 KIND_LABELS = {
     OrganisationKind.PREFECTURE: _l("Prefecture"),
@@ -95,6 +99,7 @@ class RulesForm(FlaskForm):
     window_days = _number(_l("Follow-up window before the end (days)"), least=0)
     sessions_per_year = _number(_l("Follow-up sessions a year"), least=1, required=False)
     renewal_rule = SelectField(_l("Renewal"), choices=_choices(RENEWAL_LABELS))
+    rules_from = DateField(_l("Follow-up rules in force from"), validators=[Optional()])
     registration_format = StringField(
         _l("Registration number format"), validators=[DataRequired(REQUIRED), Length(max=60)]
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from supporters.administration.spec import (
 )
 from supporters.audit.services import record_audit
 from supporters.certificates.pdf import CARD_DESIGNS
+from supporters.core.time import today_in_japan
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch.kinds import program_kinds
 from supporters.dispatch.models import (
@@ -42,17 +44,21 @@ from supporters.dispatch.models import (
     TravelRule,
 )
 from supporters.programs.models import (
+    BEGINNING,
     DispatchMode,
     EligibilityRule,
     Municipality,
     Organisation,
     OrganisationKind,
     Program,
+    ProgramRule,
     RegistrationMode,
     RenewalRule,
+    rules_on,
 )
 from supporters.programs.services import check_seal_image, find_municipality
 from supporters.registry.models import ActivityKind
+from supporters.registry.rule_changes import change_program_rules
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{1,19}$")
 _PHONE = re.compile(r"^[0-9()+\- ]{10,20}$")
@@ -101,8 +107,19 @@ def _curricula(program: Program) -> CurriculaSpec:
     return CurriculaSpec(**{kind: lists[kind] for kind in CURRICULUM_KINDS})
 
 
-def spec_from_program(session: DbSession, program: Program) -> ProgramSpec:
-    """The program as it is in the database (seals as None: left as they are)."""
+def spec_from_program(
+    session: DbSession, program: Program, *, rules_on_day: date | None = None
+) -> ProgramSpec:
+    """The program as it is in the database (seals as None: left as they are). Its
+    follow-up rules: the latest version and the day it is in force from (none for the
+    program's start), or with `rules_on_day` the version in force on that day."""
+    versions = program.rule_versions
+    rules: ProgramRule | Program = program
+    if rules_on_day is not None:
+        rules = rules_on(program, rules_on_day)
+    elif versions:
+        rules = versions[-1]
+    effective_from = getattr(rules, "effective_from", None)
     organisations = session.scalars(
         select(Organisation).where(Organisation.program_id == program.id).order_by(Organisation.id)
     ).all()
@@ -128,11 +145,12 @@ def spec_from_program(session: DbSession, program: Program) -> ProgramSpec:
             cancellation_cutoff_hours=program.self_cancel_cutoff_hours,
         ),
         follow_up=FollowUpSpec(
-            interval_months=program.follow_up_interval_months,
-            mandatory=program.follow_up_mandatory,
-            window_days=program.follow_up_window_days,
+            interval_months=rules.follow_up_interval_months,
+            mandatory=rules.follow_up_mandatory,
+            window_days=rules.follow_up_window_days,
             sessions_per_year=program.follow_up_sessions_per_year,
-            renewal_rule=program.renewal_rule,
+            renewal_rule=rules.renewal_rule,
+            effective_from=None if effective_from == BEGINNING else effective_from,
         ),
         numbers=NumbersSpec(
             registration_format=program.registration_number_format,
@@ -510,7 +528,8 @@ def _flat(spec: ProgramSpec, seals: dict[str, str | None]) -> dict[str, Any]:
     flat: dict[str, Any] = {"prefecture": spec.prefecture}
     for section in ("names", "rules", "follow_up", "numbers", "card", "contact"):
         for name, value in vars(getattr(spec, section)).items():
-            flat[f"{section}.{name}"] = value
+            if (section, name) != ("follow_up", "effective_from"):  # compared at that date
+                flat[f"{section}.{name}"] = value
     flat["terms"] = dict(sorted(spec.terms.items()))
     for org in spec.organisations:
         prefix = f"organisations[{org.name}]"
@@ -544,7 +563,8 @@ def plan(session: DbSession, spec: ProgramSpec) -> list[Change]:
     before: dict[str, Any] = {}
     if program is not None:
         digests = {name: _digest(data) for name, data in seals_of(session, program).items()}
-        before = _flat(spec_from_program(session, program), digests)
+        day = spec.follow_up.effective_from or today_in_japan()
+        before = _flat(spec_from_program(session, program, rules_on_day=day), digests)
     after = _flat(spec, digests)
     return [
         Change(key, before.get(key), after.get(key))
@@ -568,11 +588,23 @@ def _template(curricula: CurriculaSpec) -> list[dict[str, Any]]:
     return items
 
 
-def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved) -> Program:
+def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved, actor: Any) -> Program:
     program = session.scalar(select(Program).where(Program.code == spec.code))
-    if program is None:
-        program = Program(code=spec.code)
+    follow = spec.follow_up
+    rules: dict[str, Any] = {
+        "follow_up_interval_months": follow.interval_months,
+        "follow_up_mandatory": follow.mandatory,
+        "follow_up_window_days": follow.window_days,
+        "renewal_rule": follow.renewal_rule,
+    }
+    created = program is None
+    if program is None:  # a new program: its rules from its start
+        program = Program(code=spec.code, **rules)
         session.add(program)
+    else:  # a rule change from its date, re-deriving the registrations it affects
+        change_program_rules(
+            session, actor, program, follow.effective_from or today_in_japan(), **rules
+        )
     program.prefecture = spec.prefecture
     program.name_ja = spec.names.ja
     program.name_en = spec.names.en
@@ -583,11 +615,7 @@ def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved) -> Progra
     program.activity_reports_required = spec.rules.activity_reports_required
     program.dispatch_mode = spec.rules.dispatch_mode
     program.self_cancel_cutoff_hours = spec.rules.cancellation_cutoff_hours
-    program.follow_up_interval_months = spec.follow_up.interval_months
-    program.follow_up_mandatory = spec.follow_up.mandatory
-    program.follow_up_window_days = spec.follow_up.window_days
     program.follow_up_sessions_per_year = spec.follow_up.sessions_per_year
-    program.renewal_rule = spec.follow_up.renewal_rule
     program.registration_number_format = spec.numbers.registration_format
     program.registration_number_prefix = spec.numbers.registration_prefix
     program.completion_number_format = spec.numbers.completion_format
@@ -601,6 +629,10 @@ def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved) -> Progra
     if program.curriculum_template != template:
         program.curriculum_template = template
     session.flush()
+    if created:
+        session.add(ProgramRule(program_id=program.id, effective_from=BEGINNING, **rules))
+        session.flush()
+        session.refresh(program, ["rule_versions"])
     existing = {
         o.name: o
         for o in session.scalars(select(Organisation).where(Organisation.program_id == program.id))
@@ -675,7 +707,7 @@ def apply_program_spec(
     if dry_run or not changes:
         return changes
     created = session.scalar(select(Program.id).where(Program.code == spec.code)) is None
-    program = _write(session, spec, resolved)
+    program = _write(session, spec, resolved, actor)
     if created:
         record_audit(
             session,

@@ -51,6 +51,9 @@ class FollowUpSpec:
     window_days: int = 180
     sessions_per_year: int | None = None
     renewal_rule: str = "window_or_after_lapse"
+    # The four rules above (not sessions_per_year) are in force from this date; None: from
+    # the day the file is imported (a new program: from its start).
+    effective_from: date | None = None
 
 
 @dataclass
@@ -260,6 +263,7 @@ def _follow_up(table: Any, problems: list[Problem]) -> FollowUpSpec:
         window_days=r.integer("window_days", default.window_days),
         sessions_per_year=r.integer("sessions_per_year"),
         renewal_rule=r.text("renewal_rule", default.renewal_rule),
+        effective_from=r.day("effective_from"),
     )
     r.done()
     return spec
@@ -492,6 +496,7 @@ def write_program_file(spec: ProgramSpec, *, seals: dict[str, str] | None = None
                 ("window_days", spec.follow_up.window_days),
                 ("sessions_per_year", spec.follow_up.sessions_per_year),
                 ("renewal_rule", spec.follow_up.renewal_rule),
+                ("effective_from", spec.follow_up.effective_from),
             ]
         ),
         "",

@@ -46,6 +46,7 @@ from supporters.administration.spec import (
     write_program_file,
 )
 from supporters.certificates.pdf import CARD_DESIGNS
+from supporters.core.time import today_in_japan
 from supporters.core.web import require, save
 from supporters.db import ServiceError
 from supporters.extensions import db
@@ -80,6 +81,7 @@ RULE_FIELDS = {
     "follow_up.window_days": "window_days",
     "follow_up.sessions_per_year": "sessions_per_year",
     "follow_up.renewal_rule": "renewal_rule",
+    "follow_up.effective_from": "rules_from",
     "numbers.registration_format": "registration_format",
     "numbers.registration_prefix": "registration_prefix",
     "numbers.completion_format": "completion_format",
@@ -160,6 +162,7 @@ def _fill_rules(form: RulesForm, spec: ProgramSpec) -> None:
             "window_days": spec.follow_up.window_days,
             "sessions_per_year": spec.follow_up.sessions_per_year,
             "renewal_rule": spec.follow_up.renewal_rule,
+            "rules_from": None,
             "registration_format": spec.numbers.registration_format,
             "registration_prefix": spec.numbers.registration_prefix,
             "completion_format": spec.numbers.completion_format,
@@ -174,7 +177,7 @@ def _fill_rules(form: RulesForm, spec: ProgramSpec) -> None:
 @bp.route("/<code>/edit", methods=["GET", "POST"])
 def edit(code: str) -> ResponseReturnValue:
     program = _program(code)
-    spec = spec_from_program(db.session, program)
+    spec = spec_from_program(db.session, program, rules_on_day=today_in_japan())
     form = _rules_form()
     if request.method == "POST":
         require(can_change_programs(current_user))
@@ -200,6 +203,7 @@ def edit(code: str) -> ResponseReturnValue:
                     window_days=form.window_days.data or 0,
                     sessions_per_year=form.sessions_per_year.data,
                     renewal_rule=form.renewal_rule.data or "",
+                    effective_from=form.rules_from.data,  # empty: from today
                 ),
                 numbers=NumbersSpec(
                     registration_format=(form.registration_format.data or "").strip(),

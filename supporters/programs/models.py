@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,9 +32,24 @@ class DispatchMode(StrEnum):
 class RenewalRule(StrEnum):
     """How follow-up training renews a registration (registry.services.record_follow_up)."""
 
-    # Today's rule: a follow-up within the window before the end renews from the end; one
-    # after the end renews from its own date; one earlier counts as training only.
+    # A follow-up within the window before the end renews from the end; one after the end
+    # (a lapse) renews from its own date; one earlier counts as training only.
     WINDOW_OR_AFTER_LAPSE = "window_or_after_lapse"
+    # Only a follow-up within the window before the end renews (from the end); after a
+    # lapse, none does.
+    WINDOW_ONLY = "window_only"
+    # Any follow-up completed within the cycle (or after it) renews from its own date.
+    ANY_IN_CYCLE = "any_in_cycle"
+
+
+# The rule fields that change a registration's status; versioned in ProgramRule.
+RULE_FIELDS = (
+    "follow_up_interval_months",
+    "follow_up_mandatory",
+    "follow_up_window_days",
+    "renewal_rule",
+)
+BEGINNING = date(1900, 1, 1)  # the first version's effective_from: the program's start
 
 
 class OrganisationKind(StrEnum):
@@ -119,6 +134,11 @@ class Program(Base):
     organisations: Mapped[list[Organisation]] = relationship(
         back_populates="program", order_by="Organisation.id"
     )
+    # The rules in force from each date (`rules_on`); the columns above of the same names
+    # are a copy of the version in force today, for pages and files that show "the rule".
+    rule_versions: Mapped[list[ProgramRule]] = relationship(
+        order_by="ProgramRule.effective_from", viewonly=True, lazy="selectin"
+    )
 
     __table_args__ = (
         CheckConstraint(_enum_check("eligibility_rule", EligibilityRule), name="eligibility_rule"),
@@ -150,6 +170,59 @@ class Program(Base):
         return self.completion_number_format.format(
             prefix=self.registration_number_prefix, year=year, seq=seq
         )
+
+
+class ProgramRule(Base):
+    """A version of the program's status rules, in force from `effective_from` until the
+    next version's date: a status on a past date uses the version in force then."""
+
+    __tablename__ = "program_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    effective_from: Mapped[date]
+    follow_up_interval_months: Mapped[int | None]
+    follow_up_mandatory: Mapped[bool] = mapped_column(default=False)
+    follow_up_window_days: Mapped[int] = mapped_column(default=180)
+    renewal_rule: Mapped[str] = mapped_column(
+        String(30), default=RenewalRule.WINDOW_OR_AFTER_LAPSE.value
+    )
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    __table_args__ = (
+        Index("ix_program_rule_program_from", "program_id", "effective_from", unique=True),
+        CheckConstraint(_enum_check("renewal_rule", RenewalRule), name="rule_renewal_rule"),
+        CheckConstraint(
+            "follow_up_interval_months IS NULL OR follow_up_interval_months > 0",
+            name="rule_interval_positive",
+        ),
+        CheckConstraint("follow_up_window_days >= 0", name="rule_window_nonnegative"),
+    )
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RULE_FIELDS}
+
+
+def rules_on(program: Program, day: date) -> ProgramRule | Program:
+    """The program's rules in force on `day`: the latest version from on or before it (the
+    first version before any). A program without versions has only its own columns."""
+    versions = program.rule_versions
+    if not versions:
+        return program
+    found = versions[0]
+    for version in versions:
+        if version.effective_from > day:
+            break
+        found = version
+    return found
+
+
+def sync_program_rules(program: Program, today: date) -> None:
+    """Copy the version in force `today` to the program's columns of the same names."""
+    rules = rules_on(program, today)
+    for name in RULE_FIELDS:
+        if getattr(program, name) != getattr(rules, name):
+            setattr(program, name, getattr(rules, name))
 
 
 class Organisation(Base):

@@ -20,7 +20,14 @@ from supporters.core.dates import add_months, fiscal_year_bounds
 from supporters.core.time import today_in_japan
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Person
-from supporters.programs.models import Municipality, Program, RegistrationMode
+from supporters.programs.models import (
+    Municipality,
+    Program,
+    ProgramRule,
+    RegistrationMode,
+    RenewalRule,
+    rules_on,
+)
 from supporters.programs.services import find_municipality, next_number
 from supporters.registry.models import (
     EventKind,
@@ -95,11 +102,7 @@ def register_enrolment(
     number = program.format_registration_number(
         on.year, next_number(session, program, "registration", on.year)
     )
-    valid_until = (
-        add_months(on, program.follow_up_interval_months)
-        if program.follow_up_interval_months and program.follow_up_mandatory
-        else None
-    )
+    valid_until = initial_validity(program, on)
     registration = Registration(
         program_id=program.id,
         person_id=enrolment.person_id,
@@ -168,6 +171,14 @@ def register_completed(session: DbSession, *, actor: User, course: Course, today
         )
         done += 1
     return done
+
+
+def initial_validity(program: Program, on: date) -> date | None:
+    """The validity end of a registration made on `on`, by the rules in force that day."""
+    rules = rules_on(program, on)
+    if not (rules.follow_up_interval_months and rules.follow_up_mandatory):
+        return None
+    return add_months(on, rules.follow_up_interval_months)
 
 
 def find_place(
@@ -247,7 +258,7 @@ def status_on(
         return Status.ACTIVE
     if day > end:
         return Status.LAPSED
-    if day >= end - timedelta(days=program.follow_up_window_days):
+    if day >= end - timedelta(days=rules_on(program, day).follow_up_window_days):
         return Status.FOLLOW_UP_DUE
     return Status.ACTIVE
 
@@ -282,7 +293,7 @@ def status_sql(program: Program, day: date) -> Label[Any]:
         .scalar_subquery()
     )
     end = validity_end_sql(day)
-    window_opens_by = day + timedelta(days=program.follow_up_window_days)
+    window_opens_by = day + timedelta(days=rules_on(program, day).follow_up_window_days)
     return case(
         (
             and_(Registration.withdrawn_on.is_not(None), Registration.withdrawn_on <= day),
@@ -354,12 +365,15 @@ def keep_status(
     if events is None:
         events = events_for(session, registration)
     registration.status = (status_on(registration, program, events, day) or Status.ACTIVE).value
-    registration.follow_up_due = window_opens(program, registration.valid_until)
+    registration.follow_up_due = window_opens(program, registration.valid_until, day)
 
 
-def window_opens(program: Program, end: date | None) -> date | None:
-    """The day the follow-up window opens before the validity end `end`."""
-    return None if end is None else end - timedelta(days=program.follow_up_window_days)
+def window_opens(program: Program, end: date | None, today: date) -> date | None:
+    """The day the follow-up window (by the rules in force `today`) opens before the
+    validity end `end`."""
+    if end is None:
+        return None
+    return end - timedelta(days=rules_on(program, today).follow_up_window_days)
 
 
 def status_today_sql(program: Program, today: date) -> Label[Any]:
@@ -372,7 +386,7 @@ def status_today_sql(program: Program, today: date) -> Label[Any]:
         (end.is_(None), literal(Status.ACTIVE.value)),
         (end < today, literal(Status.LAPSED.value)),
         (
-            end <= today + timedelta(days=program.follow_up_window_days),
+            end <= today + timedelta(days=rules_on(program, today).follow_up_window_days),
             literal(Status.FOLLOW_UP_DUE.value),
         ),
         else_=literal(Status.ACTIVE.value),
@@ -383,7 +397,7 @@ def status_today_filter(program: Program, today: date, status: str) -> ColumnEle
     """`status_today_sql(program, today) == status` as ranges of the index on (program_id,
     status, valid_until), so a filtered list reads only its own rows."""
     end = Registration.valid_until
-    window_end = today + timedelta(days=program.follow_up_window_days)
+    window_end = today + timedelta(days=rules_on(program, today).follow_up_window_days)
     in_force = Registration.status.in_(IN_FORCE)
     if status in (Status.WITHDRAWN, Status.SUSPENDED):
         return Registration.status == status
@@ -408,8 +422,8 @@ def record_follow_up(
     today: date | None = None,
 ) -> RegistrationEvent | None:
     """A registered supporter attended a follow-up course: renew where the program has a
-    validity period. Inside the window the new end counts from the old end; after a lapse,
-    from the attendance. Once per enrolment. A renewal keeps the stored status true."""
+    validity period, by the renewal rule in force on the day attended (`renewed_until`).
+    Once per enrolment. A renewal keeps the stored status true."""
     course = enrolment.course
     if course.kind != CourseKind.FOLLOW_UP:
         return None
@@ -427,20 +441,8 @@ def record_follow_up(
     program = course.program
     events = events_for(session, registration)
     end = validity_end_on(registration, events, attended_on)
-    if not program.follow_up_interval_months or end is None:
-        return _event(
-            session,
-            registration,
-            EventKind.FOLLOW_UP,
-            attended_on,
-            actor,
-            enrolment_id=enrolment.id,
-        )
-    if attended_on > end:
-        new_end = add_months(attended_on, program.follow_up_interval_months)
-    elif attended_on >= end - timedelta(days=program.follow_up_window_days):
-        new_end = add_months(end, program.follow_up_interval_months)
-    else:  # too early to renew: counted as follow-up training only
+    new_end = renewed_until(rules_on(program, attended_on), end, attended_on)
+    if new_end is None:  # no validity, or not a renewal by the rule: training only
         return _event(
             session,
             registration,
@@ -469,6 +471,26 @@ def record_follow_up(
     )
     keep_status(session, registration, today=today, events=[*events, renewed])
     return renewed
+
+
+def renewed_until(rules: ProgramRule | Program, end: date | None, attended: date) -> date | None:
+    """The new validity end when a follow-up attended on `attended` renews a registration
+    valid until `end` under `rules`; None when it does not renew (counted as training).
+    - window_or_after_lapse: within the window before the end, from the end; after the
+      end, from the day attended; earlier, no renewal.
+    - window_only: within the window, from the end; otherwise no renewal.
+    - any_in_cycle: any follow-up, from the day attended (never shortening the validity)."""
+    interval = rules.follow_up_interval_months
+    if not interval or end is None:
+        return None
+    rule = rules.renewal_rule
+    if rule == RenewalRule.ANY_IN_CYCLE:
+        return max(end, add_months(attended, interval))
+    if attended > end:
+        return add_months(attended, interval) if rule == RenewalRule.WINDOW_OR_AFTER_LAPSE else None
+    if attended >= end - timedelta(days=rules.follow_up_window_days):
+        return add_months(end, interval)
+    return None
 
 
 def require_registration_for_follow_up(session: DbSession, course: Course, person: Person) -> None:

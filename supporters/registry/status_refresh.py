@@ -6,7 +6,8 @@ moves a status past its validity dates by itself. This job, run once a day (the 
 registers it), rewrites the stored values from the history where the days that passed or a
 change of the program's rules made them differ, so that the stored columns equal
 `status_on` on every registration again. Set-based: one UPDATE per program for the status,
-and only the changed rows for the follow-up due date."""
+and only the changed rows for the follow-up due date. A rule version that comes into force
+today is copied to the program's columns first (`sync_program_rules`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from supporters.db import DbSession
-from supporters.programs.models import Program
+from supporters.programs.models import Program, sync_program_rules
 from supporters.registry.models import Registration
 from supporters.registry.services import status_sql, window_opens
 
@@ -25,6 +26,7 @@ def refresh_statuses(session: DbSession, *, today: date) -> int:
     registrations were rewritten. Does not commit."""
     changed: set[int] = set()
     for program in session.scalars(select(Program).order_by(Program.id)):
+        sync_program_rules(program, today)
         status = status_sql(program, today).element
         result = session.execute(
             update(Registration)
@@ -39,13 +41,13 @@ def refresh_statuses(session: DbSession, *, today: date) -> int:
         )
         changed.update(result.scalars())
         due_changes = [
-            (rid, window_opens(program, end))
+            (rid, window_opens(program, end, today))
             for rid, end, due in session.execute(
                 select(Registration.id, Registration.valid_until, Registration.follow_up_due).where(
                     Registration.program_id == program.id
                 )
             )
-            if window_opens(program, end) != due
+            if window_opens(program, end, today) != due
         ]
         if due_changes:
             session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from supporters.audit.models import AuditEvent
 from supporters.dispatch.models import ProgramMunicipality
-from supporters.programs.models import Organisation
+from supporters.programs.models import Organisation, rules_on
 from tests import factories
 from tests.administration.test_program_file import FOURTH
 from tests.conftest import post_form
@@ -32,7 +32,7 @@ RULES = {
     "mandatory": "y",
     "window_days": "180",
     "sessions_per_year": "",
-    "renewal_rule": "window_or_after_lapse",
+    "renewal_rule": "any_in_cycle",
     "registration_format": "{prefix}-{year}-{seq:04d}",
     "registration_prefix": "TCG",
     "completion_format": "{prefix}-{year}-C{seq:04d}",
@@ -87,6 +87,26 @@ def test_the_admin_changes_a_rule_once(client: Any, db_session: Any, login_as: A
     db_session.expire_all()
     assert factories.program(db_session).follow_up_interval_months == 24
     assert _changes(db_session) == before + 1
+
+
+def test_the_admin_changes_a_rule_from_a_date(client: Any, db_session: Any, login_as: Any) -> None:
+    """Issue 16 item 3: the page's "in force from" puts the change in a version from that
+    date; the days before keep the rules in force then; sent twice it changes nothing more."""
+    login_as(factories.admin(db_session))
+    data = {**RULES, "interval_months": "24", "rules_from": "2026-04-01"}
+    for _ in range(2):
+        assert post_form(client, "/programs/tochigi/edit", data).status_code == 302
+    db_session.expire_all()
+    tochigi = factories.program(db_session)
+    assert rules_on(tochigi, date(2026, 3, 31)).follow_up_interval_months == 36
+    assert rules_on(tochigi, date(2026, 4, 1)).follow_up_interval_months == 24
+    assert tochigi.follow_up_interval_months == 24  # in force today
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "program.rules")
+        )
+        == 1
+    )
 
 
 def test_a_bad_rule_is_shown_on_its_field(client: Any, db_session: Any, login_as: Any) -> None:

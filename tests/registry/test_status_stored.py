@@ -18,6 +18,7 @@ from supporters.core.time import local_date
 from supporters.db import ServiceError
 from supporters.registry import queries, services
 from supporters.registry.models import Registration, Status
+from supporters.registry.rule_changes import change_program_rules
 from supporters.registry.status_refresh import refresh_statuses
 from supporters.training.services.enrolments import enrol_person
 from supporters.training.services.sessions import record_roll_call
@@ -86,6 +87,12 @@ def _attend_follow_up(session: Any, registration: Registration, day: date) -> No
     )
 
 
+# What a "rule" step changes besides the window (the window picks one).
+RULE_CHANGES: dict[int, dict[str, Any]] = {
+    90: {"renewal_rule": "window_only", "follow_up_interval_months": 24},
+    180: {"renewal_rule": "any_in_cycle"},
+    365: {"renewal_rule": "window_or_after_lapse", "follow_up_interval_months": 12},
+}
 ACTIONS = st.sampled_from(["wait", "follow_up", "suspend", "reinstate", "withdraw", "rule"])
 # Days to wait, or a jump to the day before, on or after a date that moves a status.
 WAITS = st.one_of(
@@ -103,7 +110,7 @@ def _next_day(registration: Registration, day: date, wait: int | tuple[str, int]
     if end is None:
         return day
     if anchor == "window":
-        end = services.window_opens(registration.program, end) or end
+        end = services.window_opens(registration.program, end, day) or end
     return max(day, end + timedelta(days=offset))
 
 
@@ -122,8 +129,9 @@ def test_stored_status_stays_true_on_random_histories(
     steps: list[tuple[int | tuple[str, int], str, int]],
 ) -> None:
     """Register, attend follow-up training, suspend, reinstate, withdraw, change the
-    program's window, let days pass: the list's status is `status_on` at once, the stored
-    columns after each write and after each daily refresh."""
+    program's rules from a date (window, interval, renewal), let days pass: the list's
+    status is `status_on` at once, the stored columns after each write and after each
+    daily refresh."""
     savepoint = db_session.begin_nested()
     try:
         admin = factories.admin_user(db_session)
@@ -158,9 +166,16 @@ def test_stored_status_stays_true_on_random_histories(
                         services.withdraw(
                             db_session, actor=admin, registration=registration, on=day
                         )
-                    elif action == "rule":
-                        registration.program.follow_up_window_days = window
-                        db_session.flush()
+                    elif action == "rule":  # a rule version from today (issue 16)
+                        change_program_rules(
+                            db_session,
+                            admin,
+                            registration.program,
+                            day,
+                            today=day,
+                            follow_up_window_days=window,
+                            **RULE_CHANGES[window],
+                        )
                         wrote = False
                     else:
                         wrote = False
@@ -179,7 +194,7 @@ def test_stored_status_stays_true_on_random_histories(
                 )
                 assert registration.valid_until == end
                 assert registration.follow_up_due == services.window_opens(
-                    registration.program, end
+                    registration.program, end, day
                 )
                 counts = services.status_counts(db_session, registration.program, day)
                 assert counts == {s.value: int(s == expected) for s in Status}
@@ -313,7 +328,7 @@ def test_migration_fills_the_stored_columns_from_the_history(db_session: Any) ->
         db_session.refresh(registration)
         assert registration.status == _expected(db_session, registration, day)
         assert registration.follow_up_due == services.window_opens(
-            program, registration.valid_until
+            program, registration.valid_until, day
         )
     assert [r.status for r in registrations] == [
         "follow_up_due",
