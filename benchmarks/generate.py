@@ -570,6 +570,7 @@ class Generator:
                         program_id=program.id,
                         municipality_id=place.id,
                         joined_on=self.today - timedelta(days=6 * 365),
+                        paid=False,
                     )
             for place in places:
                 bench = code == BENCH_PROGRAM and place.name == BENCH_MUNICIPALITY

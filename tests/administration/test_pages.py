@@ -37,7 +37,7 @@ RULES = {
     "registration_prefix": "TCG",
     "completion_format": "{prefix}-{year}-C{seq:04d}",
     "card_design": "tochigi",
-    "contact_phone": "",
+    "contact_phone": "028-000-0000",
     "contact_email": "",
 }
 
