@@ -137,7 +137,7 @@ class Program(Base):
     # The rules in force from each date (`rules_on`); the columns above of the same names
     # are a copy of the version in force today, for pages and files that show "the rule".
     rule_versions: Mapped[list[ProgramRule]] = relationship(
-        order_by="ProgramRule.effective_from", viewonly=True, lazy="selectin"
+        order_by="ProgramRule.effective_from", viewonly=True
     )
 
     __table_args__ = (
