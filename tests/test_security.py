@@ -19,6 +19,9 @@ PUBLIC_ENDPOINTS = {
     "main.set_language",
     "verify.verify",
     "dispatch.calendar_feed",
+    # One-tap answers from mail: the token is the credential (tests/answers).
+    "answers.show",
+    "answers.answer",
 }
 
 

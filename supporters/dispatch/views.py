@@ -695,7 +695,7 @@ def confirm_decline(assignment_id: int) -> ResponseReturnValue:
     return _confirm_step(assignment, "decline")
 
 
-@bp.get("/assignments/<int:assignment_id>/cancel")
+@bp.get("/schedule/<int:assignment_id>/cancel")
 def confirm_cancel(assignment_id: int) -> ResponseReturnValue:
     """参加を取り消す asks first; after the cut-off the page gives the coordinator's phone."""
     assignment = _my_assignment(assignment_id)

@@ -131,14 +131,14 @@ def test_cancelling_asks_first(client: Any, db_session: Any, login_as: Any) -> N
     db_session.commit()
     login_as(supporter)
     page = client.get("/schedule").get_data(as_text=True)
-    assert f'href="/assignments/{place.id}/cancel"' in page
+    assert f'href="/schedule/{place.id}/cancel"' in page
     assert f'action="/assignments/{place.id}/cancel"' not in page
-    body = client.get(f"/assignments/{place.id}/cancel").get_data(as_text=True)
+    body = client.get(f"/schedule/{place.id}/cancel").get_data(as_text=True)
     assert "参加を取り消しますか？" in body and f'action="/assignments/{place.id}/cancel"' in body
     db_session.expire_all()
     assert db_session.get(Assignment, place.id).state == "confirmed"
     post_form(
-        client, f"/assignments/{place.id}/cancel", {}, form_url=f"/assignments/{place.id}/cancel"
+        client, f"/assignments/{place.id}/cancel", {}, form_url=f"/schedule/{place.id}/cancel"
     )
     db_session.expire_all()
     assert db_session.get(Assignment, place.id).state == "cancelled"
@@ -166,12 +166,12 @@ def test_after_the_cut_off_the_page_gives_the_coordinators_phone(
     cutoff = event.starts_at - timedelta(hours=event.program.self_cancel_cutoff_hours)
     monkeypatch.setattr("supporters.dispatch.views.now_utc", lambda: cutoff - before_cutoff)
     login_as(supporter)
-    for url in ("/schedule", f"/assignments/{place.id}/cancel"):
+    for url in ("/schedule", f"/schedule/{place.id}/cancel"):
         page = client.get(url).get_data(as_text=True)
         assert ('href="tel:028-000-0000"' in page) is not may_cancel, url
         if not may_cancel:
-            assert '事業担当者（<a href="tel:028-000-0000">028-000-0000</a>）' in page
-    step = client.get(f"/assignments/{place.id}/cancel").get_data(as_text=True)
+            assert '事務局（<a href="tel:028-000-0000">028-000-0000</a>）' in page
+    step = client.get(f"/schedule/{place.id}/cancel").get_data(as_text=True)
     assert (f'action="/assignments/{place.id}/cancel"' in step) is may_cancel
 
 
@@ -188,7 +188,7 @@ def test_without_a_phone_the_message_asks_to_call_the_coordinator(
     monkeypatch.setattr("supporters.dispatch.views.now_utc", lambda: start)
     login_as(supporter)
     page = client.get("/schedule").get_data(as_text=True)
-    assert "今から取り消す場合は、事業担当者に電話でご連絡ください。" in page
+    assert "今から取り消す場合は、事務局に電話でご連絡ください。" in page
     assert "tel:" not in page
 
 
