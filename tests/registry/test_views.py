@@ -190,3 +190,27 @@ def test_kagawa_registers_only_with_the_form(client: Any, db_session: Any, login
     )
     assert response.status_code == 302
     assert db_session.scalar(select(Registration)).number == "KGW-2023-0001"
+
+
+def test_municipal_staff_home_counts_the_supporters_in_force_their_list_shows_first(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    """The start page's number is the list's "in force" section; the lapsed are listed apart
+    and said not to be counted (Sano's home said 16 while its list showed 19)."""
+    from supporters.programs.services import find_municipality
+
+    sano = find_municipality(db_session, "佐野市", prefecture="栃木県")
+    in_force = _register(db_session, name="佐野 有効", reading="サノ ユウコウ")
+    lapsed = factories.registration(
+        db_session, on=date(2020, 1, 10), name="佐野 期限", reading="サノ キゲン"
+    )
+    for registration in (in_force, lapsed):
+        registration.main_municipality_id = sano.id
+    login_as(
+        factories.municipal_staff(db_session, program_code="tochigi", municipality_name="佐野市")
+    )
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-action="supporters" data-count="1"' in home
+    page = client.get("/municipality/supporters").get_data(as_text=True)
+    assert "活動できるサポーター：1人" in page and "期限切れ・休止中：1人" in page
+    assert page.index("佐野 有効") < page.index("期限切れ・休止中") < page.index("佐野 期限")
