@@ -164,7 +164,7 @@ def test_after_the_cut_off_the_page_gives_the_coordinators_phone(
     )
     db_session.commit()
     cutoff = event.starts_at - timedelta(hours=event.program.self_cancel_cutoff_hours)
-    monkeypatch.setattr("supporters.dispatch.views.now_utc", lambda: cutoff - before_cutoff)
+    monkeypatch.setattr("supporters.dispatch.views.supporter.now_utc", lambda: cutoff - before_cutoff)
     login_as(supporter)
     for url in ("/schedule", f"/schedule/{place.id}/cancel"):
         page = client.get(url).get_data(as_text=True)
@@ -185,7 +185,7 @@ def test_without_a_phone_the_message_asks_to_call_the_coordinator(
     )
     db_session.commit()
     start = event.starts_at
-    monkeypatch.setattr("supporters.dispatch.views.now_utc", lambda: start)
+    monkeypatch.setattr("supporters.dispatch.views.supporter.now_utc", lambda: start)
     login_as(supporter)
     page = client.get("/schedule").get_data(as_text=True)
     assert "今から取り消す場合は、事務局に電話でご連絡ください。" in page

@@ -1,17 +1,14 @@
-"""Dispatch pages: the coordinators' month view, event pages with staffing, municipal
-requests, the supporter's schedule and their private calendar feed."""
+"""Dispatch pages for coordinators and municipal staff: the lists and the month view,
+creating events and requests (one or a series), and the event page with its staffing."""
 
 from __future__ import annotations
 
 import calendar as month_calendar
 from collections.abc import Callable
 from datetime import date, timedelta
-from urllib.parse import urlsplit
 
 import jpholiday
 from flask import (
-    Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -29,14 +26,10 @@ from supporters.accounts.permissions import coordinated_program_ids, is_admin
 from supporters.core.dates import parse_month
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import TOKYO, local_date
-from supporters.core.web import download, posted_reason, public, require, save
+from supporters.core.web import download, posted_reason, require, require_confirmed, save
 from supporters.db import ServiceError, now_utc, writes
-from supporters.dispatch import calendar as feeds
 from supporters.dispatch import finding, kinds, lists, notify, participation, series, services
 from supporters.dispatch.forms import (
-    ASSIGNMENT_STATE_LABELS,
-    EVENT_STATE_LABELS,
-    KIND_LABELS,
     EventForm,
     NeededForm,
     event_when,
@@ -46,52 +39,22 @@ from supporters.dispatch.models import Assignment, DispatchEvent, EventKind, Par
 from supporters.dispatch.permissions import (
     can_manage_event,
     can_staff_event,
-    can_view_event,
     staff_programs,
 )
 from supporters.dispatch.places import place_counts
-from supporters.dispatch.schedule import (
-    current_registration_ids,
-    current_registrations,
-    fold_open_places,
-    schedule,
-    tel_uri,
-)
-from supporters.dispatch.words import event_word, lazy_event_word
-from supporters.extensions import db, limiter
+from supporters.dispatch.views.common import bp, labels, load_event
+from supporters.dispatch.words import lazy_event_word
+from supporters.extensions import db
 from supporters.people.free_text import asks_confirmation
 from supporters.people.models import Person
 from supporters.programs.fields import example_place
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import find_municipality, get_program_by_code, list_programs
-from supporters.registry.activity_reports import filed_reports_for_assignments
 from supporters.registry.forms import ACTIVITY_LABELS
 from supporters.registry.models import Registration
 from supporters.registry.permissions import (
     is_own_current_registration,
 )
-
-bp = Blueprint("dispatch", __name__)
-# Pages and mails name an event in the program's words ("この{{ event_word(e) }}は…").
-bp.add_app_template_global(event_word, "event_word")
-
-
-def _labels() -> dict[str, object]:
-    return {
-        "kind_labels": KIND_LABELS,
-        "event_state_labels": EVENT_STATE_LABELS,
-        "assignment_state_labels": ASSIGNMENT_STATE_LABELS,
-        "activity_labels": ACTIVITY_LABELS,
-        "kind_name": kinds.kind_name,
-        "taking_part": kinds.taking_part,
-    }
-
-
-def _event(event_id: int) -> DispatchEvent:
-    event = db.get_or_404(DispatchEvent, event_id)
-    require(can_view_event(current_user, event))
-    return event
-
 
 # --- lists and the month view ---------------------------------------------------------
 
@@ -152,7 +115,7 @@ def index() -> ResponseReturnValue:
         can_request=bool(staff_programs(current_user)),
         today=local_date(now_utc()),
         when=event_when,
-        **_labels(),
+        **labels(),
     )
 
 
@@ -193,7 +156,7 @@ def _filtered_list(show: str) -> ResponseReturnValue:
         assignments=assignments,
         taken=place_counts(db.session, events),
         when=event_when,
-        **_labels(),
+        **labels(),
     )
 
 
@@ -360,7 +323,7 @@ def request_form() -> ResponseReturnValue:
 
 @bp.get("/dispatch/<int:event_id>")
 def detail(event_id: int) -> str:
-    event = _event(event_id)
+    event = load_event(event_id)
     manage = can_manage_event(current_user, event)
     now = now_utc()
     rows = lists.event_places(db.session, event)
@@ -390,12 +353,12 @@ def detail(event_id: int) -> str:
         ended=event.ends_at <= now,
         when=event_when(event),
         holiday=jpholiday.is_holiday_name(local_date(event.starts_at)),
-        **_labels(),
+        **labels(),
     )
 
 
 def _manage(event_id: int) -> DispatchEvent:
-    event = _event(event_id)
+    event = load_event(event_id)
     require(can_manage_event(current_user, event))
     return event
 
@@ -404,16 +367,11 @@ def _back(event: DispatchEvent) -> ResponseReturnValue:
     return redirect(url_for("dispatch.detail", event_id=event.id))
 
 
-def _confirmed_post() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-
-
 @bp.post("/dispatch/<int:event_id>/assign")
 def assign(event_id: int) -> ResponseReturnValue:
-    event = _event(event_id)
+    event = load_event(event_id)
     require(can_staff_event(current_user, event))
-    _confirmed_post()
+    require_confirmed()
     registration_id = request.form.get("registration_id", type=int)
     registration = db.session.get(Registration, registration_id) if registration_id else None
     if registration is None:
@@ -431,7 +389,7 @@ def assign(event_id: int) -> ResponseReturnValue:
 def add_participant(event_id: int) -> ResponseReturnValue:
     """A completer who did not register joins a group activity, as a participant."""
     event = _manage(event_id)
-    _confirmed_post()
+    require_confirmed()
     person = db.session.get(Person, request.form.get("person_id", type=int) or 0)
     if person is None:
         flash(_("Choose the participant."), "error")
@@ -451,7 +409,7 @@ def remove_participant(participation_id: int) -> ResponseReturnValue:
     if row is None:
         abort(404)
     event = _manage(row.event_id)
-    _confirmed_post()
+    require_confirmed()
     save(
         lambda: participation.leave(
             db.session, actor=current_user, participation=row, now=now_utc()
@@ -464,7 +422,7 @@ def remove_participant(participation_id: int) -> ResponseReturnValue:
 @bp.post("/dispatch/<int:event_id>/accept")
 def accept(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    _confirmed_post()
+    require_confirmed()
     save(
         lambda: services.accept_request(db.session, actor=current_user, event=event, now=now_utc()),
         success=_("The request was accepted; supporters can now take the places."),
@@ -549,7 +507,7 @@ def needed(event_id: int) -> ResponseReturnValue:
 @bp.post("/dispatch/<int:event_id>/attendance")
 def attendance(event_id: int) -> ResponseReturnValue:
     event = _manage(event_id)
-    _confirmed_post()
+    require_confirmed()
     try:
         attended = {int(v) for v in request.form.getlist("attended")}
     except ValueError:
@@ -610,7 +568,7 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
     assignment = db.get_or_404(Assignment, assignment_id)
     mine = is_own_current_registration(current_user, assignment.registration)
     require(mine or can_manage_event(current_user, assignment.event))
-    _confirmed_post()
+    require_confirmed()
     save(
         lambda: notify.cancel_assignment_and_tell(
             db.session, actor=current_user, assignment=assignment, now=now_utc(), by_supporter=mine
@@ -620,176 +578,3 @@ def cancel_assignment(assignment_id: int) -> ResponseReturnValue:
     if mine:
         return redirect(url_for("dispatch.my_schedule"))
     return _back(assignment.event)
-
-
-# --- the supporter's schedule ---------------------------------------------------------
-
-
-def _my_registrations() -> list[Registration]:
-    return current_registrations(db.session, current_user)
-
-
-@bp.get("/schedule")
-def my_schedule() -> ResponseReturnValue:
-    registrations = _my_registrations()
-    if not registrations:
-        flash(_("The schedule is for registered supporters."), "info")
-        return redirect(url_for("main.index"))
-    now = now_utc()
-    upcoming, past = schedule(
-        db.session,
-        current_user.person_id,
-        now=now,
-        registration_ids=[r.id for r in registrations],
-    )
-    places = []
-    for registration in registrations:
-        places.extend(finding.open_places(db.session, registration, now=now, limit=10))
-    places, open_again = fold_open_places(upcoming, places)
-    return render_template(
-        "dispatch/schedule.html",
-        upcoming=upcoming,
-        past=past,
-        places=places,
-        open_again=open_again,
-        tel=tel_uri,
-        registrations={r.program_id: r for r in registrations},
-        confirm=ConfirmForm(),
-        now=now,
-        when=event_when,
-        deadline=services.self_cancel_deadline,
-        filed=filed_reports_for_assignments(db.session, {a.id for a in past}),
-        has_feed=feeds.has_feed(db.session, current_user),
-        **_labels(),
-    )
-
-
-@bp.post("/dispatch/<int:event_id>/sign-up")
-def sign_up(event_id: int) -> ResponseReturnValue:
-    event = db.get_or_404(DispatchEvent, event_id)
-    registration = next((r for r in _my_registrations() if r.program_id == event.program_id), None)
-    if registration is None:
-        abort(403)
-    _confirmed_post()
-    save(
-        lambda: services.sign_up(
-            db.session, actor=current_user, event=event, registration=registration, now=now_utc()
-        ),
-        success=_("You have signed up. Thank you!"),
-    )
-    return redirect(url_for("dispatch.my_schedule"))
-
-
-def _my_assignment(assignment_id: int) -> Assignment:
-    assignment = db.get_or_404(Assignment, assignment_id)
-    require(is_own_current_registration(current_user, assignment.registration))
-    return assignment
-
-
-@bp.get("/schedule/<int:assignment_id>/decline")
-def confirm_decline(assignment_id: int) -> ResponseReturnValue:
-    """辞退する asks first: a page of its own, so it works without JavaScript."""
-    assignment = _my_assignment(assignment_id)
-    if assignment.state != "assigned" or assignment.event.state == "cancelled":
-        return redirect(url_for("dispatch.my_schedule"))
-    return _confirm_step(assignment, "decline")
-
-
-@bp.get("/schedule/<int:assignment_id>/cancel")
-def confirm_cancel(assignment_id: int) -> ResponseReturnValue:
-    """参加を取り消す asks first; after the cut-off the page gives the coordinator's phone."""
-    assignment = _my_assignment(assignment_id)
-    if assignment.state != "confirmed" or assignment.event.state == "cancelled":
-        return redirect(url_for("dispatch.my_schedule"))
-    return _confirm_step(assignment, "cancel")
-
-
-def _confirm_step(assignment: Assignment, step: str) -> ResponseReturnValue:
-    return render_template(
-        "dispatch/confirm_step.html",
-        a=assignment,
-        e=assignment.event,
-        step=step,
-        confirm=ConfirmForm(),
-        now=now_utc(),
-        when=event_when,
-        deadline=services.self_cancel_deadline,
-        tel=tel_uri,
-        **_labels(),
-    )
-
-
-@bp.post("/schedule/<int:assignment_id>/answer")
-def answer(assignment_id: int) -> ResponseReturnValue:
-    assignment = _my_assignment(assignment_id)
-    _confirmed_post()
-    accept = request.form.get("answer") == "confirm"
-    done = _("Thank you, you are confirmed.") if accept else _("You have declined.")
-    save(
-        lambda: notify.answer_and_tell(
-            db.session, actor=current_user, assignment=assignment, accept=accept, now=now_utc()
-        ),
-        success=done,
-    )
-    return redirect(url_for("dispatch.my_schedule"))
-
-
-@bp.get("/schedule/<int:assignment_id>.ics")
-def event_ics(assignment_id: int) -> Response:
-    assignment = _my_assignment(assignment_id)
-    body = feeds.build_calendar(
-        [assignment], base_url=current_app.config["BASE_URL"], domain=_domain()
-    )
-    return download(body, mimetype="text/calendar", filename=f"dispatch-{assignment.id}.ics")
-
-
-def _domain() -> str:
-    return urlsplit(str(current_app.config["BASE_URL"])).hostname or "supporters.invalid"
-
-
-@bp.route("/schedule/calendar", methods=["GET", "POST"])
-def calendar_link() -> ResponseReturnValue:
-    require(bool(_my_registrations()))
-    form = ConfirmForm()
-    link = None
-    if form.validate_on_submit():
-        reset = save(
-            lambda: feeds.reset_feed_token(db.session, current_user, now=now_utc()),
-            success=_("A new private calendar address was made; any earlier one no longer works."),
-        )
-        if reset.value is not None:
-            link = str(current_app.config["BASE_URL"]).rstrip("/") + url_for(
-                "dispatch.calendar_feed", token=reset.value
-            )
-    return render_template(
-        "dispatch/calendar.html",
-        form=form,
-        link=link,
-        webcal=feeds.webcal_url(link) if link else None,
-        qr=feeds.qr_data_uri(feeds.webcal_url(link)) if link else None,
-        has_feed=feeds.has_feed(db.session, current_user),
-    )
-
-
-@bp.get("/calendar/<token>.ics")
-@public
-@limiter.limit(lambda: current_app.config["CALENDAR_FEED_LIMIT"])
-def calendar_feed(token: str) -> Response:
-    user = feeds.user_for_feed(db.session, token) if len(token) < 100 else None
-    if user is None or user.person_id is None:
-        abort(404)
-    # Only while the user is a supporter with a registration in force: the same URL stops
-    # answering the moment the role is revoked or the registration withdrawn or erased.
-    registration_ids = current_registration_ids(db.session, user)
-    if not registration_ids:
-        abort(404)
-    body = feeds.build_calendar(
-        feeds.feed_assignments(
-            db.session, user.person_id, now=now_utc(), registration_ids=registration_ids
-        ),
-        base_url=current_app.config["BASE_URL"],
-        domain=_domain(),
-    )
-    return Response(
-        body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"}
-    )
