@@ -164,7 +164,9 @@ def test_after_the_cut_off_the_page_gives_the_coordinators_phone(
     )
     db_session.commit()
     cutoff = event.starts_at - timedelta(hours=event.program.self_cancel_cutoff_hours)
-    monkeypatch.setattr("supporters.dispatch.views.supporter.now_utc", lambda: cutoff - before_cutoff)
+    monkeypatch.setattr(
+        "supporters.dispatch.views.supporter.now_utc", lambda: cutoff - before_cutoff
+    )
     login_as(supporter)
     for url in ("/schedule", f"/schedule/{place.id}/cancel"):
         page = client.get(url).get_data(as_text=True)

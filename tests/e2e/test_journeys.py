@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supporters.core.display import human_date
 from tests.e2e.conftest import PHONE, Browsing, LiveServer, dispatch_by_service
 
 pytestmark = pytest.mark.browser
@@ -297,7 +298,7 @@ def test_supporter_on_a_phone(browsing: Browsing, live_server: LiveServer) -> No
     submit(page.locator("main form button[type=submit]"))
     assert path_of(page) == "/me", page.locator(".error-summary").all_inner_texts()
     expect_flash(page, "活動報告を受け付けました")
-    assert past_day.strftime("%Y/%m/%d") in page.locator("main").inner_text()
+    assert human_date(past_day, "ja") in page.locator("main").inner_text()
 
 
 # --- c. municipal staff request, the coordinator staffs ----------------------------------
@@ -342,5 +343,5 @@ def test_municipal_request_is_staffed(browsing: Browsing) -> None:
     # Asked but not yet answered: the place is held, not filled (issue 13 item 5).
     assert "充足" not in facts, facts
     assert "0/1" in facts and "回答待ち 1" in facts, facts
-    supporters = staff.locator("main table tbody").inner_text()
+    supporters = staff.locator("main table tbody").first.inner_text()
     assert name in supporters, supporters

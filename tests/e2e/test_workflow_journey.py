@@ -40,8 +40,8 @@ BY_WORKBOOK = [
 
 
 def slash(day: date) -> str:
-    """A date as the pages show it."""
-    return day.strftime("%Y/%m/%d")
+    """A date as the pages show it: 2026年12月14日（月）."""
+    return human_date(day, "ja")
 
 
 def write_workbook(folder: Path, tag: str) -> Path:
