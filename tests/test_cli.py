@@ -34,14 +34,28 @@ def test_demo_is_idempotent_and_prints_logins(fresh_app: Flask) -> None:
         "coordinator.tochigi@demo.example",
         "coordinator.nasu@demo.example",
         "staff.sano@demo.example",
+        "staff.sakura@demo.example",
         "supporter.kagawa@demo.example",
     ):
         assert email in result.output
     counts = {
         t: _count(fresh_app, t)
-        for t in ("user_account", "role_grant", "organisation", "person", "municipality", "program")
+        for t in (
+            "user_account",
+            "role_grant",
+            "organisation",
+            "person",
+            "municipality",
+            "program",
+            "course",
+            "enrolment",
+            "registration",
+            "activity_report",
+            "dispatch_event",
+            "assignment",
+        )
     }
-    assert counts["user_account"] == 11 and counts["organisation"] >= 10
+    assert counts["user_account"] == 12 and counts["organisation"] >= 10
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert counts == {t: _count(fresh_app, t) for t in counts}
@@ -143,7 +157,7 @@ def test_backup_sqlite_is_a_consistent_copy(schema_factory: Any, tmp_path: Path)
         db.engine.dispose()
     with sqlite3.connect(target) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == 11
+        assert copy.execute("SELECT count(*) FROM user_account").fetchone()[0] == 12
         assert copy.execute("SELECT count(*) FROM municipality").fetchone()[0] == 1741
 
 
@@ -278,3 +292,95 @@ def test_demo_reproduces_the_seed_figures(fresh_app: Flask) -> None:
     assert listing.exit_code == 0 and len(listing.output.strip().splitlines()) == 155
     bad = runner.invoke(args=["registry", "status", "--program", "tochigi", "--as-of", "30/11"])
     assert bad.exit_code != 0 and "2023-11-30" in bad.output
+
+
+def test_demo_is_true_to_the_seed(fresh_app: Flask) -> None:
+    """Issue 16 item 9: Sakura files its own requests; Kagawa holds four to five follow-ups
+    a fiscal year; Tochigi's FY2023 report shows dispatches; a 例会 with reports presented;
+    Sano's monthly supporter-run place is a series."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from supporters.accounts.models import User
+    from supporters.core.dates import fiscal_year_bounds
+    from supporters.dispatch.models import DispatchEvent, EventState, ProgramActivityKind
+    from supporters.programs.models import Municipality, Program
+    from supporters.registry.models import ActivityReport
+    from supporters.reports.figures import build_fiscal_year_report
+    from supporters.training.models import Course, CourseKind, CourseSession
+
+    runner = fresh_app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with fresh_app.app_context():
+        session = db.session
+        programs = {p.code: p for p in session.scalars(select(Program))}
+        # Sakura's requests are filed by Sakura's own staff, Narashino's by Narashino's.
+        requesters = {
+            (place, email)
+            for place, email in session.execute(
+                select(Municipality.name, User.email)
+                .join(DispatchEvent, DispatchEvent.municipality_id == Municipality.id)
+                .join(User, User.id == DispatchEvent.requested_by_id)
+                .where(DispatchEvent.program_id == programs["chiba"].id)
+            )
+        }
+        assert requesters == {
+            ("佐倉市", "staff.sakura@demo.example"),
+            ("習志野市", "staff.narashino@demo.example"),
+        }
+        # Kagawa: four to five follow-up courses in each of FY2023, FY2024 and FY2025.
+        for year in (2023, 2024, 2025):
+            start, end = fiscal_year_bounds(year)
+            held = session.scalar(
+                select(func.count(func.distinct(Course.id)))
+                .join(CourseSession, CourseSession.course_id == Course.id)
+                .where(
+                    Course.program_id == programs["kagawa"].id,
+                    Course.kind == CourseKind.FOLLOW_UP,
+                    CourseSession.date >= start,
+                    CourseSession.date <= end,
+                )
+            )
+            assert held is not None and 4 <= held <= 5, (year, held)
+        # Tochigi's FY2023 report shows the outreach days, staffed and held.
+        report = build_fiscal_year_report(
+            session, programs["tochigi"], 2023, today=date(2026, 11, 30)
+        )
+        assert sum(row.events for row in report.dispatch_by_month) >= 6
+        assert sum(row.supporters for row in report.dispatch_by_month) >= 6
+        assert {row.label for row in report.dispatch_by_municipality} >= {"佐野市", "那須町"}
+        # A supporter meeting (例会) with reports presented at it.
+        meetings = list(
+            session.scalars(
+                select(Course).where(
+                    Course.program_id == programs["tochigi"].id, Course.kind == CourseKind.MEETING
+                )
+            )
+        )
+        assert meetings and all("例会" in m.title for m in meetings)
+        presented = session.scalar(
+            select(func.count(ActivityReport.id)).where(
+                ActivityReport.meeting_course_id.in_([m.id for m in meetings])
+            )
+        )
+        assert presented is not None and presented >= len(meetings) * 3
+        # Sano's supporter-run place: one monthly series, on the second Saturday.
+        place = list(
+            session.scalars(
+                select(DispatchEvent)
+                .join(ProgramActivityKind, ProgramActivityKind.id == DispatchEvent.activity_kind_id)
+                .join(Municipality, Municipality.id == DispatchEvent.municipality_id)
+                .where(
+                    ProgramActivityKind.organised_by_supporters.is_(True),
+                    Municipality.name == "佐野市",
+                )
+                .order_by(DispatchEvent.starts_at)
+            )
+        )
+        assert len(place) >= 4 and len({e.series_id for e in place}) == 1
+        assert place[0].series_id is not None
+        assert all(e.state == EventState.OPEN or e.state == EventState.STAFFED for e in place)
+        months = [(e.starts_at.year, e.starts_at.month) for e in place]
+        assert len(set(months)) == len(months)
+        db.session.remove()

@@ -99,5 +99,5 @@ def test_every_migration_goes_down_and_up_again_with_the_demo_data(
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert _counts(["user_account"])["user_account"] == 11
+        assert _counts(["user_account"])["user_account"] == 12
         db.engine.dispose()

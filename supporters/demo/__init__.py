@@ -99,6 +99,7 @@ DEMO_USERS = [
     DemoUser(
         "staff.narashino@demo.example", "習志野市 担当者", Role.MUNICIPAL_STAFF, "chiba", "習志野市"
     ),
+    DemoUser("staff.sakura@demo.example", "佐倉市 担当者", Role.MUNICIPAL_STAFF, "chiba", "佐倉市"),
     DemoUser("staff.sano@demo.example", "佐野市 担当者", Role.MUNICIPAL_STAFF, "tochigi", "佐野市"),
     DemoUser(
         "staff.takamatsu@demo.example", "高松市 担当者", Role.MUNICIPAL_STAFF, "kagawa", "高松市"

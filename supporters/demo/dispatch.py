@@ -1,6 +1,8 @@
-"""Demo dispatches: Tochigi outreach days in Sano, Nasu and Nasushiobara; Chiba requests
-from Narashino and Sakura; Kagawa drop-in sessions. Past (held, attended) and future (some
-fully staffed, some understaffed), and each demo supporter has upcoming dispatches."""
+"""Demo dispatches: Tochigi outreach days in Sano, Nasu and Nasushiobara (also in FY2023,
+so that year's report shows them); Chiba requests filed by Narashino's and Sakura's own
+staff; Kagawa drop-in sessions; Sano's supporter-run family place, monthly on the second
+Saturday (a series). Past (held, attended) and future (some fully staffed, some
+understaffed), and each demo supporter has upcoming dispatches."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from supporters.dispatch.models import (
     Assignment,
     AssignmentState,
     DispatchEvent,
+    ProgramActivityKind,
     ProgramMunicipality,
 )
 from supporters.dispatch.places import holding_count
+from supporters.dispatch.series import Repeat, create_series
 from supporters.programs.models import Municipality, Program
 from supporters.registry.models import Registration
 
@@ -63,6 +67,23 @@ PLANS: dict[str, dict[str, Any]] = {
         "lead": "",
     },
 }
+# Each scheme municipality files its own requests (the seed: municipalities run the dispatch).
+REQUESTING_STAFF = {
+    "習志野市": "staff.narashino@demo.example",
+    "佐倉市": "staff.sakura@demo.example",
+}
+# Tochigi's outreach days in FY2023 (令和5年度), so that year's report has dispatches.
+FY2023_DAYS = [
+    date(2023, 5, 17),
+    date(2023, 7, 19),
+    date(2023, 9, 20),
+    date(2023, 11, 15),
+    date(2024, 1, 17),
+    date(2024, 3, 13),
+]
+# Sano's monthly family place, run by its supporters themselves (the seed: 市のサポーターは
+# 月1回の家族支援場所を自主的に運営している).
+SANO_PLACE = "佐野市 家族支援の場（サポーター運営）"
 DEMO_SUPPORTERS = {
     "tochigi": "supporter.tochigi@demo.example",
     "chiba": "supporter.chiba@demo.example",
@@ -111,6 +132,111 @@ def load_dispatch_demo(session: DbSession, programs: dict[str, Program], now: da
             else None
         )
         _events(session, program, coordinator, plan, places, today, now, demo_registration)
+    _tochigi_fy2023(session, programs["tochigi"], now)
+    _sano_place(session, programs["tochigi"], today, now)
+
+
+def _coordinator(session: DbSession, code: str) -> User:
+    coordinator = session.scalar(
+        select(User).where(User.email == f"coordinator.{code}@demo.example")
+    )
+    assert coordinator is not None
+    return coordinator
+
+
+def _tochigi_fy2023(session: DbSession, program: Program, now: datetime) -> None:
+    """Held and staffed outreach days in FY2023. Skipped if the program has any that year."""
+    start, end = _at(date(2023, 4, 1), 0), _at(date(2024, 4, 1), 0)
+    if session.scalar(
+        select(DispatchEvent.id).where(
+            DispatchEvent.program_id == program.id,
+            DispatchEvent.starts_at >= start,
+            DispatchEvent.starts_at < end,
+        )
+    ):
+        return
+    plan = PLANS["tochigi"]
+    places = sorted(
+        session.scalars(
+            select(Municipality).where(
+                Municipality.prefecture == program.prefecture,
+                Municipality.name.in_(plan["places"]),
+            )
+        ),
+        key=lambda m: plan["places"].index(m.name),
+    )
+    coordinator = _coordinator(session, "tochigi")
+    _events(session, program, coordinator, plan, places, local_date(now), now, None, FY2023_DAYS)
+
+
+def _second_saturday_after(today: date) -> date:
+    day = today + timedelta(days=(5 - today.weekday()) % 7)  # the next Saturday
+    while (day.day - 1) // 7 != 1:
+        day += timedelta(days=7)
+    return day
+
+
+def _sano_place(session: DbSession, program: Program, today: date, now: datetime) -> None:
+    """Sano's supporter-run place: every second Saturday for the next months, as a series.
+    Skipped if it exists, or if the program has no kind for supporter-run places."""
+    kind = session.scalar(
+        select(ProgramActivityKind).where(
+            ProgramActivityKind.program_id == program.id,
+            ProgramActivityKind.organised_by_supporters.is_(True),
+            ProgramActivityKind.active.is_(True),
+        )
+    )
+    if kind is None or session.scalar(
+        select(DispatchEvent.id).where(
+            DispatchEvent.program_id == program.id, DispatchEvent.title == SANO_PLACE
+        )
+    ):
+        return
+    sano = session.scalar(
+        select(Municipality).where(
+            Municipality.prefecture == program.prefecture, Municipality.name == "佐野市"
+        )
+    )
+    assert sano is not None
+    first = _second_saturday_after(today + timedelta(days=1))
+    data = services.EventInput(
+        title=SANO_PLACE,
+        municipality_id=sano.id,
+        venue="佐野市市民活動センター 会議室",
+        starts_at=_at(first, 13),
+        ends_at=_at(first, 15),
+        needed=3,
+        activity=kind.activity,
+        activity_kind_id=kind.id,
+        bring="筆記用具、サポーター証",
+        notes="サポーターが自主的に運営する月1回の家族支援の場です。",
+    )
+    coordinator = _coordinator(session, "tochigi")
+    events, _ = create_series(
+        session,
+        actor=coordinator,
+        program=program,
+        data=data,
+        repeat=Repeat.MONTHLY_NTH_WEEKDAY,
+        until=first + timedelta(days=150),
+    )
+    demo_user = session.scalar(select(User).where(User.email == DEMO_SUPPORTERS["tochigi"]))
+    demo = (
+        session.scalar(
+            select(Registration).where(
+                Registration.person_id == demo_user.person_id,
+                Registration.program_id == program.id,
+            )
+        )
+        if demo_user is not None and demo_user.person_id is not None
+        else None
+    )
+    if demo is not None:
+        for event in events[:2]:
+            with skip_refusals:
+                services.sign_up(
+                    session, actor=coordinator, event=event, registration=demo, now=now
+                )
 
 
 def _events(
@@ -122,10 +248,11 @@ def _events(
     today: date,
     now: datetime,
     demo: Registration | None,
+    days: list[date] | None = None,
 ) -> None:
     start_hour, end_hour = plan["hours"]
     # Every two weeks from three months back to two months ahead.
-    days = [today - timedelta(days=84) + timedelta(days=14 * k) for k in range(11)]
+    days = days or [today - timedelta(days=84) + timedelta(days=14 * k) for k in range(11)]
     for index, day in enumerate(days):
         place = places[index % len(places)]
         needed = plan["needed"] + (1 if index % 4 == 3 else 0)
@@ -142,7 +269,9 @@ def _events(
             notes="開始15分前に集合してください。相談内容は記録せず、持ち帰らないでください。",
         )
         if program.dispatch_mode == "municipal_request":
-            staff = session.scalar(select(User).where(User.email == "staff.narashino@demo.example"))
+            staff = session.scalar(
+                select(User).where(User.email == REQUESTING_STAFF.get(place.name, ""))
+            )
             asked = min(now, data.starts_at) - timedelta(days=14)  # requested ahead of time
             event = services.request_dispatch(
                 session, actor=staff or coordinator, program=program, data=data, now=asked

@@ -1,7 +1,8 @@
 """The demo register, built from individual registrations and follow-up attendance:
 Tochigi has 154 registered supporters valid on 2023-11-30 (some lapsed and renewed on the
-way), Nasu's 13 among them; Kagawa registers only those who handed in the form and runs
-five follow-up courses a year; Chiba's supporters act in Narashino and Sakura."""
+way), Nasu's 13 among them, and a supporter meeting (例会) a year where reports are
+presented; Kagawa registers only those who handed in the form and runs four to five
+follow-up courses a year; Chiba's supporters act in Narashino and Sakura."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from supporters.accounts.models import User
 from supporters.core.eras import fiscal_year_label
 from supporters.db import DbSession
 from supporters.demo.training import _run_course
+from supporters.dispatch.services import registration_valid_on
 from supporters.people.models import Person
 from supporters.programs.models import Municipality, Organisation, Program
 from supporters.registry import activity_reports, services
@@ -142,6 +144,104 @@ def load_registry_demo(session: DbSession, programs: dict[str, Program], today: 
         if session.scalar(select(Registration.id).where(Registration.program_id == program.id)):
             continue  # already loaded
         loader(session, program, admin, today)
+    # Each course and meeting below is skipped if it exists, so an older demo gets them too.
+    _kagawa_follow_ups(session, programs["kagawa"])
+    _tochigi_meetings(session, programs["tochigi"], admin, today)
+
+
+# Tochigi's supporter meetings (サポーター例会), where supporters present their activity
+# reports (the seed: サポーター例会で活動報告を行う).
+MEETINGS = [date(2023, 10, 21), date(2024, 10, 19), date(2025, 10, 18)]
+
+
+def _tochigi_meetings(session: DbSession, program: Program, admin: User, today: date) -> None:
+    polaris = _organiser(session, program, "ポラリスとちぎ(一般社団法人栃木県若年者支援機構)")
+    registrations = list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.program_id == program.id)
+            .order_by(Registration.id)
+        )
+    )
+    for number, day in enumerate(MEETINGS):
+        if day > today:
+            continue
+        present = [
+            r
+            for r in registrations[number * 7 :]
+            if registration_valid_on(session, r, day - timedelta(days=30))
+            and registration_valid_on(session, r, day)
+        ][:16]
+        meeting = _run_course(
+            session,
+            program=program,
+            organiser=polaris,
+            kind=CourseKind.MEETING,
+            title=f"サポーター例会（{day.year}年{day.month}月）",
+            on=day,
+            capacity=None,
+            people=[r.person for r in present],
+            attending=len(present),
+            venue="宇都宮市 とちぎ福祉プラザ",
+            topics=["活動報告と情報交換"],
+        )
+        if meeting is None:
+            continue  # held before (idempotent)
+        for index, registration in enumerate(present[:6]):
+            activity_reports.file_report(
+                session,
+                actor=admin,
+                registration=registration,
+                today=today,
+                on_behalf=True,
+                data=activity_reports.ReportInput(
+                    activity_on=day - timedelta(days=10 + 3 * index),
+                    hours=Decimal("3"),
+                    kind=KINDS[index % 2],
+                    municipality_id=registration.main_municipality_id,
+                    topics=TOPICS[index % len(TOPICS)],
+                    note="",
+                    meeting_course_id=meeting.id,
+                ),
+            )
+
+
+# Kagawa's optional follow-up training: four to five sessions a fiscal year (DOMAIN.md),
+# 15-30 people each.
+KAGAWA_FOLLOW_UPS = [
+    (date(2023, 6, 17), 15),
+    (date(2023, 11, 18), 18),
+    (date(2024, 1, 20), 24),
+    (date(2024, 3, 9), 16),
+    (date(2024, 6, 15), 27),
+    (date(2024, 9, 21), 21),
+    (date(2024, 11, 16), 19),
+    (date(2025, 1, 18), 22),
+    (date(2025, 3, 15), 17),
+    (date(2025, 6, 21), 20),
+    (date(2025, 9, 20), 23),
+    (date(2025, 12, 13), 18),
+    (date(2026, 2, 21), 16),
+]
+
+
+def _kagawa_follow_ups(session: DbSession, program: Program) -> None:
+    """The follow-up courses, for the supporters registered on each day (registrations in the
+    order they were made). Each is skipped if it exists (idempotent)."""
+    hito = _organiser(session, program, "hito.toco")
+    registrations = list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.program_id == program.id)
+            .order_by(Registration.id)
+        )
+    )
+    for index, (day, size) in enumerate(KAGAWA_FOLLOW_UPS):
+        pool = [r.person for r in registrations if r.registered_on <= day]
+        if not pool:
+            continue
+        chosen = [pool[(index * 11 + k) % len(pool)] for k in range(min(size, len(pool)))]
+        _follow_up(session, program, hito, day, chosen, "高松市 hito.toco 研修室")
 
 
 def _tochigi(session: DbSession, program: Program, admin: User, today: date) -> None:
@@ -193,7 +293,6 @@ def _tochigi(session: DbSession, program: Program, admin: User, today: date) -> 
 
 
 def _kagawa(session: DbSession, program: Program, admin: User, today: date) -> None:
-    hito = _organiser(session, program, "hito.toco")
     # Registration is optional: most hand in the form, some do not.
     earlier = _register_all(session, _course(session, program, "令和4年度"), keep=18, form=True)
     demo = session.scalar(select(User).where(User.email == "supporter.kagawa@demo.example"))
@@ -215,19 +314,7 @@ def _kagawa(session: DbSession, program: Program, admin: User, today: date) -> N
                 )
             )
     recent = _register_all(session, _course(session, program, "令和5年度"), keep=24, form=True)
-    pool = [r.person for r in earlier + recent]
-    # Follow-up training: five sessions a year, 15-30 people each.
-    for index, (day, size) in enumerate(
-        [
-            (date(2023, 11, 18), 18),
-            (date(2024, 1, 20), 24),
-            (date(2024, 3, 9), 16),
-            (date(2024, 6, 15), 27),
-            (date(2024, 9, 21), 21),
-        ]
-    ):
-        chosen = [pool[(index * 11 + k) % len(pool)] for k in range(min(size, len(pool)))]
-        _follow_up(session, program, hito, day, chosen, "高松市 hito.toco 研修室")
+    # Follow-up training: _kagawa_follow_ups.
     _reports(session, admin, earlier + recent, range(2022, 2027), today, share=5)
 
 
