@@ -29,15 +29,17 @@ from sqlalchemy import select
 from supporters.accounts.models import User
 from supporters.core.csv import safe_cell
 from supporters.db import DbSession, ServiceError
-from supporters.people.models import Person
+from supporters.people.models import Attribute, Person
 from supporters.people.services import (
+    AttributeWording,
+    attribute_wording,
     clean_person_input,
     name_key,
     normalise_name,
     normalise_optional_email,
     normalise_phone,
     normalise_reading,
-    parse_attribute,
+    parse_program_attribute,
 )
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
@@ -424,6 +426,7 @@ def parse_rows(
     if report.errors:
         return [], None
     places = _Places(session, course.program.prefecture)
+    wording = attribute_wording(session, course.program_id)
     labels = {c: HEADERS_JA[i] for i, c in enumerate(COLUMNS)}
     rows: list[ImportRow] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -442,7 +445,7 @@ def parse_rows(
             )
             break
         values = {column: (cells[i] if i < len(cells) else "") for i, column in mapping.items()}
-        row = _parse_row(number, values, places, labels, report)
+        row = _parse_row(number, values, places, labels, report, wording)
         if row is None:
             continue
         row.registration_number = values.get("registration_number", "").strip()
@@ -471,8 +474,15 @@ def _parse_row(
     places: _Places,
     labels: dict[str, str],
     report: ImportReport,
+    wording: AttributeWording,
 ) -> ImportRow | None:
     found: dict[str, Municipality | None] = {"residence": None, "workplace": None}
+    given: tuple[str, Attribute] | None = None
+    attribute_error: RowError | None = None
+    try:  # the program's own wording (Chiba's 一般県民) or the product's
+        given = parse_program_attribute(values.get("attribute"), wording)
+    except ServiceError as error:
+        attribute_error = RowError(number, labels["attribute"], error.message)
     values = {**values, "phone": phone_cell(values.get("phone", ""))}
     place_errors: list[RowError] = []
     for column in ("residence", "workplace"):
@@ -490,14 +500,19 @@ def _parse_row(
             phone=values.get("phone"),
             residence=found["residence"],
             work=found["workplace"],
-            attribute=values.get("attribute"),
+            attribute=given[1].value if given else None,
         )
     except ServiceError as error:
         refused = error
     else:
-        if not place_errors:  # clean_person_input ran every check below: all passed
+        if not place_errors and attribute_error is None:  # every check below passed
             return ImportRow(
-                number, data, found["residence"], found["workplace"], key=name_key(data.name)
+                number,
+                data,
+                found["residence"],
+                found["workplace"],
+                key=name_key(data.name),
+                attribute=given[0] if given else None,
             )
     failed = bool(place_errors)
     # Every problem of the row, one per column, not only the first.
@@ -514,10 +529,8 @@ def _parse_row(
             report.errors.append(RowError(number, labels[column], error.message))
             failed = True
     report.errors.extend(place_errors)
-    try:
-        parse_attribute(values.get("attribute"))
-    except ServiceError as error:
-        report.errors.append(RowError(number, labels["attribute"], error.message))
+    if attribute_error is not None:
+        report.errors.append(attribute_error)
         failed = True
     if failed or refused is None:
         return None

@@ -141,6 +141,7 @@ def enrol_person(
         session.add(enrolment)
     enrolment.state_changed_at = now
     enrolment.eligibility_override_reason = override_reason if problem else None
+    enrolment.attribute = person.attribute  # as given then: the figures count this
     session.flush()
     record_audit(
         session,
