@@ -169,7 +169,7 @@ def test_a_program_file_with_attributes_round_trips(db_session: Any) -> None:
     changed = text.replace(
         "[attributes]\n",
         '[attributes]\n\n[attributes.peer_staff]\nlabel_ja = "ピアスタッフ"\n'
-        'label_en = "Peer staff"\nreporting_group = "lived_experience"\n',
+        'label_en = "Peer staff"\nreporting_group = "lived_experience"\nactive = true\n',
     )
     apply_program_spec(db_session, parse_program_file(changed), actor=None)
     rows = db_session.scalars(
@@ -189,7 +189,7 @@ def test_a_program_file_with_attributes_round_trips(db_session: Any) -> None:
     ("bad", "key"),
     [
         ('reporting_group = "citizen"', "attributes.peer_staff.reporting_group"),
-        ('label_ja = "その他"', "attributes.peer_staff.label_ja"),
+        ('label_ja = "その他"', "attributes.other.label_ja"),
     ],
 )
 def test_a_bad_attribute_is_named(db_session: Any, bad: str, key: str) -> None:
