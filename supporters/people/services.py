@@ -136,13 +136,20 @@ class AttributeWording:
     labels: list[str]
 
 
+def program_attributes(session: DbSession, program_id: int) -> list[ProgramAttribute]:
+    """The program's attributes in use, in its order."""
+    return list(
+        session.scalars(
+            select(ProgramAttribute)
+            .where(ProgramAttribute.program_id == program_id, ProgramAttribute.active.is_(True))
+            .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
+        )
+    )
+
+
 def attribute_wording(session: DbSession, program_id: int) -> AttributeWording:
     wording = AttributeWording({}, [])
-    for row in session.scalars(
-        select(ProgramAttribute)
-        .where(ProgramAttribute.program_id == program_id, ProgramAttribute.active.is_(True))
-        .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
-    ):
+    for row in program_attributes(session, program_id):
         wording.labels.append(row.label_ja)
         for text in (row.label_ja, row.label_en, row.code):
             key = fold(text).lower()

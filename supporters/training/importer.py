@@ -40,6 +40,7 @@ from supporters.people.services import (
     normalise_phone,
     normalise_reading,
     parse_program_attribute,
+    program_attributes,
 )
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
@@ -135,6 +136,10 @@ def template_rows(session: DbSession, program: Program) -> list[list[str]]:
     )
     places = list(dict.fromkeys(places)) or [""]
     second = places[1] if len(places) > 1 else places[0]
+    # The example attributes in the program's own words (Kagawa's ひきこもり当事者の家族).
+    labels = {a.code: a.label_ja for a in program_attributes(session, program.id)}
+    family = labels.get("family", "家族")
+    welfare = labels.get("welfare_professional", "福祉専門職")
     return [
         [
             "山田 花子",
@@ -143,9 +148,9 @@ def template_rows(session: DbSession, program: Program) -> list[list[str]]:
             "090-1234-5678",
             places[0],
             second,
-            "家族",
+            family,
         ],
-        ["佐藤 一郎", "サトウ イチロウ", "", "", second, "", "福祉専門職"],
+        ["佐藤 一郎", "サトウ イチロウ", "", "", second, "", welfare],
     ]
 
 

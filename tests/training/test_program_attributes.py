@@ -21,7 +21,7 @@ from supporters.administration.spec import (
 from supporters.people.models import Person
 from supporters.programs.models import ProgramAttribute
 from supporters.reports.figures import build_fiscal_year_report
-from supporters.training.importer import HEADERS_JA, import_trainees
+from supporters.training.importer import HEADERS_JA, import_trainees, template_csv
 from supporters.training.models import Enrolment
 from supporters.training.services.sessions import record_roll_call
 from tests import factories
@@ -212,3 +212,58 @@ def test_an_attribute_cannot_be_removed(db_session: Any) -> None:
     with pytest.raises(FileProblems) as refused:
         apply_program_spec(db_session, parse_program_file(text[:start] + text[end:]), actor=None)
     assert [p.key for p in refused.value.problems] == ["attributes"]
+
+
+def test_the_template_gives_examples_in_the_programs_words(db_session: Any) -> None:
+    course = factories.course(db_session, program_code="kagawa", topics=("基礎",))
+    rows = template_csv(db_session, course.program).decode("utf-8-sig").splitlines()
+    assert [row.split(",")[-1] for row in rows[1:]] == ["ひきこもり当事者の家族", "福祉専門職"]
+    enrolments = _import(db_session, course, template_csv(db_session, course.program))
+    assert sorted(e.attribute or "" for e in enrolments) == ["family", "welfare_professional"]
+
+
+def test_the_form_offers_and_records_the_programs_words(db_session: Any) -> None:
+    from supporters.people.services import program_attributes
+    from supporters.training.forms import attribute_choices
+    from supporters.training.services.enrolments import enrol_match, match_person
+
+    course = factories.course(db_session, program_code="kagawa", topics=("基礎",))
+    choices = attribute_choices(program_attributes(db_session, course.program_id))
+    assert ("municipal_consultant", "行政の相談担当者") in [(c.value, c.label) for c in choices]
+    fields = dict(
+        name="香川 五郎",
+        name_reading="カガワ ゴロウ",
+        email="goro@example.jp",
+        phone=None,
+        residence="高松市",
+        workplace=None,
+    )
+    match = match_person(db_session, course=course, attribute="municipal_consultant", **fields)
+    enrolment = enrol_match(
+        db_session,
+        actor=factories.admin_user(db_session),
+        course=course,
+        match=match,
+        choice=None,
+        override_reason=None,
+        now=NOW,
+    )
+    assert (enrolment.attribute, enrolment.person.attribute) == (
+        "municipal_consultant",
+        "welfare_professional",
+    )
+    # The same person in a second course, now given as a family member: the person keeps
+    # their record, the new enrolment records what was given this time.
+    second = factories.course(db_session, program_code="kagawa", title="二回目", topics=("基礎",))
+    again = match_person(db_session, course=second, attribute="family", **fields)
+    (known,) = again.duplicates
+    enrolment = enrol_match(
+        db_session,
+        actor=factories.admin_user(db_session),
+        course=second,
+        match=again,
+        choice=str(known.id),
+        override_reason=None,
+        now=NOW,
+    )
+    assert (enrolment.attribute, enrolment.person.attribute) == ("family", "welfare_professional")
