@@ -205,6 +205,7 @@ def load(scale: float, last_year: int, seed: int = 8) -> dict[str, int]:
             for k in range(min(per_course, trainees - offset)):
                 person_id = ids.take("person")
                 enrolment_id = ids.take("enrolment")
+                attribute = rng.choice(ATTRIBUTES)
                 rows["person"].append(
                     {
                         "id": person_id,
@@ -212,7 +213,7 @@ def load(scale: float, last_year: int, seed: int = 8) -> dict[str, int]:
                         "name_reading": "ジュコウシャ",
                         "name_key": f"受講者{person_id}",
                         "residence_municipality_id": rng.choice(places),
-                        "attribute": rng.choice(ATTRIBUTES),
+                        "attribute": attribute,
                         "created_at": now,
                         "updated_at": now,
                     }
@@ -229,6 +230,7 @@ def load(scale: float, last_year: int, seed: int = 8) -> dict[str, int]:
                         "state_changed_at": _at(day, 17),
                         "completion_number": f"B-{enrolment_id}" if completed else None,
                         "completed_on": day if completed else None,
+                        "attribute": attribute,
                     }
                 )
                 if completed:

@@ -417,6 +417,7 @@ class Generator:
         self.sequences: Counter[tuple[int, str, int]] = Counter()
         self.attributes = [a for a, _w in ATTRIBUTES]
         self.attribute_weights = [w for _a, w in ATTRIBUTES]
+        self.attribute_of: dict[int, str] = {}
 
     # reference data -------------------------------------------------------------------
 
@@ -462,6 +463,8 @@ class Generator:
         created = min(created or self.now - timedelta(days=4000), self.now)
         if erased:
             name, reading = ERASED_NAME, "ー"
+        attribute = self.rng.choices(self.attributes, self.attribute_weights)[0]
+        self.attribute_of[person_id] = attribute  # recorded on their enrolments as given
         return self.load.add(
             "person",
             id=person_id,
@@ -474,7 +477,7 @@ class Generator:
             else f"090-{person_id // 10000 % 10000:04d}-{person_id % 10000:04d}",
             residence_municipality_id=residence,
             work_municipality_id=work,
-            attribute=self.rng.choices(self.attributes, self.attribute_weights)[0],
+            attribute=attribute,
             created_at=created,
             updated_at=created,
         )
@@ -661,6 +664,7 @@ class Generator:
                 state_changed_at=at(day, clock(17)),
                 completion_number=self.number(program, "completion", fiscal_year(day)),
                 completed_on=day,
+                attribute=self.attribute_of.get(person_id),
             )
             self.load.add(
                 "attendance",
@@ -751,6 +755,7 @@ class Generator:
                     if completed
                     else None,
                     completed_on=finished if completed else None,
+                    attribute=self.attribute_of.get(person_id),
                 )
                 if completed:
                     attended = sessions

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from supporters.administration.spec import (
     CURRICULUM_KINDS,
     ActivityKindSpec,
+    AttributeSpec,
     CardSpec,
     ContactSpec,
     CurriculaSpec,
@@ -45,12 +46,14 @@ from supporters.dispatch.models import (
 )
 from supporters.programs.models import (
     BEGINNING,
+    REPORTING_GROUPS,
     DispatchMode,
     EligibilityRule,
     Municipality,
     Organisation,
     OrganisationKind,
     Program,
+    ProgramAttribute,
     ProgramRule,
     RegistrationMode,
     RenewalRule,
@@ -197,6 +200,20 @@ def spec_from_program(
                 active=k.active,
             )
             for k in program_kinds(session, program, active_only=False)
+        ],
+        attributes=[
+            AttributeSpec(
+                code=a.code,
+                label_ja=a.label_ja,
+                label_en=a.label_en,
+                reporting_group=a.reporting_group,
+                active=a.active,
+            )
+            for a in session.scalars(
+                select(ProgramAttribute)
+                .where(ProgramAttribute.program_id == program.id)
+                .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
+            )
         ],
     )
 
@@ -503,6 +520,62 @@ def _check_activity_kinds(
                 )
 
 
+def _check_attributes(
+    session: DbSession, spec: ProgramSpec, program: Program | None, problems: list[Problem]
+) -> None:
+    if program is not None:
+        listed = {attribute.code for attribute in spec.attributes}
+        for held in session.scalars(
+            select(ProgramAttribute.code).where(ProgramAttribute.program_id == program.id)
+        ):
+            if held not in listed:
+                problems.append(
+                    Problem(
+                        "attributes",
+                        str(
+                            _l(
+                                "%(n)s is missing: an attribute cannot be removed "
+                                "(enrolments record it); retire it with active = false.",
+                                n=held,
+                            )
+                        ),
+                    )
+                )
+    labels: dict[str, str] = {}
+    for attribute in spec.attributes:
+        key = f"attributes.{attribute.code}"
+        if not _CODE.match(attribute.code):
+            problems.append(
+                Problem(key, str(_l("Use 2 to 20 lower-case letters, digits, - or _.")))
+            )
+        groups = list(REPORTING_GROUPS)
+        _choice(problems, f"{key}.reporting_group", attribute.reporting_group, groups)
+        for name in ("label_ja", "label_en"):
+            value = getattr(attribute, name)
+            if not value:
+                problems.append(Problem(f"{key}.{name}", str(_l("This field is required."))))
+            elif len(value) > 100:
+                problems.append(
+                    Problem(f"{key}.{name}", str(_l("At most %(n)d characters.", n=100)))
+                )
+        if attribute.active and attribute.label_ja:
+            if attribute.label_ja in labels:
+                problems.append(
+                    Problem(
+                        f"{key}.label_ja",
+                        str(
+                            _l(
+                                "%(l)s is already the label of %(c)s: an import could not "
+                                "tell them apart.",
+                                l=attribute.label_ja,
+                                c=labels[attribute.label_ja],
+                            )
+                        ),
+                    )
+                )
+            labels.setdefault(attribute.label_ja, attribute.code)
+
+
 def validate(
     session: DbSession, spec: ProgramSpec, *, base_dir: Path | None = None
 ) -> tuple[ProgramSpec, _Resolved]:
@@ -516,6 +589,7 @@ def validate(
     scheme = _check_scheme(session, spec, program, problems, resolved)
     _check_curricula(spec, problems)
     _check_activity_kinds(session, spec, program, problems)
+    _check_attributes(session, spec, program, problems)
     if problems:
         raise FileProblems(problems)
     return replace(spec, organisations=organisations, scheme=scheme), resolved
@@ -550,6 +624,12 @@ def _flat(spec: ProgramSpec, seals: dict[str, str | None]) -> dict[str, Any]:
     for order, activity_kind in enumerate(spec.activity_kinds, start=1):
         prefix = f"activity_kinds[{activity_kind.code}]"
         for name, value in vars(activity_kind).items():
+            if name != "code":
+                flat[f"{prefix}.{name}"] = value
+        flat[f"{prefix}.order"] = order
+    for order, attribute in enumerate(spec.attributes, start=1):
+        prefix = f"attributes[{attribute.code}]"
+        for name, value in vars(attribute).items():
             if name != "code":
                 flat[f"{prefix}.{name}"] = value
         flat[f"{prefix}.order"] = order
@@ -687,6 +767,23 @@ def _write(session: DbSession, spec: ProgramSpec, resolved: _Resolved, actor: An
         kind_row.organised_by_supporters = kind.organised_by_supporters
         kind_row.active = kind.active
         kind_row.sort_order = order
+    attributes = {
+        a.code: a
+        for a in session.scalars(
+            select(ProgramAttribute).where(ProgramAttribute.program_id == program.id)
+        )
+    }
+    # An attribute is never removed (enrolments record it): `active = false` retires it.
+    for order, attribute in enumerate(spec.attributes, start=1):
+        attribute_row = attributes.get(attribute.code)
+        if attribute_row is None:
+            attribute_row = ProgramAttribute(program_id=program.id, code=attribute.code)
+            session.add(attribute_row)
+        attribute_row.label_ja = attribute.label_ja
+        attribute_row.label_en = attribute.label_en
+        attribute_row.reporting_group = attribute.reporting_group
+        attribute_row.active = attribute.active
+        attribute_row.sort_order = order
     session.flush()
     return program
 

@@ -131,11 +131,15 @@ class ActivityKindSpec:
 
 
 @dataclass
-class ReservedSpec:
-    """A section the format reserves for what the product does not model per program yet
-    (attributes): read, and refused when it holds anything."""
+class AttributeSpec:
+    """A trainee attribute as the program words it (`[attributes.CODE]`, in the order the
+    file lists them) and the reporting group the figures count it in."""
 
-    values: dict[str, Any] = field(default_factory=dict)
+    code: str
+    label_ja: str
+    label_en: str
+    reporting_group: str  # one of people.models.Attribute's values
+    active: bool = True
 
 
 @dataclass
@@ -153,7 +157,7 @@ class ProgramSpec:
     scheme: list[SchemeMunicipalitySpec] = field(default_factory=list)
     curricula: CurriculaSpec = field(default_factory=CurriculaSpec)
     activity_kinds: list[ActivityKindSpec] = field(default_factory=list)
-    attributes: ReservedSpec = field(default_factory=ReservedSpec)
+    attributes: list[AttributeSpec] = field(default_factory=list)
 
 
 class FileProblems(Exception):
@@ -385,17 +389,21 @@ def _activity_kinds(table: Any, problems: list[Problem]) -> list[ActivityKindSpe
     return specs
 
 
-def _reserved(table: Any, name: str, problems: list[Problem]) -> ReservedSpec:
-    r = _Reader(table, name, problems)
-    values = dict(r.table)
-    if values:
-        problems.append(
-            Problem(
-                name,
-                str(_l("This section is reserved: the product does not hold it per program yet.")),
+def _attributes(table: Any, problems: list[Problem]) -> list[AttributeSpec]:
+    specs = []
+    for code, row in dict(table).items():
+        r = _Reader(row, f"attributes.{_key(code)}", problems)
+        specs.append(
+            AttributeSpec(
+                code=code,
+                label_ja=r.text("label_ja", required=True),
+                label_en=r.text("label_en", required=True),
+                reporting_group=r.text("reporting_group", required=True),
+                active=r.flag("active", True),
             )
         )
-    return ReservedSpec(values=values)
+        r.done()
+    return specs
 
 
 def parse_program_file(text: str) -> ProgramSpec:
@@ -427,7 +435,7 @@ def parse_program_file(text: str) -> ProgramSpec:
         scheme=_scheme(r.array_of_tables("scheme"), problems),
         curricula=_curricula(r.table_of("curricula"), problems),
         activity_kinds=_activity_kinds(r.table_of("activity_kinds"), problems),
-        attributes=_reserved(r.table_of("attributes"), "attributes", problems),
+        attributes=_attributes(r.table_of("attributes"), problems),
     )
     r.done()
     if problems:
@@ -579,11 +587,19 @@ def write_program_file(spec: ProgramSpec, *, seals: dict[str, str] | None = None
                 ]
             ),
         ]
-    out += [
-        "",
-        "# Reserved: attributes as the program words them are not held per program yet",
-        "# (docs/programs.md); a file that fills this section is refused.",
-        "[attributes]",
-        "",
-    ]
+    out += ["", "[attributes]"]
+    for attribute in spec.attributes:
+        out += [
+            "",
+            f"[attributes.{_key(attribute.code)}]",
+            *_lines(
+                [
+                    ("label_ja", attribute.label_ja),
+                    ("label_en", attribute.label_en),
+                    ("reporting_group", attribute.reporting_group),
+                    ("active", attribute.active),
+                ]
+            ),
+        ]
+    out.append("")
     return "\n".join(out)

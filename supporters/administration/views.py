@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from supporters.administration.forms import (
@@ -50,10 +51,9 @@ from supporters.core.time import today_in_japan
 from supporters.core.web import require, save
 from supporters.db import ServiceError
 from supporters.extensions import db
-from supporters.people.models import Attribute
-from supporters.people.services import ATTRIBUTE_LABELS_JA
-from supporters.programs.models import Program
+from supporters.programs.models import Program, ProgramAttribute
 from supporters.programs.services import get_program_by_code
+from supporters.training.forms import ATTRIBUTE_LABELS
 
 bp = Blueprint("administration", __name__, url_prefix="/programs")
 
@@ -484,8 +484,14 @@ def curricula(code: str) -> ResponseReturnValue:
 
 @bp.get("/<code>/attributes")
 def attributes(code: str) -> str:
-    """The trainee attributes the figures count (the product's list: per-program wording is
-    a reserved section of the file, docs/programs.md)."""
+    """The trainee attributes as the program words them and the reporting group each is
+    counted in (the program file's `[attributes]`, docs/programs.md)."""
     program = _program(code)
-    rows = [(a.value, ATTRIBUTE_LABELS_JA.get(a, a.value)) for a in Attribute]
-    return _page("attributes.html", program, rows=rows)
+    rows = list(
+        db.session.scalars(
+            select(ProgramAttribute)
+            .where(ProgramAttribute.program_id == program.id)
+            .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
+        )
+    )
+    return _page("attributes.html", program, rows=rows, groups=ATTRIBUTE_LABELS)

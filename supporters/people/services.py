@@ -16,7 +16,7 @@ from supporters.core.text import fold, normalise_email
 from supporters.db import DbSession, ServiceError
 from supporters.people.models import Attribute, Person
 from supporters.people.privacy import known_to_program
-from supporters.programs.models import Municipality
+from supporters.programs.models import Municipality, ProgramAttribute
 
 if TYPE_CHECKING:
     from supporters.accounts.models import User
@@ -125,6 +125,59 @@ def parse_attribute(raw: str | None) -> Attribute | None:
             code="unknown_attribute",
         )
     return attribute
+
+
+@dataclass
+class AttributeWording:
+    """A program's attributes as it words them: folded label or code to (code, reporting
+    group), and the labels in the program's order for the refusal's list."""
+
+    words: dict[str, tuple[str, Attribute]]
+    labels: list[str]
+
+
+def program_attributes(session: DbSession, program_id: int) -> list[ProgramAttribute]:
+    """The program's attributes in use, in its order."""
+    return list(
+        session.scalars(
+            select(ProgramAttribute)
+            .where(ProgramAttribute.program_id == program_id, ProgramAttribute.active.is_(True))
+            .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
+        )
+    )
+
+
+def attribute_wording(session: DbSession, program_id: int) -> AttributeWording:
+    wording = AttributeWording({}, [])
+    for row in program_attributes(session, program_id):
+        wording.labels.append(row.label_ja)
+        for text in (row.label_ja, row.label_en, row.code):
+            key = fold(text).lower()
+            if key:
+                wording.words.setdefault(key, (row.code, Attribute(row.reporting_group)))
+    return wording
+
+
+def parse_program_attribute(
+    raw: str | None, wording: AttributeWording
+) -> tuple[str, Attribute] | None:
+    """The attribute in the program's words (Kagawa's 行政の相談担当者) or the product's
+    (`parse_attribute`): (the code as given, the reporting group), or None when empty."""
+    text = fold(raw).lower()
+    if not text:
+        return None
+    found = wording.words.get(text)
+    if found is not None:
+        return found
+    generic = _ATTRIBUTE_ALIASES.get(text)
+    if generic is None:
+        choices = "、".join(wording.labels or ATTRIBUTE_LABELS_JA.values())
+        raise ServiceError(
+            "attribute",
+            str(_l("Unknown attribute %(v)s. Use one of: %(c)s", v=raw, c=choices)),
+            code="unknown_attribute",
+        )
+    return generic.value, generic
 
 
 @dataclass

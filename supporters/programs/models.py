@@ -225,6 +225,47 @@ def sync_program_rules(program: Program, today: date) -> None:
             setattr(program, name, getattr(rules, name))
 
 
+# The reporting groups program attributes map to: people.models.Attribute's values (this
+# package is below people, so the list is repeated here and in the check constraint).
+REPORTING_GROUPS = (
+    "welfare_professional",
+    "family",
+    "lived_experience",
+    "municipal_staff",
+    "private_support",
+    "resident",
+    "other",
+)
+
+
+class ProgramAttribute(Base):
+    """A trainee attribute as the program words it (Kagawa's 行政の相談担当者, Chiba's
+    一般県民) and the reporting group the figures count it in. Program data: written by the
+    program file (administration). An enrolment records the code as given then."""
+
+    __tablename__ = "program_attribute"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    code: Mapped[str] = mapped_column(String(40))
+    label_ja: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+    reporting_group: Mapped[str] = mapped_column(String(30))
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        Index("ix_program_attribute_key", "program_id", "code", unique=True),
+        CheckConstraint(
+            "reporting_group IN (" + ", ".join(f"'{g}'" for g in REPORTING_GROUPS) + ")",
+            name="reporting_group",
+        ),
+    )
+
+    def label(self, locale: str) -> str:
+        return self.label_ja if locale == "ja" else self.label_en
+
+
 class Organisation(Base):
     __tablename__ = "organisation"
 

@@ -49,7 +49,6 @@ from supporters.dispatch.models import (
     DispatchEvent,
     EventState,
 )
-from supporters.people.models import Person
 from supporters.programs.models import Municipality, Program
 from supporters.registry.models import (
     VALID_STATUSES,
@@ -68,6 +67,7 @@ from supporters.training.models import (
     Enrolment,
     EnrolmentState,
 )
+from supporters.training.services.courses import count_by_reporting_group
 
 MIN_YEAR = 1989  # 平成元年度
 HISTORY_YEARS = 10
@@ -289,16 +289,9 @@ def _courses(
     ordered = sorted(rows.values(), key=lambda r: order.index(r.kind) if r.kind in order else 99)
     if not include_attributes:
         return ordered, None
-    attributes: dict[str, int] = {}
-    for attribute, count in session.execute(
-        select(Person.attribute, func.count(Enrolment.id))
-        .join(Enrolment, Enrolment.person_id == Person.id)
-        .join(Course, Course.id == Enrolment.course_id)
-        .where(Course.id.in_(held), Course.kind == CourseKind.INITIAL, attended)
-        .group_by(Person.attribute)
-    ):
-        key = attribute or "unknown"
-        attributes[key] = attributes.get(key, 0) + count
+    attributes = count_by_reporting_group(
+        session, Course.id.in_(held), Course.kind == CourseKind.INITIAL, attended
+    )
     return ordered, attributes
 
 

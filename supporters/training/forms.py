@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -19,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from supporters.core.forms import REQUIRED
 from supporters.people.services import ATTRIBUTE_LABELS_JA
 from supporters.programs.fields import TimeOfDayField
+from supporters.programs.models import ProgramAttribute
 
 KIND_LABELS = {
     "initial": _l("Initial training"),
@@ -85,7 +88,15 @@ class SessionForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-def attribute_choices() -> list[SelectChoice]:
+def attribute_choices(
+    program_attributes: Sequence[ProgramAttribute] = (), locale: str = "ja"
+) -> list[SelectChoice]:
+    """The program's attributes in its own words (value: the code the enrolment records);
+    the product's list for a program without any."""
+    if program_attributes:
+        return [SelectChoice("", _l("(not recorded)"))] + [
+            SelectChoice(a.code, a.label(locale)) for a in program_attributes
+        ]
     return [SelectChoice("", _l("(not recorded)"))] + [
         SelectChoice(attribute.value, ATTRIBUTE_LABELS[attribute.value])
         for attribute in ATTRIBUTE_LABELS_JA

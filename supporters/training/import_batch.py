@@ -36,6 +36,9 @@ class ImportRow:
     work: Municipality | None
     key: str  # name_key(data.name): the duplicate look-ups' key
     registration_number: str = ""
+    # The attribute as the file gives it, in the program's words (a program attribute code);
+    # the person keeps its reporting group.
+    attribute: str | None = None
 
 
 @dataclass
@@ -208,12 +211,16 @@ def write_enrolments(
                 events.append(_audit_row(ids, actor_id, "person.create", Person, person_id))
             else:
                 person_id = planned.person.id
+            given = planned.row.attribute or (
+                planned.person.attribute if planned.person else planned.row.data.attribute
+            )
             earlier_enrolment = earlier.get(person_id)
             if earlier_enrolment is not None:  # withdrawn, back again: a new place in the queue
                 earlier_enrolment.state = planned.state
                 earlier_enrolment.applied_at = now
                 earlier_enrolment.state_changed_at = now
                 earlier_enrolment.eligibility_override_reason = None
+                earlier_enrolment.attribute = given
                 enrolment_id = earlier_enrolment.id
             else:
                 enrolment_id = ids.take(Enrolment)
@@ -228,6 +235,7 @@ def write_enrolments(
                         "state_changed_at": now,
                         "eligibility_override_reason": None,
                         "created_by_id": actor_id,
+                        "attribute": given,
                     }
                 )
             events.append(

@@ -29,15 +29,18 @@ from sqlalchemy import select
 from supporters.accounts.models import User
 from supporters.core.csv import safe_cell
 from supporters.db import DbSession, ServiceError
-from supporters.people.models import Person
+from supporters.people.models import Attribute, Person
 from supporters.people.services import (
+    AttributeWording,
+    attribute_wording,
     clean_person_input,
     name_key,
     normalise_name,
     normalise_optional_email,
     normalise_phone,
     normalise_reading,
-    parse_attribute,
+    parse_program_attribute,
+    program_attributes,
 )
 from supporters.programs.models import Municipality, Program
 from supporters.programs.services import codes_for_reading, normalise_place_name
@@ -133,6 +136,10 @@ def template_rows(session: DbSession, program: Program) -> list[list[str]]:
     )
     places = list(dict.fromkeys(places)) or [""]
     second = places[1] if len(places) > 1 else places[0]
+    # The example attributes in the program's own words (Kagawa's ひきこもり当事者の家族).
+    labels = {a.code: a.label_ja for a in program_attributes(session, program.id)}
+    family = labels.get("family", "家族")
+    welfare = labels.get("welfare_professional", "福祉専門職")
     return [
         [
             "山田 花子",
@@ -141,9 +148,9 @@ def template_rows(session: DbSession, program: Program) -> list[list[str]]:
             "090-1234-5678",
             places[0],
             second,
-            "家族",
+            family,
         ],
-        ["佐藤 一郎", "サトウ イチロウ", "", "", second, "", "福祉専門職"],
+        ["佐藤 一郎", "サトウ イチロウ", "", "", second, "", welfare],
     ]
 
 
@@ -424,6 +431,7 @@ def parse_rows(
     if report.errors:
         return [], None
     places = _Places(session, course.program.prefecture)
+    wording = attribute_wording(session, course.program_id)
     labels = {c: HEADERS_JA[i] for i, c in enumerate(COLUMNS)}
     rows: list[ImportRow] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -442,7 +450,7 @@ def parse_rows(
             )
             break
         values = {column: (cells[i] if i < len(cells) else "") for i, column in mapping.items()}
-        row = _parse_row(number, values, places, labels, report)
+        row = _parse_row(number, values, places, labels, report, wording)
         if row is None:
             continue
         row.registration_number = values.get("registration_number", "").strip()
@@ -471,8 +479,15 @@ def _parse_row(
     places: _Places,
     labels: dict[str, str],
     report: ImportReport,
+    wording: AttributeWording,
 ) -> ImportRow | None:
     found: dict[str, Municipality | None] = {"residence": None, "workplace": None}
+    given: tuple[str, Attribute] | None = None
+    attribute_error: RowError | None = None
+    try:  # the program's own wording (Chiba's 一般県民) or the product's
+        given = parse_program_attribute(values.get("attribute"), wording)
+    except ServiceError as error:
+        attribute_error = RowError(number, labels["attribute"], error.message)
     values = {**values, "phone": phone_cell(values.get("phone", ""))}
     place_errors: list[RowError] = []
     for column in ("residence", "workplace"):
@@ -490,14 +505,19 @@ def _parse_row(
             phone=values.get("phone"),
             residence=found["residence"],
             work=found["workplace"],
-            attribute=values.get("attribute"),
+            attribute=given[1].value if given else None,
         )
     except ServiceError as error:
         refused = error
     else:
-        if not place_errors:  # clean_person_input ran every check below: all passed
+        if not place_errors and attribute_error is None:  # every check below passed
             return ImportRow(
-                number, data, found["residence"], found["workplace"], key=name_key(data.name)
+                number,
+                data,
+                found["residence"],
+                found["workplace"],
+                key=name_key(data.name),
+                attribute=given[0] if given else None,
             )
     failed = bool(place_errors)
     # Every problem of the row, one per column, not only the first.
@@ -514,10 +534,8 @@ def _parse_row(
             report.errors.append(RowError(number, labels[column], error.message))
             failed = True
     report.errors.extend(place_errors)
-    try:
-        parse_attribute(values.get("attribute"))
-    except ServiceError as error:
-        report.errors.append(RowError(number, labels["attribute"], error.message))
+    if attribute_error is not None:
+        report.errors.append(attribute_error)
         failed = True
     if failed or refused is None:
         return None

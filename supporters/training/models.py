@@ -112,6 +112,10 @@ class Enrolment(Base):
     completion_number: Mapped[str | None] = mapped_column(String(40), unique=True)
     completed_on: Mapped[date | None]
     completion_reason: Mapped[str | None] = mapped_column(String(500))  # by hand only
+    # The trainee's attribute as given at enrolment (a program attribute code, or one of
+    # people.models.Attribute's): the figures count this, so editing the person later does
+    # not move past years.
+    attribute: Mapped[str | None] = mapped_column(String(40))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     course: Mapped[Course] = relationship()

@@ -98,8 +98,8 @@ def test_a_kind_is_retired_not_removed(app: Flask, db_session: Any, tmp_path: Pa
             "activity_kinds.supporter_place.name_ja",
         ),
         (
-            "active = true\n\n#",
-            "active = true\ncolour = 1\n\n#",
+            "active = true\n\n[attributes]",
+            "active = true\ncolour = 1\n\n[attributes]",
             "activity_kinds.supporter_place.colour",
         ),
     ],

@@ -153,7 +153,11 @@ def test_a_bad_file_names_each_key_in_japanese_and_writes_nothing(
         ('design = "tochigi"', 'design = "gold"', "card.design"),
         ("window_days = 180", 'window_days = "half a year"', "follow_up.window_days"),
         ("[card]", "[card]\ncolour = 1", "card.colour"),
-        ("[attributes]", '[attributes]\nwelfare = "福祉専門職"', "attributes"),
+        (
+            'reporting_group = "resident"',
+            'reporting_group = "citizen"',
+            "attributes.resident.reporting_group",
+        ),
     ],
 )
 def test_each_bad_value_is_named(

@@ -9,14 +9,14 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
 from supporters.core.dates import fiscal_year
 from supporters.db import DbSession, ServiceError
-from supporters.people.models import Attribute, Person
-from supporters.programs.models import Organisation, Program
+from supporters.people.models import Attribute
+from supporters.programs.models import Organisation, Program, ProgramAttribute
 from supporters.training.models import (
     ON_ROLL,
     Attendance,
@@ -228,14 +228,36 @@ def course_figures(session: DbSession, course: Course) -> CourseFigures:
         .subquery()
     )
     figures.attended = session.scalar(select(func.count()).select_from(attended)) or 0
-    for attribute, count in session.execute(
-        select(Person.attribute, func.count())
-        .join(Enrolment, Enrolment.person_id == Person.id)
-        .where(Enrolment.id.in_(select(attended.c.enrolment_id)))
-        .group_by(Person.attribute)
-    ):
-        figures.attributes[attribute or "unknown"] = count
+    figures.attributes = count_by_reporting_group(
+        session, Enrolment.id.in_(select(attended.c.enrolment_id))
+    )
     return figures
+
+
+def count_by_reporting_group(session: DbSession, *where: Any) -> dict[str, int]:
+    """Enrolments (those `where` picks) by the reporting group of the attribute recorded on
+    each at enrolment, in the program's wording (Kagawa's 行政の相談担当者 counts as
+    福祉専門職); "unknown" where none was recorded. The person's attribute today does not
+    count: past figures stay as they were."""
+    group = func.coalesce(ProgramAttribute.reporting_group, Enrolment.attribute)
+    counts: dict[str, int] = {}
+    for found, count in session.execute(
+        select(group, func.count(Enrolment.id))
+        .select_from(Enrolment)
+        .join(Course, Course.id == Enrolment.course_id)
+        .outerjoin(
+            ProgramAttribute,
+            and_(
+                ProgramAttribute.program_id == Course.program_id,
+                ProgramAttribute.code == Enrolment.attribute,
+            ),
+        )
+        .where(*where)
+        .group_by(group)
+    ):
+        key = found or "unknown"
+        counts[key] = counts.get(key, 0) + count
+    return counts
 
 
 def courses_for_program(session: DbSession, program: Program) -> list[dict[str, Any]]:

@@ -16,9 +16,11 @@ from supporters.people.models import Person
 from supporters.people.privacy import is_known_to_program
 from supporters.people.services import (
     PersonInput,
+    attribute_wording,
     clean_person_input,
     create_person,
     find_duplicates,
+    parse_program_attribute,
     same_name,
 )
 from supporters.programs.models import EligibilityRule, Municipality, Program
@@ -96,8 +98,10 @@ def enrol_person(
     source: str = "form",
     override_reason: str | None = None,
     lock: bool = True,
+    attribute: str | None = None,
 ) -> Enrolment:
-    """Enrol a trainee: confirmed while there is room, otherwise on the waiting list."""
+    """Enrol a trainee: confirmed while there is room, otherwise on the waiting list.
+    `attribute`: as the form gave it in the program's words; else the person's."""
     require_open(course)
     if lock:
         lock_course(session, course)
@@ -141,6 +145,7 @@ def enrol_person(
         session.add(enrolment)
     enrolment.state_changed_at = now
     enrolment.eligibility_override_reason = override_reason if problem else None
+    enrolment.attribute = attribute or person.attribute  # as given: the figures count this
     session.flush()
     record_audit(
         session,
@@ -267,6 +272,7 @@ class PersonMatch:
     data: PersonInput
     duplicates: list[Person] = field(default_factory=list)
     same_contact: bool = False
+    attribute: str | None = None  # as given, in the program's words: the enrolment's
 
 
 def match_person(
@@ -285,6 +291,8 @@ def match_person(
     the course first: two pages enrolling the same person at the same moment then find each
     other instead of creating the person twice."""
     lock_course(session, course)
+    # The program's word (Kagawa's 行政の相談担当者): the person keeps its reporting group.
+    given = parse_program_attribute(attribute, attribute_wording(session, course.program_id))
     data = clean_person_input(
         name=name,
         name_reading=name_reading,
@@ -292,12 +300,13 @@ def match_person(
         phone=phone,
         residence=find_place(session, course.program, residence, "residence"),
         work=find_place(session, course.program, workplace, "workplace"),
-        attribute=attribute or None,
+        attribute=given[1].value if given else None,
     )
+    code = given[0] if given else None
     duplicates = find_duplicates(session, data, program_id=course.program_id)
     if duplicates:
-        return PersonMatch(data, duplicates, same_contact=True)
-    return PersonMatch(data, same_name_in_program(session, course.program, data))
+        return PersonMatch(data, duplicates, same_contact=True, attribute=code)
+    return PersonMatch(data, same_name_in_program(session, course.program, data), attribute=code)
 
 
 def enrol_match(
@@ -326,6 +335,7 @@ def enrol_match(
         person=person,
         now=now,
         override_reason=override_reason,
+        attribute=match.attribute,
     )
 
 

@@ -13,11 +13,12 @@ from wtforms import SelectChoice
 from supporters.accounts.permissions import contact_for
 from supporters.core.forms import ConfirmForm, ReasonForm
 from supporters.core.time import local_date
-from supporters.core.web import download, require, save, show_service_error
+from supporters.core.web import download, require, save, select_locale, show_service_error
 from supporters.db import ServiceError, now_utc, writes
 from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import (
+    program_attributes,
     record_attribute_view,
 )
 from supporters.training.follow_up import current_registration
@@ -52,7 +53,9 @@ def enrol(course_id: int) -> ResponseReturnValue:
         flash(_("This course is closed."), "error")
         return redirect(url_for("training.detail", course_id=course.id))
     form = EnrolForm()
-    form.attribute.choices = attribute_choices()
+    form.attribute.choices = attribute_choices(
+        program_attributes(db.session, course.program_id), select_locale()
+    )
     duplicates: list[Person] = []
     if form.validate_on_submit():
         try:
