@@ -1,5 +1,5 @@
 """The program as a file: the typed spec (one dataclass per section), read from TOML and
-written back to it. Reading checks the shape (keys, types); `services.validate` checks the
+written back to it. Reading checks the shape (keys, types); `checks.validate` checks the
 values against the database. docs/programs.md describes the format."""
 
 from __future__ import annotations
