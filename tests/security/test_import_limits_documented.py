@@ -7,7 +7,7 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-from supporters.training.importer import MAX_BYTES, MAX_ROWS
+from supporters.training.import_files import MAX_BYTES, MAX_ROWS
 
 ROOT = Path(__file__).resolve().parents[2]
 MEASURED_WORST_SECONDS = 75

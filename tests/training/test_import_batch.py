@@ -16,7 +16,8 @@ from supporters.extensions import db
 from supporters.people.models import Person
 from supporters.people.services import find_duplicates
 from supporters.training.import_batch import known_people
-from supporters.training.importer import ImportReport, import_trainees, parse_rows, read_table
+from supporters.training.import_files import read_table
+from supporters.training.importer import ImportReport, import_trainees, parse_rows
 from supporters.training.models import Enrolment, EnrolmentState
 from supporters.training.services import enrolments as services
 from tests import factories

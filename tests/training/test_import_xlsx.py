@@ -96,7 +96,7 @@ def test_every_error_of_a_row_is_reported(db_session: Any) -> None:
 
 
 def test_dates_and_times_in_cells_come_back_as_text() -> None:
-    from supporters.training.importer import cell_text
+    from supporters.training.import_files import cell_text
 
     assert cell_text(date(2024, 4, 1)) == "2024-04-01"
     assert cell_text(datetime(2024, 4, 1)) == "2024-04-01"
