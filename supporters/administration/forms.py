@@ -93,6 +93,10 @@ class RulesForm(FlaskForm):
     registration = SelectField(_l("Registration"), choices=_choices(REGISTRATION_LABELS))
     dispatch_mode = SelectField(_l("Dispatch"), choices=_choices(DISPATCH_LABELS))
     activity_reports_required = BooleanField(_l("Activity reports required"))
+    participation_without_registration = BooleanField(
+        _l("Completers who did not register may join group activities as participants")
+    )
+    staff_own_requests = BooleanField(_l("Municipal staff staff their own municipality's requests"))
     cancellation_cutoff_hours = _number(_l("Self-cancellation closes (hours before)"), least=0)
     interval_months = _number(_l("Follow-up cycle (months)"), least=1, required=False)
     mandatory = BooleanField(_l("Follow-up is mandatory (otherwise the registration lapses)"))

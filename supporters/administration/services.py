@@ -118,6 +118,8 @@ def spec_from_program(
             activity_reports_required=program.activity_reports_required,
             dispatch_mode=program.dispatch_mode,
             cancellation_cutoff_hours=program.self_cancel_cutoff_hours,
+            participation_without_registration=program.participation_without_registration,
+            staff_own_requests=program.staff_own_requests,
         ),
         follow_up=FollowUpSpec(
             interval_months=rules.follow_up_interval_months,
@@ -300,6 +302,8 @@ def _write(session: DbSession, spec: ProgramSpec, resolved: Resolved, actor: Any
     program.activity_reports_required = spec.rules.activity_reports_required
     program.dispatch_mode = spec.rules.dispatch_mode
     program.self_cancel_cutoff_hours = spec.rules.cancellation_cutoff_hours
+    program.participation_without_registration = spec.rules.participation_without_registration
+    program.staff_own_requests = spec.rules.staff_own_requests
     program.follow_up_sessions_per_year = spec.follow_up.sessions_per_year
     program.registration_number_format = spec.numbers.registration_format
     program.registration_number_prefix = spec.numbers.registration_prefix

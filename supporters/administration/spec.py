@@ -42,6 +42,10 @@ class RulesSpec:
     activity_reports_required: bool = False
     dispatch_mode: str = "municipal_request"
     cancellation_cutoff_hours: int = 48
+    # Completers who did not register join group activities as participants (Kagawa).
+    participation_without_registration: bool = False
+    # Municipal staff of a scheme municipality staff their own requests (Chiba).
+    staff_own_requests: bool = False
 
 
 @dataclass
@@ -253,6 +257,8 @@ def _rules(table: Any, problems: list[Problem]) -> RulesSpec:
         cancellation_cutoff_hours=r.integer(
             "cancellation_cutoff_hours", default.cancellation_cutoff_hours
         ),
+        participation_without_registration=r.flag("participation_without_registration"),
+        staff_own_requests=r.flag("staff_own_requests"),
     )
     r.done()
     return spec
@@ -493,6 +499,11 @@ def write_program_file(spec: ProgramSpec, *, seals: dict[str, str] | None = None
                 ("activity_reports_required", spec.rules.activity_reports_required),
                 ("dispatch_mode", spec.rules.dispatch_mode),
                 ("cancellation_cutoff_hours", spec.rules.cancellation_cutoff_hours),
+                (
+                    "participation_without_registration",
+                    spec.rules.participation_without_registration,
+                ),
+                ("staff_own_requests", spec.rules.staff_own_requests),
             ]
         ),
         "",

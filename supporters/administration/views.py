@@ -156,6 +156,8 @@ def _fill_rules(form: RulesForm, spec: ProgramSpec) -> None:
             "registration": spec.rules.registration,
             "dispatch_mode": spec.rules.dispatch_mode,
             "activity_reports_required": spec.rules.activity_reports_required,
+            "participation_without_registration": spec.rules.participation_without_registration,
+            "staff_own_requests": spec.rules.staff_own_requests,
             "cancellation_cutoff_hours": spec.rules.cancellation_cutoff_hours,
             "interval_months": spec.follow_up.interval_months,
             "mandatory": spec.follow_up.mandatory,
@@ -196,6 +198,10 @@ def edit(code: str) -> ResponseReturnValue:
                     activity_reports_required=bool(form.activity_reports_required.data),
                     dispatch_mode=form.dispatch_mode.data or "",
                     cancellation_cutoff_hours=form.cancellation_cutoff_hours.data or 0,
+                    participation_without_registration=bool(
+                        form.participation_without_registration.data
+                    ),
+                    staff_own_requests=bool(form.staff_own_requests.data),
                 ),
                 follow_up=FollowUpSpec(
                     interval_months=form.interval_months.data,

@@ -296,3 +296,31 @@ def test_a_seal_by_file_reference_round_trips(app: Flask, db_session: Any, tmp_p
     refused = _run(app, "programs", "import", str(source))
     assert refused.exit_code == 1
     assert "organisations[1].seal: ファイルmissing.pngを読み込めません。" in refused.stderr
+
+
+def test_the_file_holds_who_takes_part_and_who_staffs_requests(
+    app: Flask, db_session: Any, tmp_path: Path
+) -> None:
+    """Kagawa's completers may take part without registering; Chiba's municipalities staff
+    their own requests: both are in the file, and a changed file changes them (audited)."""
+    text = _export(app, "kagawa", tmp_path)
+    assert "participation_without_registration = true" in text
+    assert "staff_own_requests = true" in _export(app, "chiba", tmp_path)
+    source = tmp_path / "kagawa-changed.toml"
+    source.write_text(
+        text.replace(
+            "participation_without_registration = true",
+            "participation_without_registration = false",
+        ),
+        encoding="utf-8",
+    )
+    result = _run(app, "programs", "import", str(source))
+    assert result.exit_code == 0, result.output
+    db_session.expire_all()
+    kagawa = db_session.scalar(select(Program).where(Program.code == "kagawa"))
+    assert kagawa.participation_without_registration is False
+    assert db_session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.program_id == kagawa.id, AuditEvent.action == "program.change")
+    )
