@@ -345,8 +345,7 @@ def status_counts(
 # not run yet, and after a change of the program's window. The refresh rewrites the stored
 # values from the history (`status_sql`) for the rest: the stored three-way status itself,
 # `follow_up_due` after a rule change, and any event dated after the day it was written
-# (the application writes suspensions, reinstatements and withdrawals on today's date, and
-# attendance once the session is held, so there are none unless a script backdates "today").
+# (suspensions, reinstatements, withdrawals and attendance are written on their own day).
 
 IN_FORCE = (Status.ACTIVE.value, Status.FOLLOW_UP_DUE.value, Status.LAPSED.value)
 
@@ -442,8 +441,8 @@ def record_follow_up(
     events = events_for(session, registration)
     end = validity_end_on(registration, events, attended_on)
     new_end = renewed_until(rules_on(program, attended_on), end, attended_on)
-    if new_end is None:  # no validity, or not a renewal by the rule: training only
-        return _event(
+    if new_end is None:  # no validity, or not a renewal by the rule: training only (kept too)
+        attended = _event(
             session,
             registration,
             EventKind.FOLLOW_UP,
@@ -451,6 +450,8 @@ def record_follow_up(
             actor,
             enrolment_id=enrolment.id,
         )
+        keep_status(session, registration, today=today, events=[*events, attended])
+        return attended
     registration.valid_until = max(new_end, registration.valid_until or new_end)
     record_audit(
         session,
