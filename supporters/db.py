@@ -96,11 +96,11 @@ class ServiceError(Exception):
     untranslated word (`course_closed`, `roll_call_before_day`) for tests and callers that
     act on which refusal it was rather than on its wording."""
 
-    def __init__(self, field: str | None, message: str, *, code: str | None = None) -> None:
+    def __init__(self, field: str | None, message: str, *, code: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
-        self.code = code or "refused"
+        self.code = code
 
 
 F = TypeVar("F", bound=Callable[..., Any])

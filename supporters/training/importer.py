@@ -235,6 +235,7 @@ def read_xlsx(data: bytes) -> list[list[str]]:
                 "“Excel Workbook (.xlsx)” or as “CSV (comma delimited)”."
             )
         ),
+        code="workbook_unreadable",
     )
     try:
         with warnings.catch_warnings():
@@ -263,7 +264,7 @@ def read_xlsx(data: bytes) -> list[list[str]]:
 def read_table(data: bytes) -> list[list[str]]:
     """The file's rows as text cells: an .xlsx workbook or a CSV text file."""
     if len(data) > MAX_BYTES:
-        raise ServiceError("file", str(_l("The file is larger than 5 MB.")))
+        raise ServiceError("file", str(_l("The file is larger than 5 MB.")), code="file_too_large")
     if data.startswith(b"PK\x03\x04"):
         return read_xlsx(data)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -275,6 +276,7 @@ def read_table(data: bytes) -> list[list[str]]:
                     "the type “Excel Workbook (.xlsx)” or “CSV (comma delimited)”."
                 )
             ),
+            code="old_excel_format",
         )
     text = decode_csv(data)
     reader = csv.reader(io.StringIO(text))
@@ -282,13 +284,15 @@ def read_table(data: bytes) -> list[list[str]]:
     try:
         rows.extend(reader)
     except csv.Error as error:
-        raise ServiceError("file", str(_l("Not a CSV file: %(e)s", e=str(error)))) from error
+        raise ServiceError(
+            "file", str(_l("Not a CSV file: %(e)s", e=str(error))), code="not_a_csv"
+        ) from error
     return rows
 
 
 def decode_csv(data: bytes) -> str:
     if len(data) > MAX_BYTES:
-        raise ServiceError("file", str(_l("The file is larger than 5 MB.")))
+        raise ServiceError("file", str(_l("The file is larger than 5 MB.")), code="file_too_large")
     if b"\x00" in data:
         raise ServiceError(
             "file",
@@ -298,6 +302,7 @@ def decode_csv(data: bytes) -> str:
                     "Save it as CSV (UTF-8 or Shift_JIS)."
                 )
             ),
+            code="not_a_text_file",
         )
     for encoding in ("utf-8-sig", "cp932"):
         try:
@@ -312,6 +317,7 @@ def decode_csv(data: bytes) -> str:
                 "(cp932). Save it as CSV from Excel and try again."
             )
         ),
+        code="unknown_encoding",
     )
 
 
@@ -381,7 +387,9 @@ class _Places:
             return candidates[0]
         if len(candidates) > 1:
             raise ServiceError(
-                None, str(_l("Several municipalities are called %(n)s: add the prefecture.", n=raw))
+                None,
+                str(_l("Several municipalities are called %(n)s: add the prefecture.", n=raw)),
+                code="ambiguous_municipality",
             )
         pool = [m.name for m in self.rows if m.prefecture == self.prefecture]
         close = difflib.get_close_matches(name, pool, n=1, cutoff=0.5) or difflib.get_close_matches(
@@ -391,8 +399,11 @@ class _Places:
             raise ServiceError(
                 None,
                 str(_l("No municipality called %(n)s. Did you mean %(s)s?", n=raw, s=close[0])),
+                code="unknown_municipality",
             )
-        raise ServiceError(None, str(_l("No municipality called %(n)s.", n=raw)))
+        raise ServiceError(
+            None, str(_l("No municipality called %(n)s.", n=raw)), code="unknown_municipality"
+        )
 
 
 def parse_rows(
@@ -524,9 +535,11 @@ def _parse_row(
 def _check_name(raw: str | None) -> None:
     name = normalise_name(raw)
     if not name:
-        raise ServiceError("name", str(_l("Enter the name.")))
+        raise ServiceError("name", str(_l("Enter the name.")), code="name_missing")
     if len(name) > 100:
-        raise ServiceError("name", str(_l("Use at most %(n)d characters.", n=100)))
+        raise ServiceError(
+            "name", str(_l("Use at most %(n)d characters.", n=100)), code="name_too_long"
+        )
 
 
 def import_trainees(
