@@ -24,7 +24,6 @@ from supporters.core.web import client_address, public, save
 from supporters.db import now_utc
 from supporters.dispatch.forms import event_when
 from supporters.dispatch.models import Assignment
-from supporters.dispatch.words import event_word
 from supporters.extensions import db, limiter
 from supporters.mail.links import AnswerLink, find_link
 from supporters.training.models import EnrolmentState
@@ -75,7 +74,6 @@ def show(token: str) -> ResponseReturnValue:
         assignment=subject if isinstance(subject, Assignment) else None,
         course=None if isinstance(subject, Assignment) else subject,
         when=event_when,
-        event_word=event_word,
         login_url=_login_url(link),
     )
 
