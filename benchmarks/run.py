@@ -754,6 +754,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--json", type=Path, default=None, metavar="FILE", help="also write the table as JSON"
     )
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="time the pages (and throughput) only: no reminder pass, no card sheet",
+    )
     args = parser.parse_args(argv)
     url = args.database
     app = create_app(
@@ -785,13 +790,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         baseline.throughput = bare_rate
         baseline.note = f"a page returning “ok”: {ok_rate:,.0f} req/s"
         phase.done("throughput")
-    at = args.reminders_at or datetime.now(UTC)
-    if at.tzinfo is None:
-        raise SystemExit("--reminders-at needs a UTC offset, e.g. 2026-02-02T07:30:00+09:00")
-    jobs = measure_reminders(app, at)
-    phase.done("reminders")
-    jobs.append(measure_card_sheet(app, args.cards))
-    phase.done("card sheet")
+    jobs: list[Row] = []
+    if not args.pages_only:
+        at = args.reminders_at or datetime.now(UTC)
+        if at.tzinfo is None:
+            raise SystemExit("--reminders-at needs a UTC offset, e.g. 2026-02-02T07:30:00+09:00")
+        jobs = measure_reminders(app, at)
+        phase.done("reminders")
+        jobs.append(measure_card_sheet(app, args.cards))
+        phase.done("card sheet")
     rows = [row for _page, row in page_rows]
     rows.insert(5, counts_row)
     client = "wrk -t1 -c4" if shutil.which("wrk") else "a Python client with 4 threads"
