@@ -402,7 +402,9 @@ def measure_reminders(app: Flask, at: datetime) -> list[Row]:
     """Two passes (at `at` and a day later), then everything they wrote is deleted."""
     from supporters.reminders.jobs import run_due
 
-    tables = ("reminder_ledger", "notification", "outbox_message", "audit_event")
+    # answer_link: the one-tap links of the mails; service_state: each rule's last pass,
+    # which the next run's first pass must not see.
+    tables = ("reminder_ledger", "notification", "outbox_message", "answer_link", "audit_event")
     rows = []
     with app.app_context():
         engine = db.engine
@@ -410,6 +412,7 @@ def measure_reminders(app: Flask, at: datetime) -> list[Row]:
             t: int(db.session.scalar(sa.text(f"SELECT coalesce(max(id), 0) FROM {t}")) or 0)  # noqa: S608
             for t in tables
         }
+        states = {name for (name,) in db.session.execute(sa.text("SELECT name FROM service_state"))}
         db.session.rollback()
         try:
             for label, moment in (("first pass", at), ("next day's pass", at + timedelta(days=1))):
@@ -436,6 +439,12 @@ def measure_reminders(app: Flask, at: datetime) -> list[Row]:
                     sa.text(f"DELETE FROM {table} WHERE id > :top"),  # noqa: S608
                     {"top": before[table]},
                 )
+            db.session.execute(
+                sa.text("DELETE FROM service_state WHERE name NOT IN :kept").bindparams(
+                    sa.bindparam("kept", expanding=True)
+                ),
+                {"kept": sorted(states) or [""]},
+            )
             db.session.commit()
             db.session.remove()
     return rows
