@@ -81,6 +81,16 @@ def _at_least(problems: list[Problem], key: str, value: int | None, least: int) 
         problems.append(Problem(key, str(_l("Must be at least %(n)d.", n=least))))
 
 
+def _at_most(problems: list[Problem], key: str, value: int | None, most: int) -> None:
+    if value is not None and value > most:
+        problems.append(Problem(key, str(_l("Must be at most %(n)d.", n=most))))
+
+
+def _within(problems: list[Problem], key: str, value: int | None, least: int, most: int) -> None:
+    _at_least(problems, key, value, least)
+    _at_most(problems, key, value, most)
+
+
 def _number_format(problems: list[Problem], key: str, pattern: str, prefix: str) -> None:
     try:
         sample = pattern.format(prefix=prefix, year=2023, seq=1)
@@ -127,11 +137,13 @@ def _check_program(session: DbSession, spec: ProgramSpec, problems: list[Problem
     _choice(problems, "rules.eligibility", spec.rules.eligibility, list(EligibilityRule))
     _choice(problems, "rules.registration", spec.rules.registration, list(RegistrationMode))
     _choice(problems, "rules.dispatch_mode", spec.rules.dispatch_mode, list(DispatchMode))
-    _at_least(problems, "rules.cancellation_cutoff_hours", spec.rules.cancellation_cutoff_hours, 0)
+    _within(
+        problems, "rules.cancellation_cutoff_hours", spec.rules.cancellation_cutoff_hours, 0, 8760
+    )
     follow = spec.follow_up
-    _at_least(problems, "follow_up.interval_months", follow.interval_months, 1)
-    _at_least(problems, "follow_up.window_days", follow.window_days, 0)
-    _at_least(problems, "follow_up.sessions_per_year", follow.sessions_per_year, 1)
+    _within(problems, "follow_up.interval_months", follow.interval_months, 1, 120)
+    _within(problems, "follow_up.window_days", follow.window_days, 0, 3650)
+    _within(problems, "follow_up.sessions_per_year", follow.sessions_per_year, 1, 365)
     _choice(problems, "follow_up.renewal_rule", follow.renewal_rule, list(RenewalRule))
     if follow.mandatory and follow.interval_months is None:
         problems.append(
@@ -271,7 +283,7 @@ def _check_scheme(
                 problems.append(
                     Problem(f"{key}.honorarium_yen", str(_l("A paid municipality needs this.")))
                 )
-            _at_least(problems, f"{key}.honorarium_yen", member.honorarium_yen, 0)
+            _within(problems, f"{key}.honorarium_yen", member.honorarium_yen, 0, 1_000_000)
             if member.travel_rule is None:
                 problems.append(
                     Problem(f"{key}.travel_rule", str(_l("A paid municipality needs this.")))
@@ -309,7 +321,7 @@ def _check_curricula(spec: ProgramSpec, problems: list[Problem]) -> None:
             key = f"curricula.{kind}[{index}]"
             if not item.topic:
                 problems.append(Problem(f"{key}.topic", str(_l("This field is required."))))
-            _at_least(problems, f"{key}.minutes", item.minutes, 1)
+            _within(problems, f"{key}.minutes", item.minutes, 1, 1440)
 
 
 def _check_activity_kinds(

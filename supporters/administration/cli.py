@@ -15,7 +15,12 @@ from supporters.administration.services import (
     seals_of,
     spec_from_program,
 )
-from supporters.administration.spec import FileProblems, parse_program_file, write_program_file
+from supporters.administration.spec import (
+    FileProblems,
+    decode_program_file,
+    parse_program_file,
+    write_program_file,
+)
 from supporters.extensions import db
 from supporters.programs.services import get_program_by_code, list_programs
 
@@ -67,7 +72,7 @@ def import_command(source: Path, dry_run: bool) -> None:
     """Create or change a program from a TOML file, all or nothing; the same file twice
     changes nothing. A bad file is refused naming each wrong key."""
     try:
-        spec = parse_program_file(source.read_text(encoding="utf-8"))
+        spec = parse_program_file(decode_program_file(source.read_bytes()))
         changes = apply_program_spec(
             db.session, spec, actor=None, base_dir=source.parent, dry_run=dry_run
         )

@@ -7,13 +7,27 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
 FORMAT_VERSION = 1
+# The longest text a file may give where no shorter limit applies (the columns hold 100).
+TEXT_LIMIT = 100
+# The program's own words a file may set (`[terms]`), where the product reads them.
+TERM_KEYS = (
+    "eligibility",
+    "follow_up.interval",
+    "follow_up.sessions",
+    "event.outreach_day",
+    "event.dispatch_request",
+    "event.group_activity",
+    "notice.title",
+)
 
 
 @dataclass(frozen=True)
@@ -199,26 +213,51 @@ class _Reader:
         value = self.table.pop(name)
         if isinstance(value, bool) and bool not in kinds:
             value = object()  # true/false is not a number
+        if isinstance(value, datetime) and datetime not in kinds:
+            value = object()  # a date with a time is not a date
         if not isinstance(value, kinds):
             self._problem(name, what)
             return default
         return value
 
-    def text(self, name: str, default: Any = "", *, required: bool = False) -> Any:
+    def text(
+        self, name: str, default: Any = "", *, required: bool = False, limit: int = TEXT_LIMIT
+    ) -> Any:
         if required and name not in self.table:
             self._problem(name, str(_l("This field is required.")))
         value = self._take(name, (str,), str(_l("Must be text.")), default)
-        return value.strip() if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if len(value) > limit:
+            self._problem(name, str(_l("At most %(n)d characters.", n=limit)))
+            return default
+        return value
 
     def integer(self, name: str, default: Any = None) -> Any:
+        """A whole number; digits typed as text (full-width `"３６"`, `"3,000"`) are read as
+        the number they are."""
+        value = self.table.get(name)
+        if isinstance(value, str):
+            digits = unicodedata.normalize("NFKC", value).strip().replace(",", "")
+            if re.fullmatch(r"-?[0-9]{1,12}", digits):
+                self.table[name] = int(digits)
         return self._take(name, (int,), str(_l("Must be a whole number.")), default)
 
     def flag(self, name: str, default: bool = False) -> bool:
         return bool(self._take(name, (bool,), str(_l("Must be true or false.")), default))
 
     def day(self, name: str, default: Any = None, *, required: bool = False) -> Any:
+        """A TOML date (`2019-04-01`); the same written as text (`"2019-04-01"`, full-width
+        digits too) is read as that date. A date with a time is not a date."""
         if required and name not in self.table:
             self._problem(name, str(_l("This field is required.")))
+        value = self.table.get(name)
+        if isinstance(value, str):
+            with suppress(ValueError):
+                text = unicodedata.normalize("NFKC", value).strip()
+                if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+                    self.table[name] = date.fromisoformat(text)
         value = self._take(name, (date,), str(_l("Must be a date (YYYY-MM-DD).")), default)
         return value if isinstance(value, date) else default
 
@@ -283,9 +322,9 @@ def _numbers(table: Any, problems: list[Problem]) -> NumbersSpec:
     r = _Reader(table, "numbers", problems)
     default = NumbersSpec()
     spec = NumbersSpec(
-        registration_format=r.text("registration_format", default.registration_format),
+        registration_format=r.text("registration_format", default.registration_format, limit=60),
         registration_prefix=r.text("registration_prefix", required=True),
-        completion_format=r.text("completion_format", default.completion_format),
+        completion_format=r.text("completion_format", default.completion_format, limit=60),
     )
     r.done()
     return spec
@@ -303,7 +342,9 @@ def _card(table: Any, problems: list[Problem]) -> CardSpec:
 
 def _contact(table: Any, problems: list[Problem]) -> ContactSpec:
     r = _Reader(table, "contact", problems)
-    spec = ContactSpec(phone=r.text("phone", None) or None, email=r.text("email", None) or None)
+    spec = ContactSpec(
+        phone=r.text("phone", None) or None, email=r.text("email", None, limit=254) or None
+    )
     r.done()
     return spec
 
@@ -312,7 +353,18 @@ def _terms(table: Any, problems: list[Problem]) -> dict[str, str]:
     r = _Reader(table, "terms", problems)
     terms = {}
     for name in list(r.table):
-        value = r.text(name)
+        if name not in TERM_KEYS:
+            r.table.pop(name)
+            problems.append(
+                Problem(
+                    f"terms.{_key(name)}",
+                    str(_l("Unknown key; the words are: %(k)s.", k=", ".join(TERM_KEYS))),
+                )
+            )
+            continue
+        # Named as the file writes it in a refusal: terms."event.outreach_day".
+        r.table[_key(name)] = r.table.pop(name)
+        value = r.text(_key(name))
         if value:
             terms[name] = value
     r.done()
@@ -325,11 +377,11 @@ def _organisations(rows: list[Any], problems: list[Problem]) -> list[Organisatio
         r = _Reader(row, f"organisations[{index}]", problems)
         specs.append(
             OrganisationSpec(
-                name=r.text("name", required=True),
+                name=r.text("name", required=True, limit=120),
                 kind=r.text("kind", required=True),
-                name_en=r.text("name_en", None) or None,
+                name_en=r.text("name_en", None, limit=120) or None,
                 municipality=r.text("municipality", None) or None,
-                seal=r.text("seal", None),
+                seal=r.text("seal", None, limit=255),
             )
         )
         r.done()
@@ -363,7 +415,7 @@ def _curricula(table: Any, problems: list[Problem]) -> CurriculaSpec:
             item = _Reader(row, f"curricula.{kind}[{index}]", problems)
             items.append(
                 CurriculumItemSpec(
-                    topic=item.text("topic", required=True),
+                    topic=item.text("topic", required=True, limit=200),
                     minutes=item.integer("minutes", 60),
                     required=item.flag("required", True),
                 )
@@ -412,8 +464,29 @@ def _attributes(table: Any, problems: list[Problem]) -> list[AttributeSpec]:
     return specs
 
 
+def decode_program_file(data: bytes) -> str:
+    """The text of a program file as saved: UTF-8, as TOML is. A byte order mark (Windows
+    Notepad writes one) is dropped, and CRLF line ends are TOML's own. A file in another
+    encoding is refused, not guessed: a Shift_JIS (cp932) file, as Excel and older editors
+    save it, is told so."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("cp932")
+    except UnicodeDecodeError:
+        message = _l("Save the file as UTF-8 (TOML files are UTF-8).")
+    else:
+        message = _l(
+            "Save the file as UTF-8 (TOML files are UTF-8): this one looks like Shift_JIS (cp932)."
+        )
+    raise FileProblems([Problem("(file)", str(message))])
+
+
 def parse_program_file(text: str) -> ProgramSpec:
     """The spec a TOML text describes; FileProblems naming every key of a wrong shape."""
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

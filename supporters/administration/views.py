@@ -43,6 +43,7 @@ from supporters.administration.spec import (
     ProgramSpec,
     RulesSpec,
     SchemeMunicipalitySpec,
+    decode_program_file,
     parse_program_file,
     write_program_file,
 )
@@ -254,11 +255,7 @@ def _uploaded_spec(form: ProgramFileForm) -> ProgramSpec:
     if len(data) > PROGRAM_FILE_MAX_BYTES:
         raise ServiceError("file", _("The file is too large."), code="program_file_too_large")
     try:
-        return parse_program_file(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise ServiceError(
-            "file", _("Save the file as UTF-8."), code="program_file_encoding"
-        ) from None
+        return parse_program_file(decode_program_file(data))
     except FileProblems as refused:
         raise _refusal(refused.problems) from None
 

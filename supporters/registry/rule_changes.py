@@ -7,11 +7,13 @@ force on each day. Status on an earlier day is untouched, so past figures do not
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from supporters.accounts.models import User
 from supporters.audit.services import record_audit
@@ -26,12 +28,12 @@ from supporters.programs.models import (
     rules_on,
     sync_program_rules,
 )
-from supporters.registry.models import EventKind, Registration, RegistrationEvent
+from supporters.registry.models import EventKind, Registration, RegistrationEvent, Status
 from supporters.registry.services import (
-    events_for,
     initial_validity,
-    keep_status,
     renewed_until,
+    status_on,
+    window_opens,
 )
 
 
@@ -124,40 +126,104 @@ def _values(rules: ProgramRule | Program) -> dict[str, Any]:
     return {name: getattr(rules, name) for name in RULE_FIELDS}
 
 
+def _affected(program: Program, since: date) -> ColumnElement[bool]:
+    """The program's registrations registered, or renewed by a follow-up, on or after
+    `since`: those whose validity a rule version from `since` may change."""
+    return and_(
+        Registration.program_id == program.id,
+        or_(
+            Registration.registered_on >= since,
+            exists().where(
+                RegistrationEvent.registration_id == Registration.id,
+                RegistrationEvent.kind.in_((EventKind.RENEWED, EventKind.FOLLOW_UP)),
+                RegistrationEvent.occurred_on >= since,
+            ),
+        ),
+    )
+
+
 def rederive(session: DbSession, program: Program, *, since: date, today: date) -> int:
     """Replay the validity of the program's registrations registered or renewed on or after
-    `since` under the rules in force on each day; store it and today's status."""
-    affected = session.scalars(
-        select(Registration)
-        .where(
-            Registration.program_id == program.id,
-            or_(
-                Registration.registered_on >= since,
-                exists().where(
-                    RegistrationEvent.registration_id == Registration.id,
-                    RegistrationEvent.kind.in_((EventKind.RENEWED, EventKind.FOLLOW_UP)),
-                    RegistrationEvent.occurred_on >= since,
-                ),
-            ),
-        )
-        .order_by(Registration.id)
-    ).all()
-    for registration in affected:
-        events = events_for(session, registration)
-        end = initial_validity(program, registration.registered_on)
-        registration.initial_valid_until = end
-        for event in events:
-            if event.kind == EventKind.REGISTERED:
-                event.valid_until = end
-            elif event.kind in (EventKind.RENEWED, EventKind.FOLLOW_UP):
-                new_end = renewed_until(
-                    rules_on(program, event.occurred_on), end, event.occurred_on
-                )
-                event.kind = EventKind.FOLLOW_UP if new_end is None else EventKind.RENEWED
-                event.valid_until = new_end
-                if new_end is not None and end is not None:
-                    end = max(end, new_end)
-        registration.valid_until = end
-        keep_status(session, registration, today=today, events=events)
+    `since` under the rules in force on each day; store it and today's status (the rules of
+    `keep_status`). A constant number of statements whatever their number: the affected
+    registrations, all their events, then one executemany UPDATE for the events and one for
+    the registrations that changed. The objects already in the session get the new values
+    as their loaded state, so they agree with the rows without another read."""
     session.flush()
+    affected = session.scalars(
+        select(Registration).where(_affected(program, since)).order_by(Registration.id)
+    ).all()
+    if not affected:
+        return 0
+    histories: dict[int, list[RegistrationEvent]] = defaultdict(list)
+    for event in session.scalars(
+        select(RegistrationEvent)
+        .where(
+            RegistrationEvent.registration_id.in_(
+                select(Registration.id).where(_affected(program, since)).scalar_subquery()
+            )
+        )
+        .order_by(
+            RegistrationEvent.registration_id, RegistrationEvent.occurred_on, RegistrationEvent.id
+        )
+    ):
+        histories[event.registration_id].append(event)
+    event_rows: list[dict[str, Any]] = []
+    registration_rows: list[dict[str, Any]] = []
+    for registration in affected:
+        events = histories[registration.id]
+        end = initial_validity(program, registration.registered_on)
+        for event in events:
+            kind, until = event.kind, event.valid_until
+            if event.kind == EventKind.REGISTERED:
+                until = end
+            elif event.kind in (EventKind.RENEWED, EventKind.FOLLOW_UP):
+                until = renewed_until(rules_on(program, event.occurred_on), end, event.occurred_on)
+                kind = (EventKind.FOLLOW_UP if until is None else EventKind.RENEWED).value
+                if until is not None and end is not None:
+                    end = max(end, until)
+            if (kind, until) != (event.kind, event.valid_until):
+                event_rows.append({"event_id": event.id, "new_kind": kind, "new_until": until})
+                set_committed_value(event, "kind", kind)
+                set_committed_value(event, "valid_until", until)
+        before = _stored(registration)
+        set_committed_value(
+            registration,
+            "initial_valid_until",
+            initial_validity(program, registration.registered_on),
+        )
+        set_committed_value(registration, "valid_until", end)
+        status = status_on(registration, program, events, today) or Status.ACTIVE
+        set_committed_value(registration, "status", status.value)
+        set_committed_value(registration, "follow_up_due", window_opens(program, end, today))
+        after = _stored(registration)
+        if after != before:
+            registration_rows.append({"registration_id": registration.id, **after})
+    if event_rows:
+        session.execute(_UPDATE_EVENT, event_rows)
+    if registration_rows:
+        session.execute(_UPDATE_REGISTRATION, registration_rows)
     return len(affected)
+
+
+_STORED = ("initial_valid_until", "valid_until", "status", "follow_up_due")
+
+
+def _stored(registration: Registration) -> dict[str, Any]:
+    return {f"new_{name}": getattr(registration, name) for name in _STORED}
+
+
+_events = cast(Table, RegistrationEvent.__table__)
+_registrations = cast(Table, Registration.__table__)
+# Core statements with bound parameters, run as one executemany each (the ORM's unit of work
+# would issue one UPDATE per set of changed columns).
+_UPDATE_EVENT = (
+    update(_events)
+    .where(_events.c.id == bindparam("event_id"))
+    .values(kind=bindparam("new_kind"), valid_until=bindparam("new_until"))
+)
+_UPDATE_REGISTRATION = (
+    update(_registrations)
+    .where(_registrations.c.id == bindparam("registration_id"))
+    .values({name: bindparam(f"new_{name}") for name in _STORED})
+)
