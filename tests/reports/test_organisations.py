@@ -452,3 +452,52 @@ def test_the_report_page_stays_within_fifteen_statements(
     with counting_queries() as whole:
         assert client.get("/reports/kagawa/2024?as_of=2024-12-01").status_code == 200
     assert len(whole) <= 15, whole
+
+
+def test_the_command_takes_an_organisation(app: Any, db_session: Any, kagawa: Kagawa) -> None:
+    runner = app.test_cli_runner()
+    args = ["report", "fiscal-year", "2024", "--program", "kagawa", "--format", "json"]
+    result = runner.invoke(args=[*args, "--organisation", "高松市社会福祉協議会"])
+    assert result.exit_code == 0, result.output
+    data = __import__("json").loads(result.output)
+    assert data["organisation"]["id"] == kagawa.council.id
+    assert data["registrations"]["new"] == 1
+    assert data["participation"]["participants"] == 1
+    unknown = runner.invoke(args=[*args, "--organisation", "どこか"])
+    assert unknown.exit_code != 0 and "ひとトコ" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("day", "year"),
+    [
+        (date(2024, 3, 31), 2023),
+        (date(2024, 4, 1), 2024),
+        (date(2025, 3, 31), 2024),
+        (date(2025, 4, 1), 2025),
+    ],
+)
+def test_participants_count_in_the_fiscal_year_of_the_event(
+    db_session: Any, day: date, year: int
+) -> None:
+    """The day before, on and after each end of fiscal year 2024."""
+    kagawa = factories.program(db_session, code="kagawa")
+    organiser = _organisation(db_session, kagawa, "operator", "ひとトコ")
+    completer = _completers(
+        db_session, _course(db_session, kagawa, organiser, date(2023, 6, 1), 10), ["family"], "d"
+    )[0]
+    supporter = factories.valid_registration(db_session, program_code="kagawa", n=7)
+    _activity(db_session, day, [supporter], [completer.person])
+    counts = {}
+    for fy in (2023, 2024, 2025):
+        report = build_fiscal_year_report(db_session, kagawa, fy, today=TODAY)
+        counts[fy] = report.participation.participations
+    assert counts == {fy: int(fy == year) for fy in (2023, 2024, 2025)}
+
+
+def test_participants_are_hidden_when_few_for_publication(
+    client: Any, db_session: Any, login_as: Any, kagawa: Kagawa
+) -> None:
+    login_as(factories.coordinator(db_session, program_code="kagawa"))
+    page = client.get("/reports/kagawa/2024?publish=1").get_data(as_text=True)
+    assert _value(page, "participation.participants") == "<5"
+    assert _value(page, "participation.participations") == "<5"
