@@ -235,9 +235,9 @@ def _period(figures: Mapping[str, Any]) -> str:
 
 
 def report_title(figures: Mapping[str, Any]) -> str:
-    organisation = figures.get("organisation")
-    whom = f"（{organisation['name']}）" if organisation is not None else ""
-    return f"{figures['label']} {figures['program']['name_ja']}{whom} 実績報告"
+    """The title line (the organisation, if one, is on the line under it: a long name would
+    run off the page at the title's size)."""
+    return f"{figures['label']} {figures['program']['name_ja']} 実績報告"
 
 
 def render_report(
