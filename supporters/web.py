@@ -338,7 +338,7 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("programs.index", _("Programs")))
     if (
         permissions.is_admin(user)
-        or permissions.coordinated_program_ids(user)
+        or permissions.coordinated_any_program_ids(user)  # an organisation's: its own figures
         or permissions.staff_municipality_ids(user)
     ):
         items.append(("reports.index", _("Reports")))

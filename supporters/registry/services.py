@@ -685,8 +685,15 @@ def no_activity_declared_filter(year: int) -> list[ColumnElement[bool]]:
     ]
 
 
-def fiscal_year_follow_up_counts(session: DbSession, program: Program, year: int) -> Counter[str]:
+def fiscal_year_follow_up_counts(
+    session: DbSession, program: Program, year: int, *, organisation_id: int | None = None
+) -> Counter[str]:
+    """Renewals and other follow-ups in the year (of the registrations `organisation_id`
+    issued, if given)."""
     start, end = fiscal_year_bounds(year)
+    issued = (
+        [] if organisation_id is None else [Registration.issuing_organisation_id == organisation_id]
+    )
     rows = session.execute(
         select(RegistrationEvent.kind, func.count())
         .join(Registration, Registration.id == RegistrationEvent.registration_id)
@@ -694,6 +701,7 @@ def fiscal_year_follow_up_counts(session: DbSession, program: Program, year: int
             Registration.program_id == program.id,
             RegistrationEvent.kind.in_((EventKind.RENEWED, EventKind.FOLLOW_UP)),
             RegistrationEvent.occurred_on.between(start, end),
+            *issued,
         )
         .group_by(RegistrationEvent.kind)
     ).all()

@@ -1,4 +1,5 @@
-"""`report fiscal-year YEAR --program CODE [--format text|csv|json] [--publish] [--as-of DATE]`."""
+"""`report fiscal-year YEAR --program CODE [--organisation NAME] [--format text|csv|json]
+[--publish] [--as-of DATE]`."""
 
 from __future__ import annotations
 
@@ -31,8 +32,19 @@ def register(app: Flask) -> None:
     help="For publication: counts of people under REPORT_SUPPRESS_BELOW (5) read '<5'.",
 )
 @click.option("--as-of", "as_of", default=None, help="Also the register on this day (YYYY-MM-DD).")
+@click.option(
+    "--organisation",
+    "organisation_name",
+    default=None,
+    help="Only this organisation of the program (its name or id); default: the whole program.",
+)
 def fiscal_year_command(
-    year: int, program_code: str, output: str, publish: bool, as_of: str | None
+    year: int,
+    program_code: str,
+    output: str,
+    publish: bool,
+    as_of: str | None,
+    organisation_name: str | None,
 ) -> None:
     """The figures of fiscal year YEAR (2023 = 令和5年度, April 2023 to March 2024).
 
@@ -41,6 +53,17 @@ def fiscal_year_command(
     program = get_program_by_code(db.session, program_code)
     if program is None:
         raise click.ClickException(f"Unknown program: {program_code}")
+    organisation = None
+    if organisation_name is not None:
+        wanted = organisation_name.strip()
+        organisation = next(
+            (o for o in program.organisations if wanted in (o.name, str(o.id))), None
+        )
+        if organisation is None:
+            names = ", ".join(f"{o.id} {o.name}" for o in program.organisations)
+            raise click.ClickException(
+                f"No organisation {wanted!r} in {program.code}. Its organisations: {names}"
+            )
     threshold = int(current_app.config.get("REPORT_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW))
     try:
         figures = fiscal_year_figures(
@@ -51,6 +74,7 @@ def fiscal_year_command(
             as_of=as_of,
             rule=Suppression(publish=publish, threshold=threshold),
             include_attributes=True,
+            organisation=organisation,
         )
     except ServiceError as error:
         raise click.ClickException(error.message) from error
@@ -65,6 +89,7 @@ def fiscal_year_command(
         as_of=day,
         attributes=True,
         command=True,
+        organisation_id=organisation.id if organisation is not None else None,
     )
     db.session.commit()
     if output == "json":

@@ -48,12 +48,14 @@ def record_export(
     attributes: bool,
     ip_address: str | None = None,
     command: bool = False,
+    organisation_id: int | None = None,
 ) -> None:
     """Audit one export of a fiscal-year report (page download or command), in the caller's
-    transaction: who, which program and year, in which format, published or not, and
-    whether the sensitive attribute breakdown was in it."""
+    transaction: who, which program (and organisation, if one) and year, in which format,
+    published or not, and whether the sensitive attribute breakdown was in it."""
     detail: dict[str, Any] = {
         "fiscal_year": year,
+        "organisation_id": organisation_id,
         "format": output,
         "publish": publish,
         "as_of": as_of,
@@ -103,6 +105,8 @@ def figures_text(figures: dict[str, Any]) -> str:
         f"{figures['label']} (FY{figures['fiscal_year']}: {figures['start']} – {figures['end']}) "
         f"{figures['program']['name_ja']} [{figures['program']['code']}]"
     ]
+    if figures["organisation"] is not None:
+        lines.append(f"Organisation: {figures['organisation']['name']}")
     if figures["empty"]:
         lines.append("No data recorded for this fiscal year.")
     if figures["running"]:
@@ -166,6 +170,15 @@ def figures_text(figures: dict[str, Any]) -> str:
                 [title, *metrics],
                 [[row["key"], *(row[m] for m in metrics)] for row in dispatch[group]],
             )
+    participation = figures["participation"]
+    if participation is not None:
+        people = ["participations", "participants"]
+        lines += _text_table(
+            "Participants (taking part without registering; not supporters)",
+            ["kind/activity", *people],
+            [["total", *(participation[m] for m in people)]]
+            + [[row["key"], *(row[m] for m in people)] for row in participation["by_kind"]],
+        )
     activity = figures["activity_reports"]
     lines += _text_table(
         "Activity reports",

@@ -15,6 +15,25 @@ Definitions (年度 = April to March; a running year counts up to today):
   renewed by that day; overdue: the day has passed without a renewal.
 - dispatch: events that were not cancelled, declined, drafted or left as a request;
   supporter-hours are the hours of attended assignments.
+- participants (programs that let completers take part without registering, e.g. Kagawa):
+  the participations in the year's counted events (not cancelled) and the distinct people
+  behind them, by kind and activity. A participant is not a supporter: never added into the
+  dispatch or register counts.
+
+By organisation (optional `organisation_id`: a program's coordinator may choose one, an
+organisation's coordinator only ever gets their own). Each section is the organisation's in
+the sense its records belong to it:
+- courses, their applicants/attendees/completions and the attribute breakdown: the courses
+  it organises (`Course.organiser_id`);
+- register changes, statuses, follow-up and lapses: the registrations it issued
+  (`Registration.issuing_organisation_id`);
+- dispatch: events belong to municipalities, not organisations, so an event counts when one
+  of the organisation's supporters (by their registration's issuing organisation) was
+  assigned to it and did not decline or drop out; supporters and supporter-hours are those
+  of its own supporters only;
+- activity reports: those filed under its supporters' registrations;
+- participants: those whose qualifying initial course (`Participation.enrolment_id`) it
+  organised.
 """
 
 from __future__ import annotations
@@ -33,6 +52,8 @@ from sqlalchemy import (
     exists,
     extract,
     func,
+    literal,
+    null,
     or_,
     select,
     union_all,
@@ -48,8 +69,9 @@ from supporters.dispatch.models import (
     AssignmentState,
     DispatchEvent,
     EventState,
+    Participation,
 )
-from supporters.programs.models import Municipality, Program
+from supporters.programs.models import Municipality, Organisation, Program
 from supporters.registry.models import (
     VALID_STATUSES,
     ActivityReport,
@@ -173,6 +195,22 @@ class ActivityRow:
 
 
 @dataclass
+class ParticipationRow:
+    key: str
+    participations: int = 0
+    participants: int = 0
+
+
+@dataclass
+class ParticipationFigures:
+    """People taking part without registering: never supporters, never in their counts."""
+
+    participations: int = 0
+    participants: int = 0
+    by_kind: list[ParticipationRow] = field(default_factory=list)
+
+
+@dataclass
 class YearRow:
     year: int
     new: int = 0
@@ -203,6 +241,11 @@ class FiscalYearReport:
     activity: list[ActivityRow]
     activity_supporters: int
     history: list[YearRow] = field(default_factory=list)
+    # The organisation the figures are for; None: the whole program.
+    organisation_id: int | None = None
+    organisation_name: str | None = None
+    # Only for programs that let completers take part without registering.
+    participation: ParticipationFigures | None = None
 
     @property
     def label(self) -> str:
@@ -246,15 +289,21 @@ def _hours_sql(session: DbSession, starts: Any, ends: Any) -> Any:
 
 
 def _courses(
-    session: DbSession, program: Program, start: date, last: date, include_attributes: bool
+    session: DbSession,
+    program: Program,
+    start: date,
+    last: date,
+    include_attributes: bool,
+    organisation_id: int | None = None,
 ) -> tuple[list[CourseRow], dict[str, int] | None]:
+    organised = [] if organisation_id is None else [Course.organiser_id == organisation_id]
     first = (
         select(
             CourseSession.course_id.label("course_id"),
             func.min(CourseSession.date).label("first_on"),
         )
         .join(Course, Course.id == CourseSession.course_id)
-        .where(Course.program_id == program.id)
+        .where(Course.program_id == program.id, *organised)
         .group_by(CourseSession.course_id)
         .subquery()
     )
@@ -295,6 +344,13 @@ def _courses(
     return ordered, attributes
 
 
+def _issued_by(registration: Any, organisation_id: int | None) -> list[ColumnElement[bool]]:
+    """The registrations an organisation issued, as a WHERE clause (none: all)."""
+    if organisation_id is None:
+        return []
+    return [registration.issuing_organisation_id == organisation_id]
+
+
 def _ends_of_validity(program: Program) -> Any:
     """Every validity end a registration of the program had: the first, and each renewal's."""
     return union_all(
@@ -317,7 +373,12 @@ def _ends_of_validity(program: Program) -> Any:
 
 
 def _lapses_and_follow_up(
-    session: DbSession, program: Program, start: date, end: date, today: date
+    session: DbSession,
+    program: Program,
+    start: date,
+    end: date,
+    today: date,
+    organisation_id: int | None = None,
 ) -> tuple[int, FollowUpFigures]:
     ends = _ends_of_validity(program)
     renewal = aliased(RegistrationEvent)
@@ -341,7 +402,10 @@ def _lapses_and_follow_up(
         )
         .select_from(ends)
         .join(registration, registration.id == ends.c.rid)
-        .where(or_(registration.withdrawn_on.is_(None), registration.withdrawn_on > ends.c.ends_on))
+        .where(
+            or_(registration.withdrawn_on.is_(None), registration.withdrawn_on > ends.c.ends_on),
+            *_issued_by(registration, organisation_id),
+        )
     ).one()
     figures = FollowUpFigures(
         due=int(due_count),
@@ -352,10 +416,36 @@ def _lapses_and_follow_up(
     return int(lapsed), figures
 
 
+# An organisation's supporter takes (or took) part: assigned and not declined or absent.
+TAKING_PART = (AssignmentState.ASSIGNED, AssignmentState.CONFIRMED, AssignmentState.ATTENDED)
+
+
 def _dispatch(
-    session: DbSession, program: Program, start: date, end: date
+    session: DbSession,
+    program: Program,
+    start: date,
+    end: date,
+    organisation_id: int | None = None,
 ) -> tuple[list[DispatchRow], list[DispatchRow], list[DispatchRow]]:
-    """By municipality, by kind and activity, by month: one grouped query, rolled up here."""
+    """By municipality, by kind and activity, by month: one grouped query, rolled up here.
+    For an organisation: the events one of its supporters takes part in, and only its
+    supporters' attendance and hours."""
+    own: list[ColumnElement[bool]] = []
+    counted: list[ColumnElement[bool]] = []
+    if organisation_id is not None:
+        issued = select(Registration.id).where(
+            Registration.program_id == program.id,
+            Registration.issuing_organisation_id == organisation_id,
+        )
+        taking_part = aliased(Assignment)
+        own.append(
+            exists().where(
+                taking_part.event_id == DispatchEvent.id,
+                taking_part.state.in_(TAKING_PART),
+                taking_part.registration_id.in_(issued),
+            )
+        )
+        counted.append(Assignment.registration_id.in_(issued))
     months = [add_months(start, k) for k in range(12)]
     month_index = case(
         *[(DispatchEvent.starts_at < _moment(months[k + 1]), k) for k in range(11)], else_=11
@@ -375,6 +465,7 @@ def _dispatch(
             DispatchEvent.starts_at >= _moment(start),
             DispatchEvent.starts_at < _moment(end + timedelta(days=1)),
             DispatchEvent.state.in_(COUNTED_EVENT_STATES),
+            *own,
         )
         .subquery("events")
     )
@@ -396,6 +487,7 @@ def _dispatch(
             and_(
                 Assignment.event_id == events.c.event_id,
                 Assignment.state == AssignmentState.ATTENDED,
+                *counted,
             ),
         )
         .group_by(
@@ -427,33 +519,112 @@ def _dispatch(
 
 
 def _activity(
-    session: DbSession, program: Program, start: date, end: date
+    session: DbSession,
+    program: Program,
+    start: date,
+    end: date,
+    organisation_id: int | None = None,
 ) -> tuple[list[ActivityRow], int]:
     in_year = and_(
-        Registration.program_id == program.id, ActivityReport.activity_on.between(start, end)
+        Registration.program_id == program.id,
+        ActivityReport.activity_on.between(start, end),
+        *_issued_by(Registration, organisation_id),
     )
-    rows = [
-        ActivityRow(kind=kind, reports=count, hours=round(float(Decimal(hours or 0)), 1))
-        for kind, count, hours in session.execute(
-            select(
-                ActivityReport.kind, func.count(ActivityReport.id), func.sum(ActivityReport.hours)
-            )
-            .join(Registration, Registration.id == ActivityReport.registration_id)
-            .where(in_year)
-            .group_by(ActivityReport.kind)
-            .order_by(ActivityReport.kind)
+    # The kinds and the distinct filers (which do not add up across kinds) in one statement.
+    by_kind = (
+        select(
+            literal(1).label("grouped"),
+            ActivityReport.kind,
+            func.count(ActivityReport.id),
+            func.sum(ActivityReport.hours),
         )
-    ]
-    supporters = session.scalar(
-        select(func.count(distinct(ActivityReport.registration_id)))
+        .join(Registration, Registration.id == ActivityReport.registration_id)
+        .where(in_year)
+        .group_by(ActivityReport.kind)
+    )
+    filers = (
+        select(
+            literal(0),
+            null(),
+            func.count(distinct(ActivityReport.registration_id)),
+            null(),
+        )
         .join(Registration, Registration.id == ActivityReport.registration_id)
         .where(in_year)
     )
-    return rows, int(supporters or 0)
+    rows: list[ActivityRow] = []
+    supporters = 0
+    found: Any = session.execute(union_all(by_kind, filers))
+    for grouped, kind, count, hours in found:
+        if grouped:
+            rows.append(
+                ActivityRow(kind=kind, reports=count, hours=round(float(Decimal(hours or 0)), 1))
+            )
+        else:
+            supporters = int(count or 0)
+    rows.sort(key=lambda r: r.kind)
+    return rows, supporters
+
+
+def _participation(
+    session: DbSession,
+    program: Program,
+    start: date,
+    end: date,
+    organisation_id: int | None = None,
+) -> ParticipationFigures:
+    """Participations (not cancelled) in the year's counted events and the distinct people
+    taking part, in total and by kind and activity: one statement (the total and the groups
+    as a UNION, since distinct people do not add up across groups)."""
+    where: list[ColumnElement[bool]] = [
+        DispatchEvent.program_id == program.id,
+        DispatchEvent.starts_at >= _moment(start),
+        DispatchEvent.starts_at < _moment(end + timedelta(days=1)),
+        DispatchEvent.state.in_(COUNTED_EVENT_STATES),
+        Participation.cancelled_at.is_(None),
+    ]
+    if organisation_id is not None:
+        trained = (
+            select(Enrolment.id)
+            .join(Course, Course.id == Enrolment.course_id)
+            .where(Course.program_id == program.id, Course.organiser_id == organisation_id)
+        )
+        where.append(Participation.enrolment_id.in_(trained))
+    counts = (func.count(Participation.id), func.count(distinct(Participation.person_id)))
+    grouped = (
+        select(literal(1).label("grouped"), DispatchEvent.kind, DispatchEvent.activity, *counts)
+        .select_from(Participation)
+        .join(DispatchEvent, DispatchEvent.id == Participation.event_id)
+        .where(*where)
+        .group_by(DispatchEvent.kind, DispatchEvent.activity)
+    )
+    total = (
+        select(literal(0), null(), null(), *counts)
+        .select_from(Participation)
+        .join(DispatchEvent, DispatchEvent.id == Participation.event_id)
+        .where(*where)
+    )
+    figures = ParticipationFigures()
+    found: Any = session.execute(union_all(grouped, total))
+    for is_group, kind, activity, count, people in found:
+        if not is_group:
+            figures.participations, figures.participants = int(count), int(people)
+        else:
+            figures.by_kind.append(
+                ParticipationRow(
+                    key=f"{kind}/{activity}", participations=int(count), participants=int(people)
+                )
+            )
+    figures.by_kind.sort(key=lambda r: r.key)
+    return figures
 
 
 def status_counts_on(
-    session: DbSession, program: Program, days: list[date]
+    session: DbSession,
+    program: Program,
+    days: list[date],
+    *,
+    organisation_id: int | None = None,
 ) -> list[dict[str, int]]:
     """Counts per status on each of `days`, in one query. The rules of
     :func:`supporters.registry.services.status_sql`, written as joins with grouped
@@ -461,7 +632,8 @@ def status_counts_on(
     ten year ends cost one pass over the register (the tests check both agree):
     - the validity end on a day is the latest renewal's end up to that day, else the first;
     - the suspension state is that of the last suspension or reinstatement up to the day
-      (in order of day, then entry), found with LEAD over each registration's toggles."""
+      (in order of day, then entry), found with LEAD over each registration's toggles.
+    `organisation_id`: only the registrations that organisation issued."""
     if not days:
         return []
     in_program = select(Registration.id).where(Registration.program_id == program.id)
@@ -550,7 +722,7 @@ def status_counts_on(
         .select_from(Registration)
         .outerjoin(renewals, renewals.c.rid == Registration.id)
         .outerjoin(suspended, suspended.c.rid == Registration.id)
-        .where(Registration.program_id == program.id)
+        .where(Registration.program_id == program.id, *_issued_by(Registration, organisation_id))
         .subquery("statuses")
     )
     values = session.execute(
@@ -574,7 +746,13 @@ def _valid(counts: dict[str, int]) -> int:
 
 
 def _registrations(
-    session: DbSession, program: Program, year: int, today: date, as_of: date | None
+    session: DbSession,
+    program: Program,
+    year: int,
+    today: date,
+    as_of: date | None,
+    *,
+    organisation_id: int | None = None,
 ) -> tuple[RegistrationFigures, list[YearRow], dict[str, int], dict[str, int] | None]:
     """New and withdrawn in the year; for the years up to it, new registrations and those
     valid at each year end; the statuses at the year end and on `as_of`. Two queries."""
@@ -587,12 +765,16 @@ def _registrations(
     values = [
         int(v)
         for v in session.execute(
-            select(*columns).where(Registration.program_id == program.id)
+            select(*columns).where(
+                Registration.program_id == program.id, *_issued_by(Registration, organisation_id)
+            )
         ).one()
     ]
     withdrawn, news = values[0], values[1:]
     days = [min(fiscal_year_bounds(y)[1], today) for y in years]
-    counts = status_counts_on(session, program, days + ([as_of] if as_of else []))
+    counts = status_counts_on(
+        session, program, days + ([as_of] if as_of else []), organisation_id=organisation_id
+    )
     at_year_end = counts[len(years) - 1]
     at_as_of = counts[-1] if as_of else None
     history = [
@@ -612,23 +794,37 @@ def build_fiscal_year_report(
     today: date,
     as_of: date | None = None,
     include_attributes: bool = False,
+    organisation: Organisation | None = None,
 ) -> FiscalYearReport:
-    """The figures of one program's fiscal year. `include_attributes` only for the program's
-    coordinators (the caller decides)."""
+    """The figures of one program's fiscal year, or of one of its organisations (see the
+    module's docstring for what belongs to an organisation). `include_attributes` only for
+    the program's coordinators, and `organisation` as allowed (the caller decides)."""
     check_year(year, today)
+    if organisation is not None and organisation.program_id != program.id:
+        raise ServiceError(
+            "organisation",
+            str(_l("This organisation does not belong to the program.")),
+            code="organisation_not_in_program",
+        )
+    org = organisation.id if organisation is not None else None
     start, end = fiscal_year_bounds(year)
     last = min(end, today)
-    courses, attributes = _courses(session, program, start, last, include_attributes)
+    courses, attributes = _courses(session, program, start, last, include_attributes, org)
     registrations, history, at_year_end, at_as_of = _registrations(
-        session, program, year, today, as_of
+        session, program, year, today, as_of, organisation_id=org
     )
-    follow_counts = fiscal_year_follow_up_counts(session, program, year)
+    follow_counts = fiscal_year_follow_up_counts(session, program, year, organisation_id=org)
     registrations.renewed = follow_counts.get(EventKind.RENEWED, 0)
     registrations.follow_up_attended = follow_counts.get(EventKind.FOLLOW_UP, 0)
-    lapsed, follow_up = _lapses_and_follow_up(session, program, start, end, today)
+    lapsed, follow_up = _lapses_and_follow_up(session, program, start, end, today, org)
     registrations.lapsed = lapsed
-    by_place, by_kind, by_month = _dispatch(session, program, start, end)
-    activity, filers = _activity(session, program, start, end)
+    by_place, by_kind, by_month = _dispatch(session, program, start, end, org)
+    activity, filers = _activity(session, program, start, end, org)
+    participation = (
+        _participation(session, program, start, end, org)
+        if program.participation_without_registration
+        else None
+    )
     return FiscalYearReport(
         program_code=program.code,
         program_name_ja=program.name_ja,
@@ -652,4 +848,7 @@ def build_fiscal_year_report(
         activity=activity,
         activity_supporters=filers,
         history=history,
+        organisation_id=org,
+        organisation_name=organisation.name if organisation is not None else None,
+        participation=participation,
     )

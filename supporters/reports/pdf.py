@@ -235,6 +235,8 @@ def _period(figures: Mapping[str, Any]) -> str:
 
 
 def report_title(figures: Mapping[str, Any]) -> str:
+    """The title line (the organisation, if one, is on the line under it: a long name would
+    run off the page at the title's size)."""
     return f"{figures['label']} {figures['program']['name_ja']} 実績報告"
 
 
@@ -257,6 +259,10 @@ def render_report(
     canvas = new_canvas(buffer, A4, title, font)
     w = _Writer(canvas, font, f"{title}（{figures['figures_until']} 時点の記録から集計）")
     w.title(title, _period(figures))
+    T = terms
+    organisation = figures.get("organisation")
+    whom = organisation["name"] if organisation is not None else T["report.whole_program"]
+    w.note(f"{T['report.organisation']}: {w.text(whom, '団体名')}")
     if figures["running"]:
         w.note(
             f"年度途中のため、{japanese_era(date.fromisoformat(figures['figures_until']))}"
@@ -270,8 +276,6 @@ def render_report(
         )
     if figures["empty"]:
         w.note("この年度の記録はありません。", size=11)
-
-    T = terms
 
     def label(group: str, code: str) -> str:
         return T.get(f"{group}.{code}", code)
@@ -414,6 +418,31 @@ def render_report(
             ],
             [5, 2, 3, 3],
         )
+
+    participation = figures.get("participation")
+    if participation is not None:
+        people = [T["participation.participations"], T["participation.participants"]]
+        w.heading(T["participation"], keep=40)
+        w.note(T["participation.note"], size=8.5)
+        w.note(
+            "、".join(
+                f"{name} {_cell(participation[key])}"
+                for name, key in zip(people, ("participations", "participants"), strict=True)
+            )
+        )
+        if participation["by_kind"]:
+            w.table(
+                [T["dispatch.kind"], *people],
+                [
+                    [
+                        _dispatch_kind(r["key"], T),
+                        _cell(r["participations"]),
+                        _cell(r["participants"]),
+                    ]
+                    for r in participation["by_kind"]
+                ],
+                [6, 2, 2],
+            )
 
     activity = figures["activity_reports"]
     w.heading(T["activity_reports"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from supporters.core.eras import fiscal_year_label
 from supporters.db import DbSession
-from supporters.programs.models import Program
+from supporters.programs.models import Organisation, Program
 from supporters.registry.models import Status
 from supporters.reports.figures import (
     VALID_STATUS_VALUES,
@@ -32,14 +32,22 @@ def fiscal_year_figures(
     as_of: str | None,
     rule: Suppression,
     include_attributes: bool,
+    organisation: Organisation | None = None,
 ) -> dict[str, Any]:
-    """What the page, the downloads and the command show for one program's year: the year
-    and the optional `as_of` day (as typed) checked (ServiceError), the figures counted and
-    passed through `rule`. `include_attributes` only for those allowed (the caller decides)."""
+    """What the page, the downloads and the command show for one program's year (or one of
+    its organisations): the year and the optional `as_of` day (as typed) checked
+    (ServiceError), the figures counted and passed through `rule`. `include_attributes` and
+    `organisation` only as allowed (the caller decides)."""
     check_year(year, today)
     day = parse_as_of(as_of, today)
     report = build_fiscal_year_report(
-        session, program, year, today=today, as_of=day, include_attributes=include_attributes
+        session,
+        program,
+        year,
+        today=today,
+        as_of=day,
+        include_attributes=include_attributes,
+        organisation=organisation,
     )
     return report_figures(report, rule)
 
@@ -103,6 +111,21 @@ def report_figures(report: FiscalYearReport, rule: Suppression) -> dict[str, Any
             "overdue": c(f.overdue),
             "pending": c(f.pending),
         }
+    participation = None
+    if report.participation is not None:
+        p = report.participation
+        participation = {
+            "participations": c(p.participations),
+            "participants": c(p.participants),
+            "by_kind": [
+                {
+                    "key": row.key,
+                    "participations": c(row.participations),
+                    "participants": c(row.participants),
+                }
+                for row in p.by_kind
+            ],
+        }
     months = report.dispatch_by_month
     return {
         "program": {
@@ -110,6 +133,9 @@ def report_figures(report: FiscalYearReport, rule: Suppression) -> dict[str, Any
             "name_ja": report.program_name_ja,
             "name_en": report.program_name_en,
         },
+        "organisation": {"id": report.organisation_id, "name": report.organisation_name}
+        if report.organisation_id is not None
+        else None,
         "fiscal_year": report.year,
         "label": report.label,
         "start": report.start.isoformat(),
@@ -142,6 +168,7 @@ def report_figures(report: FiscalYearReport, rule: Suppression) -> dict[str, Any
             "by_municipality": [dispatch(r) for r in report.dispatch_by_municipality],
             "by_kind": [dispatch(r) for r in report.dispatch_by_kind],
         },
+        "participation": participation,
         "activity_reports": {
             "reports": sum(r.reports for r in report.activity),
             "supporters": c(report.activity_supporters),
@@ -167,6 +194,10 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
     rows: list[tuple[str, str, Any, Any]] = [
         ("report", "program", figures["program"]["code"], ""),
         ("report", "program_name", figures["program"]["name_ja"], ""),
+    ]
+    if figures["organisation"] is not None:
+        rows.append(("report", "organisation", figures["organisation"]["name"], ""))
+    rows += [
         ("report", "fiscal_year", figures["fiscal_year"], ""),
         ("report", "label", figures["label"], ""),
         ("report", "start", figures["start"], ""),
@@ -204,6 +235,13 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
         for row in dispatch[group]:
             for item in ("events", "supporters", "hours"):
                 rows.append((f"dispatch.{group}.{row['key']}", item, row[item], ""))
+    participation = figures["participation"]
+    if participation is not None:
+        for item in ("participations", "participants"):
+            rows.append(("participation", item, participation[item], ""))
+        for row in participation["by_kind"]:
+            for item in ("participations", "participants"):
+                rows.append((f"participation.by_kind.{row['key']}", item, row[item], ""))
     activity = figures["activity_reports"]
     for item in ("reports", "supporters", "hours"):
         rows.append(("activity_reports", item, activity[item], ""))
@@ -216,6 +254,18 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
             (f"history.{row['fiscal_year']}", "valid_at_year_end", row["valid_at_year_end"], "")
         )
     return [(s, i, "" if v is None else v, "" if p is None else p) for s, i, v, p in rows]
+
+
+def kind_label(key: str, terms: dict[str, str]) -> str:
+    """A "kind/activity" key in the report's words."""
+    kind, _, activity = key.partition("/")
+    return f"{terms.get(f'event_kind.{kind}', kind)}・{terms.get(f'activity.{activity}', activity)}"
+
+
+def organisation_label(figures: dict[str, Any], terms: dict[str, str]) -> str:
+    """Whom the figures are for: the organisation's name, or the whole program."""
+    organisation = figures["organisation"]
+    return organisation["name"] if organisation is not None else terms["report.whole_program"]
 
 
 def labelled_figure_rows(
@@ -233,6 +283,7 @@ def labelled_figure_rows(
     report = T["report"]
     rows: list[tuple[str, str, Any, Any]] = [
         (report, T["report.program"], figures["program"]["name_ja"], ""),
+        (report, T["report.organisation"], organisation_label(figures, T), ""),
         (report, T["report.fiscal_year"], figures["label"], ""),
         (report, T["report.start"], figures["start"], ""),
         (report, T["report.end"], figures["end"], ""),
@@ -278,11 +329,18 @@ def labelled_figure_rows(
         for row in dispatch[group]:
             key = row["key"]
             if group == "by_kind":
-                kind, _, activity = key.partition("/")
-                key = f"{label('event_kind', kind)}・{label('activity', activity)}"
+                key = kind_label(key, T)
             section = f"{T['dispatch']}・{T[f'dispatch.{group}']}: {key}"
             for item in ("events", "supporters", "hours"):
                 rows.append((section, T[f"dispatch.{item}"], row[item], ""))
+    participation = figures["participation"]
+    if participation is not None:
+        for item in ("participations", "participants"):
+            rows.append((T["participation"], T[f"participation.{item}"], participation[item], ""))
+        for row in participation["by_kind"]:
+            section = f"{T['participation']}・{T['dispatch.by_kind']}: {kind_label(row['key'], T)}"
+            for item in ("participations", "participants"):
+                rows.append((section, T[f"participation.{item}"], row[item], ""))
     activity = figures["activity_reports"]
     for item in ("reports", "supporters", "hours"):
         rows.append((T["activity_reports"], T[f"activity_reports.{item}"], activity[item], ""))

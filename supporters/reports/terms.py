@@ -63,6 +63,13 @@ TERMS: dict[str, str] = {
     "dispatch.by_kind": N_("By kind"),
     "dispatch.kind": N_("Kind of dispatch"),
     "dispatch.none": N_("No dispatch event in this fiscal year."),
+    "participation": N_("Participants (taking part without registering)"),
+    "participation.participations": N_("Participations"),
+    "participation.participants": N_("Participants (distinct people)"),
+    "participation.note": N_(
+        "People who completed the training and chose not to register: not supporters, and "
+        "not counted in the supporter figures."
+    ),
     "activity_reports": N_("Activity reports"),
     "activity_reports.reports": N_("Reports filed"),
     "activity_reports.supporters": N_("Supporters who reported"),
@@ -79,6 +86,8 @@ TERMS: dict[str, str] = {
     "csv.value": N_("Value"),
     "csv.percent": N_("Share (%)"),
     "report.program": N_("Program"),
+    "report.organisation": N_("Figures for"),
+    "report.whole_program": N_("The whole program (all organisations)"),
     "report.fiscal_year": N_("Fiscal year"),
     "report.start": N_("Period from"),
     "report.end": N_("Period to"),

@@ -17,7 +17,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from supporters.core.dates import fiscal_year
 from supporters.core.eras import fiscal_year_label
@@ -27,7 +30,7 @@ from supporters.db import ServiceError, writes
 from supporters.dispatch.forms import KIND_LABELS as EVENT_KIND_LABELS
 from supporters.extensions import db
 from supporters.pdf.errors import PdfInputError
-from supporters.programs.models import Program
+from supporters.programs.models import Organisation, Program
 from supporters.programs.permissions import is_coordinator_of
 from supporters.programs.services import get_program_by_code, list_programs
 from supporters.registry.forms import ACTIVITY_LABELS, STATUS_LABELS
@@ -37,7 +40,9 @@ from supporters.reports.figures import MIN_YEAR, check_year
 from supporters.reports.permissions import (
     can_view_report,
     can_view_report_attributes,
+    can_view_report_of,
     can_view_reports,
+    report_scope,
     reportable_program_ids,
 )
 from supporters.reports.presentation import fiscal_year_figures
@@ -59,7 +64,16 @@ def _rule() -> Suppression:
 
 
 def _program(code: str) -> Program:
-    program = get_program_by_code(db.session, code)
+    # With its organisations (the choice of organisation) in the same statement.
+    program = (
+        db.session.scalars(
+            select(Program)
+            .options(joinedload(Program.organisations))
+            .where(Program.code == code.strip().lower())
+        )
+        .unique()
+        .first()
+    )
     if program is None:
         abort(404)
     require(can_view_report(current_user, program.id))
@@ -85,12 +99,44 @@ class _Loaded:
     program: Program
     figures: dict[str, Any]
     attributes: bool
+    organisation: Organisation | None
+    # The organisations the user may choose between (and whether "the whole program" is one).
+    choices: list[Organisation]
+    whole_program: bool
+
+
+def _organisation(program: Program) -> Organisation | None:
+    """The organisation asked for (`?organisation=<id>`), if the user may see it (else 403):
+    the program's coordinators, admins and municipal staff see the whole program by default;
+    an organisation's coordinator gets their own organisation, never the whole program."""
+    text = (request.args.get("organisation") or "").strip()
+    scope = report_scope(current_user, program.id)
+    if not text:
+        if scope is None:
+            return None
+        own = [o for o in program.organisations if o.id in scope]
+        require(bool(own))
+        return own[0]
+    chosen_id = int(text) if text.isdigit() and len(text) <= 9 else None
+    require(scope is None or chosen_id in scope)
+    chosen = next((o for o in program.organisations if o.id == chosen_id), None)
+    if chosen is None:
+        raise ServiceError(
+            "organisation",
+            str(_l("There is no such organisation in this program. Choose one from the list.")),
+            code="organisation_unknown",
+        )
+    require(can_view_report_of(current_user, program.id, chosen.id))
+    return chosen
 
 
 def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
     program = _program(code)
     attributes = can_view_report_attributes(current_user, program.id)
+    scope = report_scope(current_user, program.id)
+    choices = [o for o in program.organisations if scope is None or o.id in scope]
     try:
+        organisation = _organisation(program)
         figures = fiscal_year_figures(
             db.session,
             program,
@@ -99,10 +145,11 @@ def _load(code: str, year: int) -> _Loaded | tuple[str, int]:
             as_of=request.args.get("as_of"),
             rule=_rule(),
             include_attributes=attributes,
+            organisation=organisation,
         )
     except ServiceError as error:
         return _problem(program, year, error)
-    return _Loaded(program, figures, attributes)
+    return _Loaded(program, figures, attributes, organisation, choices, scope is None)
 
 
 @bp.get("/<code>/<int:year>/missing-reports")
@@ -170,6 +217,8 @@ def fiscal_year_report(code: str, year: int) -> ResponseReturnValue:
     program, figures = loaded.program, loaded.figures
     as_of = (request.args.get("as_of") or "").strip()
     keep: dict[str, str] = {}
+    if loaded.organisation is not None:
+        keep["organisation"] = str(loaded.organisation.id)
     if as_of:
         keep["as_of"] = as_of
     if figures["publish"]:
@@ -180,6 +229,9 @@ def fiscal_year_report(code: str, year: int) -> ResponseReturnValue:
         f=figures,
         charts=report_charts(figures),
         attributes_allowed=loaded.attributes,
+        organisation=loaded.organisation,
+        organisation_choices=loaded.choices,
+        whole_program=loaded.whole_program,
         rule=_rule(),
         start=date.fromisoformat(figures["start"]),
         end=date.fromisoformat(figures["end"]),
@@ -206,7 +258,9 @@ def export(code: str, year: int, fmt: str) -> ResponseReturnValue:
     if not isinstance(loaded, _Loaded):
         return loaded
     program, figures = loaded.program, loaded.figures
-    name = f"report-{program.code}-{year}{'-publish' if figures['publish'] else ''}.{fmt}"
+    part = f"-org{loaded.organisation.id}" if loaded.organisation is not None else ""
+    publish = "-publish" if figures["publish"] else ""
+    name = f"report-{program.code}-{year}{part}{publish}.{fmt}"
     if fmt == "pdf":
         from supporters.reports.pdf import render_report
 
@@ -231,6 +285,7 @@ def export(code: str, year: int, fmt: str) -> ResponseReturnValue:
         as_of=request.args.get("as_of") or None,
         attributes=loaded.attributes,
         ip_address=request.remote_addr,
+        organisation_id=loaded.organisation.id if loaded.organisation is not None else None,
     )
     db.session.commit()
     return download(body, mimetype=mimetype, filename=name)

@@ -220,8 +220,10 @@ def test_an_organisation_coordinator_sees_its_own_supporters(
     assert client.get(f"/register/{own}/cards").status_code == 200
     assert client.get(f"/register/{theirs}/cards").status_code == 403
     assert client.get(f"/register/{theirs}/card.pdf").status_code == 403
-    # The program's figures and reminders are its coordinators': not one organisation's.
-    assert client.get("/reports/").status_code == 403
+    # The program's figures are its coordinators': an organisation's get their own only.
+    report = client.get("/reports/tochigi/2024").get_data(as_text=True)
+    assert f'data-organisation="{nasu.council.id}"' in report
+    assert client.get(f"/reports/tochigi/2024?organisation={nasu.polaris.id}").status_code == 403
 
 
 def test_an_organisation_coordinator_prints_sheets_of_its_own_cards(
