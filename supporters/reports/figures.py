@@ -482,39 +482,20 @@ def _registrations(
     organisation_id: int | None = None,
 ) -> tuple[RegistrationFigures, list[YearRow], dict[str, int], dict[str, int] | None]:
     """New and withdrawn in the year; for the years up to it, new registrations and those
-    valid at each year end; the statuses at the year end and on `as_of`. Two queries; only
-    the registrations issued by `organisation_id` when given."""
-    start, end = fiscal_year_bounds(year)
+    valid at each year end; the statuses at the year end and on `as_of`. One statement
+    (reports/year_figures.py); only the registrations issued by `organisation_id` when given."""
     years = list(range(max(MIN_YEAR, year - HISTORY_YEARS + 1), year + 1))
-    # The fiscal year of registration (NULL outside the years shown), counted by a GROUP BY:
-    # one CASE a registration instead of a conditional sum per year.
-    registered_in = case(
-        (Registration.registered_on < fiscal_year_bounds(years[0])[0], None),
-        *[(Registration.registered_on <= fiscal_year_bounds(y)[1], y) for y in years],
-        else_=None,
-    )
-    query = (
-        select(
-            registered_in,
-            func.count(),
-            sum_if(Registration.withdrawn_on.between(start, end)),
-        )
-        .where(Registration.program_id == program.id)
-        .group_by(registered_in)
-    )
-    if organisation_id is not None:
-        query = query.where(Registration.issuing_organisation_id == organisation_id)
-    new_in: dict[int, int] = {}
-    withdrawn = 0
-    for registered_year, count, withdrawn_count in session.execute(query):
-        if registered_year is not None:
-            new_in[int(registered_year)] = int(count)
-        withdrawn += int(withdrawn_count)
-    news = [new_in.get(y, 0) for y in years]
     days = [min(fiscal_year_bounds(y)[1], today) for y in years]
-    counts = status_counts_on(
-        session, program, days + ([as_of] if as_of else []), organisation_id=organisation_id
+    figures = year_figures.register_figures(
+        session,
+        program,
+        days + ([as_of] if as_of else []),
+        years=years,
+        withdrawn_in=year,
+        organisation_id=organisation_id,
     )
+    counts, withdrawn = figures.counts, figures.withdrawn
+    news = [figures.new[y] for y in years]
     at_year_end = counts[len(years) - 1]
     at_as_of = counts[-1] if as_of else None
     history = [

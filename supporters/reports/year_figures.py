@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, case, cast, func, literal, select, union_all
 
+from supporters.core.dates import fiscal_year_bounds
 from supporters.db import DbSession
 from supporters.programs.models import Program, rules_on
 from supporters.registry.models import EventKind, Registration, RegistrationEvent, Status
@@ -36,6 +38,11 @@ from supporters.registry.services import status_on
 ONE_DAY = timedelta(days=1)
 NONE = -1  # the interval number of a missing date
 RENEWAL, SUSPENDED, REINSTATED = "R", "S", "I"
+KINDS = {
+    RENEWAL: EventKind.RENEWED,
+    SUSPENDED: EventKind.SUSPENDED,
+    REINSTATED: EventKind.REINSTATED,
+}
 
 # A profile: registered, withdrawn and first validity end as interval numbers, then the
 # history's entries (kind, interval of the day, interval of the validity end), sorted.
@@ -70,7 +77,10 @@ def _profiles(
     day_marks: Sequence[date],
     end_marks: Sequence[date],
     organisation_id: int | None,
-) -> Counter[Profile]:
+    extra: Sequence[ColumnElement[Any]] = (),
+) -> Counter[tuple[Profile, tuple[Any, ...]]]:
+    """The registrations counted per profile and per value of the `extra` columns (of
+    Registration). Without `extra`, only those registered by the last day."""
     in_program = select(Registration.id).where(Registration.program_id == program.id)
     event_on = _interval(RegistrationEvent.occurred_on, day_marks)
     renewals = select(
@@ -126,23 +136,26 @@ def _profiles(
             _interval(Registration.withdrawn_on, day_marks).label("withdrawn"),
             _interval(Registration.initial_valid_until, end_marks).label("ends"),
             histories.c.history,
+            *[column.label(f"extra_{i}") for i, column in enumerate(extra)],
         )
         .select_from(Registration)
         .outerjoin(histories, histories.c.rid == Registration.id)
-        .where(Registration.program_id == program.id, Registration.registered_on <= day_marks[-1])
+        .where(Registration.program_id == program.id)
     )
+    if not extra:
+        per_registration = per_registration.where(Registration.registered_on <= day_marks[-1])
     if organisation_id is not None:
         per_registration = per_registration.where(
             Registration.issuing_organisation_id == organisation_id
         )
     rows = per_registration.subquery("per_registration")
-    profiles: Counter[Profile] = Counter()
-    for registered, withdrawn, ends, history, count in session.execute(
-        select(
-            rows.c.registered, rows.c.withdrawn, rows.c.ends, rows.c.history, func.count()
-        ).group_by(rows.c.registered, rows.c.withdrawn, rows.c.ends, rows.c.history)
+    keys = [rows.c.registered, rows.c.withdrawn, rows.c.ends, rows.c.history]
+    keys += [rows.c[f"extra_{i}"] for i in range(len(extra))]
+    profiles: Counter[tuple[Profile, tuple[Any, ...]]] = Counter()
+    for registered, withdrawn, ends, history, *values, count in session.execute(
+        select(*keys, func.count()).group_by(*keys)
     ):
-        profiles[(registered, withdrawn, ends, _entries(history))] += count
+        profiles[((registered, withdrawn, ends, _entries(history)), tuple(values))] += count
     return profiles
 
 
@@ -156,6 +169,78 @@ def _entries(history: str | None) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(found, key=lambda e: (e[1], e[0], e[2])))
 
 
+@dataclass
+class RegisterFigures:
+    counts: list[dict[str, int]]  # per status, on each day asked
+    new: dict[int, int]  # registered in each fiscal year asked
+    withdrawn: int  # withdrawn in the fiscal year asked
+
+
+def register_figures(
+    session: DbSession,
+    program: Program,
+    days: list[date],
+    *,
+    years: Sequence[int] = (),
+    withdrawn_in: int | None = None,
+    organisation_id: int | None = None,
+) -> RegisterFigures:
+    """The statuses on `days` (as `status_counts_on`), the registrations of each fiscal year
+    of `years`, and those withdrawn in the fiscal year `withdrawn_in`, in one statement."""
+    if not days:
+        return RegisterFigures(counts=[], new={}, withdrawn=0)
+    day_marks = sorted(set(days))
+    end_marks = sorted(
+        {day - ONE_DAY for day in day_marks}
+        | {day + timedelta(days=rules_on(program, day).follow_up_window_days) for day in day_marks}
+    )
+    extra: list[ColumnElement[Any]] = []
+    if years:
+        extra.append(
+            case(
+                (Registration.registered_on < fiscal_year_bounds(min(years))[0], None),
+                *[
+                    (Registration.registered_on <= fiscal_year_bounds(y)[1], y)
+                    for y in sorted(years)
+                ],
+                else_=None,
+            )
+        )
+    if withdrawn_in is not None:
+        start, end = fiscal_year_bounds(withdrawn_in)
+        extra.append(case((Registration.withdrawn_on.between(start, end), 1), else_=0))
+    profiles = _profiles(session, program, day_marks, end_marks, organisation_id, extra)
+    figures = RegisterFigures(
+        counts=[{s.value: 0 for s in Status} for _ in days], new={y: 0 for y in years}, withdrawn=0
+    )
+    statuses: Counter[Profile] = Counter()
+    for (profile, values), count in profiles.items():
+        statuses[profile] += count
+        if years and values[0] is not None:
+            figures.new[int(values[0])] += count
+        if withdrawn_in is not None and values[-1]:
+            figures.withdrawn += count
+    for (registered, withdrawn, ends, history), count in statuses.items():
+        registration = Registration(
+            registered_on=_representative(registered, day_marks),
+            withdrawn_on=_representative(withdrawn, day_marks),
+            initial_valid_until=_representative(ends, end_marks),
+        )
+        events = [
+            RegistrationEvent(
+                kind=KINDS[kind],
+                occurred_on=_representative(on, day_marks),
+                valid_until=_representative(end, end_marks),
+            )
+            for kind, on, end in history
+        ]
+        for i, day in enumerate(days):
+            status = status_on(registration, program, events, day)
+            if status is not None:
+                figures.counts[i][status.value] += count
+    return figures
+
+
 def status_counts_on(
     session: DbSession,
     program: Program,
@@ -166,35 +251,4 @@ def status_counts_on(
     """Registrations per status (a dict of every Status value) on each of `days`, as
     `registry.services.status_on` gives it; only those of `organisation_id` (the issuing
     organisation) when given. One statement."""
-    if not days:
-        return []
-    day_marks = sorted(set(days))
-    end_marks = sorted(
-        {day - ONE_DAY for day in day_marks}
-        | {day + timedelta(days=rules_on(program, day).follow_up_window_days) for day in day_marks}
-    )
-    profiles = _profiles(session, program, day_marks, end_marks, organisation_id)
-    counts = [{s.value: 0 for s in Status} for _ in days]
-    for (registered, withdrawn, ends, history), count in profiles.items():
-        registration = Registration(
-            registered_on=_representative(registered, day_marks),
-            withdrawn_on=_representative(withdrawn, day_marks),
-            initial_valid_until=_representative(ends, end_marks),
-        )
-        events = [
-            RegistrationEvent(
-                kind={
-                    RENEWAL: EventKind.RENEWED,
-                    SUSPENDED: EventKind.SUSPENDED,
-                    REINSTATED: EventKind.REINSTATED,
-                }[kind],
-                occurred_on=_representative(on, day_marks),
-                valid_until=_representative(end, end_marks),
-            )
-            for kind, on, end in history
-        ]
-        for i, day in enumerate(days):
-            status = status_on(registration, program, events, day)
-            if status is not None:
-                counts[i][status.value] += count
-    return counts
+    return register_figures(session, program, days, organisation_id=organisation_id).counts
