@@ -17,7 +17,11 @@ same code keeps deciding.
 Within one interval only the last suspension or reinstatement counts (they are all on or
 before a day, or none is), so the statement keeps that one (ROW_NUMBER over the few toggle
 rows); renewals keep their interval numbers and the latest end wins in `status_on` as in the
-history (the numbering keeps the order of dates)."""
+history (the numbering keeps the order of dates).
+
+`register_figures` groups by two more columns in the same statement, the fiscal year of
+registration and whether withdrawn in the report's year, so the report's register figures
+are one statement."""
 
 from __future__ import annotations
 
