@@ -78,9 +78,9 @@ from supporters.registry.models import (
     EventKind,
     Registration,
     RegistrationEvent,
-    Status,
 )
 from supporters.registry.services import fiscal_year_follow_up_counts
+from supporters.reports import year_figures
 from supporters.training.models import (
     Attendance,
     Course,
@@ -351,13 +351,15 @@ def _issued_by(registration: Any, organisation_id: int | None) -> list[ColumnEle
     return [registration.issuing_organisation_id == organisation_id]
 
 
-def _ends_of_validity(program: Program) -> Any:
-    """Every validity end a registration of the program had: the first, and each renewal's."""
+def _ends_of_validity(program: Program, first: date, last: date) -> Any:
+    """Every validity end from `first` to `last` that a registration of the program had: the
+    first, and each renewal's."""
     return union_all(
         select(
             Registration.id.label("rid"), Registration.initial_valid_until.label("ends_on")
         ).where(
-            Registration.program_id == program.id, Registration.initial_valid_until.is_not(None)
+            Registration.program_id == program.id,
+            Registration.initial_valid_until.between(first, last),
         ),
         select(
             RegistrationEvent.registration_id.label("rid"),
@@ -367,7 +369,7 @@ def _ends_of_validity(program: Program) -> Any:
         .where(
             Registration.program_id == program.id,
             RegistrationEvent.kind == EventKind.RENEWED,
-            RegistrationEvent.valid_until.is_not(None),
+            RegistrationEvent.valid_until.between(first, last),
         ),
     ).subquery("validity_ends")
 
@@ -380,7 +382,10 @@ def _lapses_and_follow_up(
     today: date,
     organisation_id: int | None = None,
 ) -> tuple[int, FollowUpFigures]:
-    ends = _ends_of_validity(program)
+    """One pass over the validity ends of the year (and its eve: a registration lapses on
+    the day after its validity end), each looked up for a renewal that kept it."""
+    one_day = timedelta(days=1)
+    ends = _ends_of_validity(program, start - one_day, end)
     renewal = aliased(RegistrationEvent)
     registration = aliased(Registration)
     kept = exists().where(
@@ -389,8 +394,6 @@ def _lapses_and_follow_up(
         renewal.occurred_on <= ends.c.ends_on,
         renewal.valid_until > ends.c.ends_on,
     )
-    one_day = timedelta(days=1)
-    # A registration lapses on the day after its validity end.
     lapse_window = ends.c.ends_on.between(start - one_day, min(end, today) - one_day)
     due = ends.c.ends_on.between(start, end)
     lapsed, due_count, done, overdue = session.execute(
@@ -626,119 +629,10 @@ def status_counts_on(
     *,
     organisation_id: int | None = None,
 ) -> list[dict[str, int]]:
-    """Counts per status on each of `days`, in one query. The rules of
-    :func:`supporters.registry.services.status_sql`, written as joins with grouped
-    registration events instead of correlated subqueries per registration and day, so that
-    ten year ends cost one pass over the register (the tests check both agree):
-    - the validity end on a day is the latest renewal's end up to that day, else the first;
-    - the suspension state is that of the last suspension or reinstatement up to the day
-      (in order of day, then entry), found with LEAD over each registration's toggles.
-    `organisation_id`: only the registrations that organisation issued."""
-    if not days:
-        return []
-    in_program = select(Registration.id).where(Registration.program_id == program.id)
-    renewals = (
-        select(
-            RegistrationEvent.registration_id.label("rid"),
-            *[
-                func.max(
-                    case((RegistrationEvent.occurred_on <= day, RegistrationEvent.valid_until))
-                ).label(f"end_{i}")
-                for i, day in enumerate(days)
-            ],
-        )
-        .where(
-            RegistrationEvent.kind == EventKind.RENEWED,
-            RegistrationEvent.registration_id.in_(in_program),
-        )
-        .group_by(RegistrationEvent.registration_id)
-        .subquery("renewals")
-    )
-    toggles = (
-        select(
-            RegistrationEvent.registration_id.label("rid"),
-            RegistrationEvent.kind.label("kind"),
-            RegistrationEvent.occurred_on.label("occurred_on"),
-            func.lead(RegistrationEvent.occurred_on)
-            .over(
-                partition_by=RegistrationEvent.registration_id,
-                order_by=(RegistrationEvent.occurred_on, RegistrationEvent.id),
-            )
-            .label("next_on"),
-        )
-        .where(
-            RegistrationEvent.kind.in_((EventKind.SUSPENDED, EventKind.REINSTATED)),
-            RegistrationEvent.registration_id.in_(in_program),
-        )
-        .subquery("toggles")
-    )
-    suspended = (
-        select(
-            toggles.c.rid,
-            *[
-                func.max(
-                    case(
-                        (
-                            and_(
-                                toggles.c.kind == EventKind.SUSPENDED.value,
-                                toggles.c.occurred_on <= day,
-                                or_(toggles.c.next_on.is_(None), toggles.c.next_on > day),
-                            ),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ).label(f"suspended_{i}")
-                for i, day in enumerate(days)
-            ],
-        )
-        .group_by(toggles.c.rid)
-        .subquery("suspended")
-    )
-    # Each day's status once per registration (a subquery), then counted: the status CASE
-    # is evaluated once per day, not once per day and status.
-    statuses: list[Any] = []
-    for i, day in enumerate(days):
-        end = func.coalesce(renewals.c[f"end_{i}"], Registration.initial_valid_until)
-        statuses.append(
-            case(
-                (Registration.registered_on > day, None),
-                (
-                    and_(Registration.withdrawn_on.is_not(None), Registration.withdrawn_on <= day),
-                    Status.WITHDRAWN.value,
-                ),
-                (suspended.c[f"suspended_{i}"] == 1, Status.SUSPENDED.value),
-                (end.is_(None), Status.ACTIVE.value),
-                (end < day, Status.LAPSED.value),
-                (
-                    end <= day + timedelta(days=program.follow_up_window_days),
-                    Status.FOLLOW_UP_DUE.value,
-                ),
-                else_=Status.ACTIVE.value,
-            ).label(f"status_{i}")
-        )
-    per_registration = (
-        select(*statuses)
-        .select_from(Registration)
-        .outerjoin(renewals, renewals.c.rid == Registration.id)
-        .outerjoin(suspended, suspended.c.rid == Registration.id)
-        .where(Registration.program_id == program.id, *_issued_by(Registration, organisation_id))
-        .subquery("statuses")
-    )
-    values = session.execute(
-        select(
-            *[
-                sum_if(per_registration.c[f"status_{i}"] == s.value)
-                for i in range(len(days))
-                for s in Status
-            ]
-        )
-    ).one()
-    width = len(Status)
-    return [
-        {s.value: int(values[i * width + k]) for k, s in enumerate(Status)}
-        for i in range(len(days))
-    ]
+    """Counts per status on each of `days`, as `registry.services.status_on` gives them, in
+    one statement (reports/year_figures.py says how); only the registrations issued by
+    `organisation_id` when given."""
+    return year_figures.status_counts_on(session, program, days, organisation_id=organisation_id)
 
 
 def _valid(counts: dict[str, int]) -> int:
@@ -755,26 +649,20 @@ def _registrations(
     organisation_id: int | None = None,
 ) -> tuple[RegistrationFigures, list[YearRow], dict[str, int], dict[str, int] | None]:
     """New and withdrawn in the year; for the years up to it, new registrations and those
-    valid at each year end; the statuses at the year end and on `as_of`. Two queries."""
-    start, end = fiscal_year_bounds(year)
+    valid at each year end; the statuses at the year end and on `as_of`. One statement
+    (reports/year_figures.py); only the registrations issued by `organisation_id` when given."""
     years = list(range(max(MIN_YEAR, year - HISTORY_YEARS + 1), year + 1))
-    columns: list[Any] = [sum_if(Registration.withdrawn_on.between(start, end))]
-    for y in years:
-        y_start, y_end = fiscal_year_bounds(y)
-        columns.append(sum_if(Registration.registered_on.between(y_start, y_end)))
-    values = [
-        int(v)
-        for v in session.execute(
-            select(*columns).where(
-                Registration.program_id == program.id, *_issued_by(Registration, organisation_id)
-            )
-        ).one()
-    ]
-    withdrawn, news = values[0], values[1:]
     days = [min(fiscal_year_bounds(y)[1], today) for y in years]
-    counts = status_counts_on(
-        session, program, days + ([as_of] if as_of else []), organisation_id=organisation_id
+    figures = year_figures.register_figures(
+        session,
+        program,
+        days + ([as_of] if as_of else []),
+        years=years,
+        withdrawn_in=year,
+        organisation_id=organisation_id,
     )
+    counts, withdrawn = figures.counts, figures.withdrawn
+    news = [figures.new[y] for y in years]
     at_year_end = counts[len(years) - 1]
     at_as_of = counts[-1] if as_of else None
     history = [
