@@ -92,6 +92,7 @@ def register_query(
         query = query.where(
             status_today_filter(flt.program, flt.day, flt.status) if today else status == flt.status
         )
+    by_reading: Any = Person.name_reading
     if flt.query:
         text = " ".join(flt.query.split())
         try:  # any kana form: ひらがな, ﾊﾝｶｸ and カタカナ all find the reading
@@ -100,6 +101,11 @@ def register_query(
             reading = ""
         if reading:  # katakana and single spaces only: no LIKE wildcard to escape
             query = query.where(Person.name_reading.like(reading + "%"))
+            # The same order, as an expression no index gives: otherwise PostgreSQL walks
+            # the whole reading index in order, filtering, to stop at the first 50 that
+            # match (300-500 ms for サトウ at national scale), rather than reading the
+            # prefix's few thousand through ix_person_reading_prefix and sorting them.
+            by_reading = Person.name_reading.concat("")
         else:
             query = query.where(
                 or_(
@@ -120,7 +126,7 @@ def register_query(
         query = query.where(Person.attribute == flt.attribute)
     if flt.organisation_ids is not None:
         query = query.where(Registration.issuing_organisation_id.in_(flt.organisation_ids))
-    return query if count else query.order_by(Person.name_reading, Person.id)
+    return query if count else query.order_by(by_reading, Person.id)
 
 
 def programs_by_id(session: DbSession, program_ids: set[int]) -> list[Program]:
