@@ -5,6 +5,8 @@ the query."""
 from __future__ import annotations
 
 import calendar as month_calendar
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -13,8 +15,9 @@ from sqlalchemy.orm import joinedload
 
 from supporters.core.time import TOKYO
 from supporters.db import DbSession
-from supporters.dispatch.models import Assignment, DispatchEvent
+from supporters.dispatch.models import Assignment, DispatchEvent, EventState
 from supporters.dispatch.permissions import visible_event_filter
+from supporters.dispatch.places import PlaceCount
 from supporters.dispatch.services import EVENT_LISTS, unconfirmed_condition
 from supporters.programs.models import Program
 from supporters.registry.models import Registration
@@ -43,6 +46,45 @@ def month_events(
     if municipality_id is not None:
         query = query.where(DispatchEvent.municipality_id == municipality_id)
     return list(session.scalars(query.order_by(DispatchEvent.starts_at).limit(MONTH_LIMIT)))
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    """What the month view shows of one event, worked out once (the page shows each event
+    three times: in the grid, the phone's agenda and the table)."""
+
+    url: str
+    when: str  # 2030年5月10日（金） 13:00–16:00
+    starts: str  # 13:00, Japan time (the grid and the agenda, under the day)
+    filled: int  # over the places needed
+    short: bool  # open or staffed, and not enough confirmed or asked
+
+
+def is_short(event: DispatchEvent, count: PlaceCount | None) -> bool:
+    """An open or staffed event whose confirmed and asked supporters are fewer than it
+    needs (the rule of the `is_short` macro in templates/dispatch/_places.html)."""
+    asked = (count.confirmed + count.waiting) if count else 0
+    return event.state in (EventState.OPEN, EventState.STAFFED) and asked < event.needed
+
+
+def month_lines(
+    events: list[DispatchEvent],
+    taken: dict[int, PlaceCount],
+    *,
+    url: Callable[[int], str],
+    when: Callable[[DispatchEvent], str],
+) -> dict[int, MonthLine]:
+    """{event id: its line}, each worked out once."""
+    return {
+        e.id: MonthLine(
+            url=url(e.id),
+            when=when(e),
+            starts=e.starts_at.astimezone(TOKYO).strftime("%H:%M"),
+            filled=taken[e.id].filled if e.id in taken else 0,
+            short=is_short(e, taken.get(e.id)),
+        )
+        for e in events
+    }
 
 
 def _scope(viewer: Any, program: Program | None) -> list[Any]:

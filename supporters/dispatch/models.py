@@ -206,6 +206,16 @@ class Assignment(Base):
         # Unanswered and upcoming places by state and time (start page counts, open places,
         # reminder rules): measured 190 -> 8 ms and 170 -> 20 ms at national scale.
         Index("ix_assignment_state_starts_at", "state", "starts_at"),
+        # A person's places held, by end: the clash test of open places (finding.open_places)
+        # reads the supporter's coming places once, instead of ANDing the state index (every
+        # place held before the event) per candidate event; 3,000 -> 580 buffers at 0.1.
+        Index(
+            "ix_assignment_holding_person_ends_at",
+            "person_id",
+            "ends_at",
+            sqlite_where=text("state IN ('assigned', 'confirmed')"),
+            postgresql_where=text("state IN ('assigned', 'confirmed')"),
+        ),
     )
 
 

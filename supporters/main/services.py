@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, false, func, or_, select
 from supporters.accounts.models import Role, User
 from supporters.audit.models import AuditEvent
 from supporters.core.dates import fiscal_year
+from supporters.core.time import today_in_japan
 from supporters.db import DbSession
 from supporters.dispatch import services as dispatch_services
 from supporters.dispatch.models import (
@@ -27,7 +28,8 @@ from supporters.dispatch.models import (
 from supporters.programs.models import Municipality, Program
 from supporters.registry.activity_reports import reports_due
 from supporters.registry.models import Registration
-from supporters.registry.services import status_sql, validity_end_sql
+from supporters.registry.queries import in_force_today
+from supporters.registry.services import status_sql, status_today_sql, validity_end_sql
 from supporters.reports.figures import VALID_STATUS_VALUES, sum_if
 from supporters.reports.worklists import missing_report_condition, waiting_list_condition
 from supporters.training.models import Course, CourseKind, Enrolment, EnrolmentState
@@ -185,17 +187,30 @@ def staff_overview(
             )
         }
     )
-    valid_here = or_(
-        false(),
-        *[
-            and_(
-                Registration.program_id == program.id,
-                Registration.main_municipality_id == place_id,
-                status_sql(program, today).in_(VALID_STATUS_VALUES),
-            )
-            for place_id, program in places.items()
-        ],
-    )
+    if today == today_in_japan():  # the stored columns, through the municipality's index
+        valid_here = or_(
+            false(),
+            *[
+                and_(
+                    Registration.program_id == program.id,
+                    Registration.main_municipality_id == place_id,
+                )
+                for place_id, program in places.items()
+            ],
+        )
+        valid_here = and_(valid_here, in_force_today(today))
+    else:  # another day (tests, a day being looked back on): from the history
+        valid_here = or_(
+            false(),
+            *[
+                and_(
+                    Registration.program_id == program.id,
+                    Registration.main_municipality_id == place_id,
+                    status_sql(program, today).in_(VALID_STATUS_VALUES),
+                )
+                for place_id, program in places.items()
+            ],
+        )
     supporters = {
         place_id: int(count)
         for place_id, count in session.execute(
@@ -267,12 +282,20 @@ def supporter_overview(
     registrations: list[tuple[Registration, Program, str | None, date | None]] = []
     by_id = {p.id: p for p in programs}
     if by_id:
+        stored = today == today_in_japan()  # today: the registration's own columns
         status = case(
-            *[(Registration.program_id == p.id, status_sql(p, today)) for p in programs],
+            *[
+                (
+                    Registration.program_id == p.id,
+                    status_today_sql(p, today).element if stored else status_sql(p, today),
+                )
+                for p in programs
+            ],
             else_=None,
         )
+        end = Registration.valid_until if stored else validity_end_sql(today)
         for registration, row_status, valid_until in session.execute(
-            select(Registration, status, validity_end_sql(today))
+            select(Registration, status, end)
             .where(
                 Registration.person_id == person_id,
                 Registration.program_id.in_(list(by_id)),

@@ -567,5 +567,13 @@ def municipal_supporters() -> str:
     places = staff_places(current_user)
     require(bool(places))
     program_ids = {g.program_id for g in current_user.active_grants if g.role == "municipal_staff"}
-    sections = queries.municipal_sections(db.session, program_ids, places, today_in_japan())
-    return render_template("registry/staff_list.html", sections=sections, **_labels())
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found = queries.municipal_page(db.session, program_ids, places, page=page, page_size=PAGE_SIZE)
+    return render_template(
+        "registry/staff_list.html",
+        sections=found.sections,
+        total=found.total,
+        page=page,
+        page_size=PAGE_SIZE,
+        **_labels(),
+    )

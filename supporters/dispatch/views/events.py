@@ -115,8 +115,17 @@ def index() -> ResponseReturnValue:
         can_request=bool(staff_programs(current_user)),
         today=local_date(now_utc()),
         when=event_when,
+        line=lists.month_lines(events, taken, url=_detail_url(), when=event_when),
         **labels(),
     )
+
+
+def _detail_url() -> Callable[[int], str]:
+    """An event page's address by id, built once per page rather than once per link (the
+    route's placeholder is the only variable part)."""
+    path = url_for("dispatch.detail", event_id=1)
+    head = path.removesuffix("1")
+    return lambda event_id: f"{head}{event_id}"
 
 
 LIST_TITLES = {

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.sql.expression import True_
 from wtforms import SelectChoice
 
 from supporters.core.eras import fiscal_year_label
@@ -165,13 +166,17 @@ def detail(course_id: int) -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     enrolments: list[tuple[Enrolment, Person]] = []
     total = 0
+    figures = courses.course_figures(db.session, course)
     if trainee_filter is not None:
         query = (
             select(Enrolment, Person)
             .join(Person, Person.id == Enrolment.person_id)
             .where(Enrolment.course_id == course.id, trainee_filter)
         )
-        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        if isinstance(trainee_filter, True_):  # every trainee: the figures have counted them
+            total = sum(figures.by_state.values())
+        else:
+            total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         enrolments = [
             (e, p)
             for e, p in db.session.execute(
@@ -180,7 +185,6 @@ def detail(course_id: int) -> str:
                 .offset((page - 1) * ENROLMENTS_PER_PAGE)
             )
         ]
-    figures = courses.course_figures(db.session, course)
     mine = None
     if current_user.person_id:
         mine = db.session.scalar(
