@@ -496,13 +496,18 @@ def attributes(code: str) -> ResponseReturnValue:
     counted in (the program file's `[attributes]`, docs/programs.md). The form adds one, or
     changes or retires the one `?code=` names; nothing is removed (enrolments record it)."""
     program = _program(code)
+    if request.method == "POST":
+        require(can_change_programs(current_user))
+        # One change of the program's settings at a time, each reading what the one before
+        # it committed (the program row locked and read again): the same add sent from two
+        # pages at once is made and audited once, and nothing the other wrote is undone.
+        db.session.refresh(program, with_for_update=True)
     spec = spec_from_program(db.session, program)
     chosen_code = request.args.get("code")
     chosen = next((a for a in spec.attributes if a.code == chosen_code), None)
     form = AttributeForm()
     form.reporting_group.choices = _choices_of_groups()
     if request.method == "POST":
-        require(can_change_programs(current_user))
         if chosen_code is not None and chosen is None:
             abort(404)
         if chosen is not None:

@@ -389,15 +389,18 @@ def test_the_same_form_at_the_same_moment_changes_once(backend: str, schema_fact
             other = {**PEER, "code": "peer_two", "label_ja": "ピア2", "label_en": "Peer 2"}
             copies = [copy(browser, **other) for _ in range(SUBMITS)]
             statuses = together(browser, copies)
+            # one adds it; the others find it there as they say (nothing changed), or on
+            # SQLite may meet the other's write lock (the normal "saved by another request")
             assert 500 not in statuses, statuses
+            if backend == "postgresql":
+                assert statuses == [302] * SUBMITS, statuses
         with app.app_context():
             codes = list(db.session.scalars(select(ProgramAttribute.code)))
             db.session.remove()
         assert codes.count("peer_staff") == 1 and codes.count("peer_two") == 1
-        # each add audited once: label_ja, label_en, reporting_group, active, order (+ the
-        # orders of none: both went at the end)
-        per_add = after_first
-        assert count(added) == 2 * per_add
+        # each add audited once (its label_ja, label_en, reporting_group, active, order)
+        assert after_first == 5
+        assert count(added) == 2 * after_first
     finally:
         with app.app_context():
             db.engine.dispose()
