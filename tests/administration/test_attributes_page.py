@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from supporters.administration.services import apply_program_spec
+from supporters.administration.spec import parse_program_file
 from supporters.audit.models import AuditEvent
 from supporters.extensions import db
 from supporters.programs.models import ProgramAttribute
@@ -169,6 +171,12 @@ def test_the_admin_changes_and_retires_one_chosen_by_code(
     row = _attribute(db_session, "municipal_consultant")
     assert row is not None and row.active is False  # retired, not removed
     assert "使用終了" in client.get(PAGE).get_data(as_text=True)
+    # the program file says so, and gives the same program back
+    text = client.get("/programs/kagawa/program.toml").get_data(as_text=True)
+    assert '[attributes.municipal_consultant]\nlabel_ja = "市町村の相談担当者"' in text
+    assert 'reporting_group = "municipal_staff"\nactive = false' in text
+    spec = parse_program_file(text)
+    assert not apply_program_spec(db_session, spec, actor=None, dry_run=True)
     assert post_form(client, f"{PAGE}?code=nothing_here", PEER).status_code == 404
 
 
@@ -404,3 +412,28 @@ def test_the_same_form_at_the_same_moment_changes_once(backend: str, schema_fact
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_page_takes_a_few_statements_however_many_attributes(
+    client: Any, db_session: Any, login_as: Any
+) -> None:
+    from tests.reports.conftest import counting_queries
+
+    login_as(factories.admin(db_session))
+    counts = []
+    for n in range(3):
+        extra = {**PEER, "code": f"more_{n}", "label_ja": f"追加{n}", "label_en": f"More {n}"}
+        assert post_form(client, PAGE, extra).status_code == 302
+        with counting_queries() as shown:
+            page = client.get(PAGE).get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert csrf
+        added = {**PEER, "code": f"new_{n}", "label_ja": f"新{n}", "label_en": f"New {n}"}
+        with counting_queries() as changed:
+            response = client.post(PAGE, data={**added, "csrf_token": csrf.group(1)})
+        assert response.status_code == 302
+        counts.append((len(shown), len(changed)))
+    # the list: at most 15 statements; a change: the same number with 1, 2 or 3 more
+    # attributes (validating and applying the whole program, as a file: about 40)
+    assert all(shown <= 15 for shown, _ in counts), counts
+    assert len(set(counts)) == 1, counts
