@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from supporters.administration.spec import (
     CURRICULUM_KINDS,
+    AttributeSpec,
     FileProblems,
     OrganisationSpec,
     Problem,
@@ -21,6 +22,7 @@ from supporters.administration.spec import (
     SchemeMunicipalitySpec,
 )
 from supporters.certificates.pdf import CARD_DESIGNS
+from supporters.core.text import fold
 from supporters.db import DbSession, ServiceError
 from supporters.dispatch.kinds import program_kinds
 from supporters.dispatch.models import (
@@ -361,11 +363,26 @@ def _check_activity_kinds(
                 )
 
 
+# The longest labels: the Japanese one is an option of the enrol form (on a phone too), a
+# cell of the trainee import and its template, and listed in the import's refusal.
+ATTRIBUTE_LABEL_MAX = {"label_ja": 30, "label_en": 60}
+
+
+def attribute_text(raw: str | None) -> str:
+    """A label as typed, normalised: full-width letters and digits folded, half-width kana
+    made full-width, spaces (full-width too) collapsed and trimmed."""
+    return " ".join(fold(raw).split())
+
+
 def _check_attributes(
     session: DbSession, spec: ProgramSpec, program: Program | None, problems: list[Problem]
-) -> None:
+) -> list[AttributeSpec]:
+    canonical = [
+        replace(a, label_ja=attribute_text(a.label_ja), label_en=attribute_text(a.label_en))
+        for a in spec.attributes
+    ]
     if program is not None:
-        listed = {attribute.code for attribute in spec.attributes}
+        listed = {attribute.code for attribute in canonical}
         for held in session.scalars(
             select(ProgramAttribute.code).where(ProgramAttribute.program_id == program.id)
         ):
@@ -382,39 +399,73 @@ def _check_attributes(
                         ),
                     )
                 )
-    labels: dict[str, str] = {}
-    for attribute in spec.attributes:
+    codes: set[str] = set()
+    # What the import matches (either label, folded, or the code) -> the attributes in use
+    # it names, and by which field: two may not share one, or an import could not tell them
+    # apart.
+    words: dict[str, dict[str, tuple[str, str]]] = {}
+    for attribute in canonical:
         key = f"attributes.{attribute.code}"
         if not _CODE.match(attribute.code):
             problems.append(
                 Problem(key, str(_l("Use 2 to 20 lower-case letters, digits, - or _.")))
             )
+        elif attribute.code in codes:
+            problems.append(
+                Problem(
+                    key,
+                    str(
+                        _l(
+                            "The code %(n)s is already used: choose that attribute in the "
+                            "list to change it.",
+                            n=attribute.code,
+                        )
+                    ),
+                )
+            )
+        codes.add(attribute.code)
         groups = list(REPORTING_GROUPS)
         _choice(problems, f"{key}.reporting_group", attribute.reporting_group, groups)
         for name in ("label_ja", "label_en"):
             value = getattr(attribute, name)
             if not value:
                 problems.append(Problem(f"{key}.{name}", str(_l("This field is required."))))
-            elif len(value) > 100:
-                problems.append(
-                    Problem(f"{key}.{name}", str(_l("At most %(n)d characters.", n=100)))
-                )
-        if attribute.active and attribute.label_ja:
-            if attribute.label_ja in labels:
+            elif len(value) > ATTRIBUTE_LABEL_MAX[name]:
                 problems.append(
                     Problem(
-                        f"{key}.label_ja",
+                        f"{key}.{name}",
                         str(
                             _l(
-                                "%(l)s is already the label of %(c)s: an import could not "
-                                "tell them apart.",
-                                l=attribute.label_ja,
-                                c=labels[attribute.label_ja],
+                                "At most %(n)d characters: the label is an option of the "
+                                "enrol form and a cell of the trainee import.",
+                                n=ATTRIBUTE_LABEL_MAX[name],
                             )
                         ),
                     )
                 )
-            labels.setdefault(attribute.label_ja, attribute.code)
+        if attribute.active:
+            for name in ("label_ja", "label_en", "code"):
+                value = getattr(attribute, name)
+                word = fold(value).lower()
+                if word:
+                    words.setdefault(word, {}).setdefault(attribute.code, (name, value))
+    for holders in words.values():
+        for code, (name, value) in holders.items() if len(holders) > 1 else ():
+            others = ", ".join(other for other in holders if other != code)
+            problems.append(
+                Problem(
+                    f"attributes.{code}" + ("" if name == "code" else f".{name}"),
+                    str(
+                        _l(
+                            "%(l)s is already the label of %(c)s: an import could not "
+                            "tell them apart.",
+                            l=value,
+                            c=others,
+                        )
+                    ),
+                )
+            )
+    return canonical
 
 
 def validate(
@@ -430,7 +481,10 @@ def validate(
     scheme = _check_scheme(session, spec, program, problems, resolved)
     _check_curricula(spec, problems)
     _check_activity_kinds(session, spec, program, problems)
-    _check_attributes(session, spec, program, problems)
+    attributes = _check_attributes(session, spec, program, problems)
     if problems:
         raise FileProblems(problems)
-    return replace(spec, organisations=organisations, scheme=scheme), resolved
+    return (
+        replace(spec, organisations=organisations, scheme=scheme, attributes=attributes),
+        resolved,
+    )

@@ -149,6 +149,42 @@ class CurriculaForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class AttributeForm(FlaskForm):
+    """One attribute of the program (`[attributes.CODE]`): added, changed or retired."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        description=_l(
+            "2 to 20 lower-case letters, digits, - or _, e.g. peer_staff. Enrolments record "
+            "it, so it cannot be changed later."
+        ),
+    )
+    label_ja = StringField(
+        _l("Label (Japanese)"),
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+        description=_l("As the program words it, e.g. 行政の相談担当者. At most 30 characters."),
+    )
+    label_en = StringField(
+        _l("Label (English)"),
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+        description=_l("At most 60 characters."),
+    )
+    reporting_group = SelectField(
+        _l("Counted as"),
+        description=_l("The group the figures count it in."),
+    )
+    order = IntegerField(
+        _l("Position in the list"),
+        validators=[Optional(), NumberRange(min=1, max=99)],
+        description=_l("1 is the first; empty: at the end (a change: where it is)."),
+    )
+    retired = BooleanField(
+        _l("Retired: no longer offered for new enrolments and imports (past ones keep it)")
+    )
+    submit = SubmitField(_l("Save"))
+
+
 class ProgramFileForm(FlaskForm):
     file = FileField(_l("Program file (TOML)"))
     submit = SubmitField(_l("Upload"))

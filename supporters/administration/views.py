@@ -14,12 +14,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from supporters.administration.forms import (
     KIND_LABELS,
     TRAVEL_LABELS,
+    AttributeForm,
     CurriculaForm,
     OrganisationForm,
     ProgramFileForm,
@@ -30,6 +30,7 @@ from supporters.administration.permissions import can_change_programs, can_see_r
 from supporters.administration.services import apply_program_spec, spec_from_program
 from supporters.administration.spec import (
     CURRICULUM_KINDS,
+    AttributeSpec,
     CardSpec,
     ContactSpec,
     CurriculaSpec,
@@ -48,11 +49,12 @@ from supporters.administration.spec import (
     write_program_file,
 )
 from supporters.certificates.pdf import CARD_DESIGNS
+from supporters.core.text import fold
 from supporters.core.time import today_in_japan
 from supporters.core.web import require, save
 from supporters.db import ServiceError
 from supporters.extensions import db
-from supporters.programs.models import Program, ProgramAttribute
+from supporters.programs.models import REPORTING_GROUPS, Program
 from supporters.programs.services import get_program_by_code
 from supporters.training.forms import ATTRIBUTE_LABELS
 
@@ -485,16 +487,92 @@ def curricula(code: str) -> ResponseReturnValue:
 # --- attributes ---------------------------------------------------------------------------------
 
 
-@bp.get("/<code>/attributes")
-def attributes(code: str) -> str:
+@bp.route("/<code>/attributes", methods=["GET", "POST"])
+def attributes(code: str) -> ResponseReturnValue:
     """The trainee attributes as the program words them and the reporting group each is
-    counted in (the program file's `[attributes]`, docs/programs.md)."""
+    counted in (the program file's `[attributes]`, docs/programs.md). The form adds one, or
+    changes or retires the one `?code=` names; nothing is removed (enrolments record it)."""
     program = _program(code)
-    rows = list(
-        db.session.scalars(
-            select(ProgramAttribute)
-            .where(ProgramAttribute.program_id == program.id)
-            .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
+    if request.method == "POST":
+        require(can_change_programs(current_user))
+        # One change of the program's settings at a time, each reading what the one before
+        # it committed (the program row locked and read again): the same add sent from two
+        # pages at once is made and audited once, and nothing the other wrote is undone.
+        db.session.refresh(program, with_for_update=True)
+    spec = spec_from_program(db.session, program)
+    chosen_code = request.args.get("code")
+    chosen = next((a for a in spec.attributes if a.code == chosen_code), None)
+    form = AttributeForm()
+    form.reporting_group.choices = _choices_of_groups()
+    if request.method == "POST":
+        if chosen_code is not None and chosen is None:
+            abort(404)
+        if chosen is not None:
+            form.code.data = chosen.code  # the code cannot change: enrolments record it
+        if form.validate_on_submit():
+            entry = AttributeSpec(
+                code=fold(form.code.data).lower().replace(" ", ""),
+                label_ja=form.label_ja.data or "",
+                label_en=form.label_en.data or "",
+                reporting_group=form.reporting_group.data or "",
+                active=not form.retired.data,
+            )
+            listed = with_attribute(spec.attributes, entry, chosen, form.order.data)
+            changed = replace(spec, attributes=listed)
+            key = f"attributes.{entry.code}"
+            fields = {
+                key: "code",
+                f"{key}.label_ja": "label_ja",
+                f"{key}.label_en": "label_en",
+                f"{key}.reporting_group": "reporting_group",
+            }
+            outcome = save(lambda: _apply(changed, form, fields), form=form)
+            if outcome:
+                _saved(outcome.value or 0)
+                return redirect(url_for("administration.attributes", code=program.code))
+        return _attributes_page(program, spec, form, chosen), 400
+    if chosen is not None:
+        form.process(
+            data={
+                **vars(chosen),
+                "order": spec.attributes.index(chosen) + 1,
+                "retired": not chosen.active,
+            }
         )
+    return _attributes_page(program, spec, form, chosen)
+
+
+def with_attribute(
+    listed: list[AttributeSpec],
+    entry: AttributeSpec,
+    chosen: AttributeSpec | None,
+    position: int | None,
+) -> list[AttributeSpec]:
+    """The attributes with `entry` in place of `chosen` (a change), or added (a new one; the
+    same as one there already is that one, unchanged: a form sent again changes nothing;
+    another with its code is added, and validation names the code twice). At `position`
+    (from 1), else where it was (a change) or at the end."""
+    if chosen is None:
+        chosen = next((a for a in listed if a == entry), None)
+    rest = [a for a in listed if a is not chosen]
+    if position is None:
+        position = listed.index(chosen) + 1 if chosen is not None else len(rest) + 1
+    index = min(max(position, 1), len(rest) + 1) - 1
+    return [*rest[:index], entry, *rest[index:]]
+
+
+def _choices_of_groups() -> list[SelectChoice]:
+    return [SelectChoice(group, ATTRIBUTE_LABELS[group]) for group in REPORTING_GROUPS]
+
+
+def _attributes_page(
+    program: Program, spec: ProgramSpec, form: AttributeForm, chosen: AttributeSpec | None
+) -> str:
+    return _page(
+        "attributes.html",
+        program,
+        spec=spec,
+        form=form,
+        chosen=chosen,
+        groups=ATTRIBUTE_LABELS,
     )
-    return _page("attributes.html", program, rows=rows, groups=ATTRIBUTE_LABELS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import jaconv
@@ -134,6 +134,7 @@ class AttributeWording:
 
     words: dict[str, tuple[str, Attribute]]
     labels: list[str]
+    retired: set[str] = field(default_factory=set)  # codes no longer offered
 
 
 def program_attributes(session: DbSession, program_id: int) -> list[ProgramAttribute]:
@@ -147,9 +148,29 @@ def program_attributes(session: DbSession, program_id: int) -> list[ProgramAttri
     )
 
 
+def reporting_group_of(session: DbSession, program_id: int, code: str) -> str | None:
+    """The reporting group the program counts attribute `code` in now (retired ones too);
+    a code of the product's list is its own group; None for an unknown code."""
+    group = session.scalar(
+        select(ProgramAttribute.reporting_group).where(
+            ProgramAttribute.program_id == program_id, ProgramAttribute.code == code
+        )
+    )
+    if group is None and code in {attribute.value for attribute in Attribute}:
+        group = code
+    return group
+
+
 def attribute_wording(session: DbSession, program_id: int) -> AttributeWording:
     wording = AttributeWording({}, [])
-    for row in program_attributes(session, program_id):
+    for row in session.scalars(
+        select(ProgramAttribute)
+        .where(ProgramAttribute.program_id == program_id)
+        .order_by(ProgramAttribute.sort_order, ProgramAttribute.id)
+    ):
+        if not row.active:  # retired: not offered for new enrolments and imports
+            wording.retired.add(row.code)
+            continue
         wording.labels.append(row.label_ja)
         for text in (row.label_ja, row.label_en, row.code):
             key = fold(text).lower()
@@ -170,7 +191,7 @@ def parse_program_attribute(
     if found is not None:
         return found
     generic = _ATTRIBUTE_ALIASES.get(text)
-    if generic is None:
+    if generic is None or generic.value in wording.retired:  # the program retired it
         choices = "、".join(wording.labels or ATTRIBUTE_LABELS_JA.values())
         raise ServiceError(
             "attribute",

@@ -214,6 +214,8 @@ def write_enrolments(
             given = planned.row.attribute or (
                 planned.person.attribute if planned.person else planned.row.data.attribute
             )
+            # The group the program counts the given word in (the person's: their group).
+            group = planned.row.data.attribute if planned.row.attribute else given
             earlier_enrolment = earlier.get(person_id)
             if earlier_enrolment is not None:  # withdrawn, back again: a new place in the queue
                 earlier_enrolment.state = planned.state
@@ -221,6 +223,7 @@ def write_enrolments(
                 earlier_enrolment.state_changed_at = now
                 earlier_enrolment.eligibility_override_reason = None
                 earlier_enrolment.attribute = given
+                earlier_enrolment.attribute_group = group
                 enrolment_id = earlier_enrolment.id
             else:
                 enrolment_id = ids.take(Enrolment)
@@ -236,6 +239,7 @@ def write_enrolments(
                         "eligibility_override_reason": None,
                         "created_by_id": actor_id,
                         "attribute": given,
+                        "attribute_group": group,
                     }
                 )
             events.append(

@@ -116,6 +116,9 @@ class Enrolment(Base):
     # people.models.Attribute's): the figures count this, so editing the person later does
     # not move past years.
     attribute: Mapped[str | None] = mapped_column(String(40))
+    # The reporting group the program counted that attribute in then: the figures count
+    # this, so rewording or regrouping the program's attribute later leaves past years.
+    attribute_group: Mapped[str | None] = mapped_column(String(30))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     course: Mapped[Course] = relationship()

@@ -113,7 +113,7 @@ MATRIX: dict[tuple[str, str], dict[str, str]] = {
     },
     **{
         ("POST", f"administration.{page}"): SETTINGS_CHANGED
-        for page in ("edit", "upload", "organisations", "scheme")
+        for page in ("edit", "upload", "organisations", "scheme", "attributes")
     },
     # empty curricula are curricula (a course then starts with no sessions)
     ("POST", "administration.curricula"):   {

@@ -233,9 +233,13 @@ def course_figures(session: DbSession, course: Course) -> CourseFigures:
 def count_by_reporting_group(session: DbSession, *where: Any) -> dict[str, int]:
     """Enrolments (those `where` picks) by the reporting group of the attribute recorded on
     each at enrolment, in the program's wording (Kagawa's 行政の相談担当者 counts as
-    福祉専門職); "unknown" where none was recorded. The person's attribute today does not
-    count: past figures stay as they were."""
-    group = func.coalesce(ProgramAttribute.reporting_group, Enrolment.attribute)
+    福祉専門職); "unknown" where none was recorded. The group recorded with it counts (the
+    program's attribute edited since, or the person's attribute today, does not): past
+    figures stay as they were. Rows written without it (bulk data) fall back to the
+    program's group today."""
+    group = func.coalesce(
+        Enrolment.attribute_group, ProgramAttribute.reporting_group, Enrolment.attribute
+    )
     counts: dict[str, int] = {}
     for found, count in session.execute(
         select(group, func.count(Enrolment.id))

@@ -21,6 +21,7 @@ from supporters.people.services import (
     create_person,
     find_duplicates,
     parse_program_attribute,
+    reporting_group_of,
     same_name,
 )
 from supporters.programs.models import EligibilityRule, Municipality, Program
@@ -99,9 +100,11 @@ def enrol_person(
     override_reason: str | None = None,
     lock: bool = True,
     attribute: str | None = None,
+    attribute_group: str | None = None,
 ) -> Enrolment:
     """Enrol a trainee: confirmed while there is room, otherwise on the waiting list.
-    `attribute`: as the form gave it in the program's words; else the person's."""
+    `attribute`: as the form gave it in the program's words (the code), with the reporting
+    group it counts in (`attribute_group`, looked up when not given); else the person's."""
     require_open(course)
     if lock:
         lock_course(session, course)
@@ -145,7 +148,11 @@ def enrol_person(
         session.add(enrolment)
     enrolment.state_changed_at = now
     enrolment.eligibility_override_reason = override_reason if problem else None
-    enrolment.attribute = attribute or person.attribute  # as given: the figures count this
+    # As given, with the group it counts in then: the figures count this.
+    enrolment.attribute = attribute or person.attribute
+    if attribute and attribute_group is None:
+        attribute_group = reporting_group_of(session, course.program_id, attribute)
+    enrolment.attribute_group = attribute_group if attribute else person.attribute
     session.flush()
     record_audit(
         session,
@@ -336,6 +343,7 @@ def enrol_match(
         now=now,
         override_reason=override_reason,
         attribute=match.attribute,
+        attribute_group=match.data.attribute if match.attribute else None,
     )
 
 
