@@ -3,7 +3,7 @@ so editing the program's attribute (its label or group) leaves past figures (iss
 item 8)
 
 Revision ID: 0024_attrs16
-Revises: 0023_attrs
+Revises: 0024_pages
 Create Date: 2026-11-30 13:55:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0024_attrs16"
-down_revision = "0023_attrs"
+down_revision = "0024_pages"
 branch_labels = None
 depends_on = None
 
