@@ -45,8 +45,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from flask_babel import force_locale
-from jinja2 import meta
+from flask_babel import force_locale, get_translations
+from jinja2 import meta, pass_context
+from markupsafe import Markup
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import aliased
 
@@ -163,9 +164,25 @@ def _render(name: str, context: dict[str, Any]) -> str:
     return env.get_template(name).render(context)
 
 
+def _gettext_for(translations: Any) -> Any:
+    """The templates' ``_``/``gettext`` bound to one catalogue, as Flask-Babel installs it in
+    Jinja (newstyle: escaped in HTML, always %-formatted) without looking the locale up again
+    at every call."""
+
+    @pass_context
+    def gettext(context: Any, string: str, **variables: Any) -> Any:
+        text = translations.ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 (as Jinja's newstyle gettext: the catalogue's text)
+        return text % variables  # Markup escapes the values
+
+    return gettext
+
+
 def render_mail(template: str, *, locale: str, **context: Any) -> tuple[str, str, str]:
     """templates/mail/<template>.{subject.txt,txt,html} in `locale`: subject, text, HTML."""
     with force_locale(locale):
+        context = {"gettext": _gettext_for(get_translations()), **context}
         subject = _render(f"mail/{template}.subject.txt", context).strip()
         body_text = _render(f"mail/{template}.txt", context)
         body_html = _render(f"mail/{template}.html", context)
@@ -311,12 +328,12 @@ def _claim_next(session: DbSession, clock: datetime) -> _Claimed | None:
 def _keep_due(session: DbSession, clock: datetime, limit: int) -> int:
     """Without SMTP: the `limit` oldest due messages are kept (for the admin's mail view),
     as claiming and keeping them one by one would, with one statement. Commits."""
+    # Chosen once, in a CTE: as an IN (subquery), PostgreSQL may run the subquery again for
+    # each row, finding the next unlocked rows each time, and keep more than `limit`.
+    batch = _oldest_claimable(clock, limit).cte("batch").prefix_with("MATERIALIZED")
     rows = session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(_oldest_claimable(clock, limit)),
-            *_claimable(OutboxMessage, clock),
-        )
+        .where(OutboxMessage.id.in_(select(batch.c.id)), *_claimable(OutboxMessage, clock))
         .values(status=OutboxStatus.KEPT, lease_until=None, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage.recipient, OutboxMessage.subject)
         .execution_options(synchronize_session=False)
