@@ -64,6 +64,31 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_link(
+    session: DbSession,
+    *,
+    purpose: str,
+    subject_id: int,
+    user_id: int,
+    expires_at: datetime,
+    now: datetime,
+) -> tuple[str, AnswerLink]:
+    """`issue_link`'s token and row, the row not yet added to the session (the reminder pass
+    inserts many at once). Raises NotOwnSubject as `issue_link` does."""
+    check = _PURPOSES.get(purpose)
+    if check is None or not check(session, user_id, subject_id):
+        raise NotOwnSubject(f"no {purpose} link for user {user_id} and subject {subject_id}")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, AnswerLink(
+        token_hash=_hash(token),
+        purpose=purpose,
+        subject_id=subject_id,
+        user_id=user_id,
+        created_at=now,
+        expires_at=min(expires_at, now + timedelta(days=MAX_DAYS)),
+    )
+
+
 def issue_link(
     session: DbSession,
     *,
@@ -76,20 +101,15 @@ def issue_link(
     """A new link for `user_id` to answer `subject_id`; returns the token (only its hash is
     kept). It expires at `expires_at` (the event's start) or after MAX_DAYS, whichever first.
     Raises NotOwnSubject for another user's subject or an unregistered purpose."""
-    check = _PURPOSES.get(purpose)
-    if check is None or not check(session, user_id, subject_id):
-        raise NotOwnSubject(f"no {purpose} link for user {user_id} and subject {subject_id}")
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(
-        AnswerLink(
-            token_hash=_hash(token),
-            purpose=purpose,
-            subject_id=subject_id,
-            user_id=user_id,
-            created_at=now,
-            expires_at=min(expires_at, now + timedelta(days=MAX_DAYS)),
-        )
+    token, link = new_link(
+        session,
+        purpose=purpose,
+        subject_id=subject_id,
+        user_id=user_id,
+        expires_at=expires_at,
+        now=now,
     )
+    session.add(link)
     session.flush()
     return token
 

@@ -13,16 +13,17 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
+from markupsafe import Markup
 from sqlalchemy import delete, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 from supporters.accounts.models import Role, RoleGrant, User
 from supporters.db import Base, DbSession
-from supporters.mail.links import NotOwnSubject, issue_link
+from supporters.mail.links import AnswerLink, NotOwnSubject, new_link
 from supporters.mail.models import OutboxMessage, ServiceState
-from supporters.mail.services import enqueue_mail, queue_user_mail
+from supporters.mail.services import new_mail, render_mail, user_mail
 from supporters.people.models import Person
 from supporters.reminders.models import Notification, ReminderFailure, ReminderLedger
 
@@ -195,25 +196,47 @@ def _decide(
     user: User | None,
     person: Person | None,
 ) -> None:
-    ledger, _note, mail = _build(
+    built = _build(
         session,
         Reminder(rule, subject, occurrence, message, user=user, person=person),
         recipient=recipient,
         now=now,
         base=str(current_app.config["BASE_URL"]).rstrip("/"),
     )
-    session.add(ledger)
-    if mail is not None:
+    session.add_all([row for row in (built.link, built.note, built.mail) if row is not None])
+    session.add(built.ledger)
+    if built.mail is not None:
         session.flush()
-        ledger.outbox_message_id = mail.id
+        built.ledger.outbox_message_id = built.mail.id
     session.flush()
+
+
+@dataclass
+class _Built:
+    """The rows of one reminder, none of them added to the session yet: the ledger row, and
+    the notification, outbox message and one-tap link where there are any. The caller adds
+    them (`_decide`) or inserts a batch's rows at once (`_write_many`), and links the ledger
+    row to the message."""
+
+    ledger: ReminderLedger
+    note: Notification | None = None
+    mail: OutboxMessage | None = None
+    link: AnswerLink | None = None
+
+
+def _shown(text: Any) -> Any:
+    """A lazy text drawn once, in the language in force: as Markup, because that is how the
+    HTML template shows a lazy string (unescaped, through its ``__html__``), so the mail is
+    the same as with the lazy string itself, which would be drawn again by each template."""
+    if isinstance(text, LazyString):
+        return Markup(str(text))  # noqa: S704 (what Jinja does with LazyString.__html__)
+    return text
 
 
 def _build(
     session: DbSession, item: Reminder, *, recipient: str, now: datetime, base: str
-) -> tuple[ReminderLedger, Notification | None, OutboxMessage | None]:
-    """The ledger row of one reminder (not added to the session) and its notification and
-    outbox message (added, not flushed); the caller links the ledger row to the message."""
+) -> _Built:
+    """The rows of one reminder (`_Built`), in the recipient's language."""
     rule, subject, message, user, person = (
         item.rule,
         item.subject,
@@ -221,71 +244,72 @@ def _build(
         item.user,
         item.person,
     )
-    ledger = ReminderLedger(
-        rule=rule,
-        subject_type=subject[0],
-        subject_id=subject[1],
-        recipient=recipient,
-        occurrence=item.occurrence,
-        decided_at=now,
+    built = _Built(
+        ReminderLedger(
+            rule=rule,
+            subject_type=subject[0],
+            subject_id=subject[1],
+            recipient=recipient,
+            occurrence=item.occurrence,
+            decided_at=now,
+        )
     )
     link = base + message.path
-    mail: OutboxMessage | None = None
-    note: Notification | None = None
     if user is not None:
         if rule in OPTIONAL_RULES and rule in (user.reminder_opt_outs or []):
-            ledger.note = "opted out"
-            return ledger, None, None
+            built.ledger.note = "opted out"
+            return built
         with force_locale(user.locale or "ja"):
-            note = Notification(
+            title = _shown(message.title)
+            lines = [_shown(line) for line in message.lines]
+            built.note = Notification(
                 user_id=user.id,
                 created_at=now,
-                title=str(message.title),
-                body="\n".join(str(line) for line in message.lines),
+                title=str(title),
+                body="\n".join(str(line) for line in lines),
                 link=message.path,
             )
-            session.add(note)
-        if user.email:
-            answer_link = None
-            if message.answer is not None:
-                answer_link = _answer_link(session, message.answer, user, base, now)
-            mail = queue_user_mail(
-                session,
-                user=user,
-                kind=rule,
-                template="reminder",
-                title=message.title,
-                lines=message.lines,
-                link=link,
-                answer_link=answer_link,
-                answer_label=message.answer.label if message.answer else None,
-                expires_at=message.useful_until,
-            )
-        else:
-            ledger.note = "no e-mail: in-app only"
+            if user.email:
+                answer_link = None
+                if message.answer is not None:
+                    answer_link, built.link = _answer_link(session, message.answer, user, base, now)
+                built.mail = user_mail(
+                    user=user,
+                    kind=rule,
+                    template="reminder",
+                    title=title,
+                    lines=lines,
+                    link=link,
+                    answer_link=answer_link,
+                    answer_label=_shown(message.answer.label) if message.answer else None,
+                    expires_at=message.useful_until,
+                )
+            else:
+                built.ledger.note = "no e-mail: in-app only"
     elif person is not None and person.email:
-        from flask import render_template
-
         with force_locale("ja"):
-            context = {
-                "user": person_as_recipient(person),
-                "title": message.title,
-                "lines": message.lines,
-                "link": link,
-                "base_url": base,
-            }
-            mail = enqueue_mail(
-                session,
-                kind=rule,
-                recipient=person.email,
-                subject=render_template("mail/reminder.subject.txt", **context).strip(),
-                body_text=render_template("mail/reminder.txt", **context),
-                body_html=render_template("mail/reminder.html", **context),
-                expires_at=message.useful_until,
+            subject_text, body_text, body_html = render_mail(
+                "reminder",
+                locale="ja",
+                user=person_as_recipient(person),
+                title=_shown(message.title),
+                lines=[_shown(line) for line in message.lines],
+                link=link,
+                base_url=base,
+                answer_link=None,  # a one-tap link is for a user's own mail only
+                answer_label=None,
             )
+        built.mail = new_mail(
+            kind=rule,
+            recipient=person.email,
+            subject=subject_text,
+            body_text=body_text,
+            body_html=body_html,
+            expires_at=message.useful_until,
+        )
     else:
-        ledger.note = "no e-mail and no account: tell them in person"
-    return ledger, note, mail
+        built.ledger.note = "no e-mail and no account: tell them in person"
+    return built
 
 
 @dataclass
@@ -403,12 +427,10 @@ ALL_COLUMNS: dict[str, Any] = {"execution_options": {"render_nulls": True}}
 
 def _write_many(session: DbSession, items: list[Reminder], *, now: datetime, base: str) -> None:
     """Insert the reminders' rows with one statement per table (executemany; the ORM would
-    insert row by row on SQLite, which cannot return the ids of a batch in order)."""
+    insert row by row on SQLite, which cannot return the ids of a batch in order). Nothing
+    is added to the session on the way, so nothing is flushed twice."""
     built = [_build(session, item, recipient=item.recipient, now=now, base=base) for item in items]
-    notes = [note for _ledger, note, _mail in built if note is not None]
-    mails = [mail for _ledger, _note, mail in built if mail is not None]
-    for row in [*notes, *mails]:
-        session.expunge(row)
+    mails = [row.mail for row in built if row.mail is not None]
     if mails:
         session.execute(insert(OutboxMessage), [_values(mail) for mail in mails], **ALL_COLUMNS)
         ids: dict[str, int] = {}
@@ -421,14 +443,16 @@ def _write_many(session: DbSession, items: list[Reminder], *, now: datetime, bas
                     )
                 )
             )
-        for ledger, _note, mail in built:
-            if mail is not None:
-                ledger.outbox_message_id = ids[mail.message_id]
-    if notes:
-        session.execute(insert(Notification), [_values(note) for note in notes], **ALL_COLUMNS)
-    session.execute(
-        insert(ReminderLedger), [_values(ledger) for ledger, _n, _m in built], **ALL_COLUMNS
-    )
+        for row in built:
+            if row.mail is not None:
+                row.ledger.outbox_message_id = ids[row.mail.message_id]
+    for table, rows in (
+        (AnswerLink, [row.link for row in built if row.link is not None]),
+        (Notification, [row.note for row in built if row.note is not None]),
+    ):
+        if rows:
+            session.execute(insert(table), [_values(r) for r in rows], **ALL_COLUMNS)
+    session.execute(insert(ReminderLedger), [_values(row.ledger) for row in built], **ALL_COLUMNS)
 
 
 def _values(row: Base) -> dict[str, Any]:
@@ -470,11 +494,12 @@ def _clear_failures(session: DbSession, keys: set[FailureKey]) -> None:
 
 def _answer_link(
     session: DbSession, answer: OneTap, user: User, base: str, now: datetime
-) -> str | None:
-    """A one-tap link for the mail; none where the subject is not (or no longer) the user's
-    to answer (a registration withdrawn meanwhile): the mail still goes, with its usual link."""
+) -> tuple[str | None, AnswerLink | None]:
+    """A one-tap link for the mail and its row (not added); none where the subject is not (or
+    no longer) the user's to answer (a registration withdrawn meanwhile): the mail still
+    goes, with its usual link."""
     try:
-        token = issue_link(
+        token, row = new_link(
             session,
             purpose=answer.purpose,
             subject_id=answer.subject_id,
@@ -483,8 +508,8 @@ def _answer_link(
             now=now,
         )
     except NotOwnSubject:
-        return None
-    return f"{base}/a/{token}"
+        return None, None
+    return f"{base}/a/{token}", row
 
 
 def rule_state_name(rule_name: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from supporters.db import now_utc
 from supporters.extensions import db
@@ -360,3 +360,86 @@ def test_without_smtp_mail_is_kept_once(committed: Flask) -> None:
             db.session.scalar(select(func.count()).where(OutboxMessage.lease_until.is_not(None)))
             == 0
         )
+
+
+def test_without_smtp_a_pass_keeps_its_batch_of_due_mail_in_one_statement(
+    db_session: Any,
+) -> None:
+    """The keeping side of a pass: the oldest due messages up to the limit, as claiming them
+    one by one did, with one UPDATE however many; leased, not yet due and expired ones are
+    left to their own rules, and the rest of the queue waits for the next pass."""
+    now = now_utc()
+    queued = [
+        enqueue_mail(
+            db_session, kind="test", recipient=f"k{n}@example.jp", subject=f"s{n}", body_text="b"
+        )
+        for n in range(6)
+    ]
+    db_session.commit()
+    leased, later, expired = queued[1], queued[3], queued[5]
+    leased.lease_until, leased.attempts = now + LEASE, 1  # another sender holds it
+    later.next_attempt_at = now + timedelta(hours=1)  # backing off
+    expired.expires_at = now - timedelta(seconds=1)  # the event has begun
+    db_session.commit()
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "UPDATE OUTBOX_MESSAGE" in statement.upper():
+            seen.append(statement)
+
+    engine = db_session.connection().engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        report = send_outbox_report(db_session, mail_url=None, sender=SENDER, now=now, limit=2)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (report.kept, report.dropped) == (2, 1)
+    # Interrupted last attempts failed, expired ones dropped, the batch kept: one each.
+    assert len(seen) == 3
+    for message in queued:
+        db_session.refresh(message)
+    assert [m.status for m in queued] == [
+        "kept",
+        "pending",
+        "kept",
+        "pending",
+        "pending",
+        "dropped",
+    ]
+    assert queued[0].attempts == 1 and queued[0].lease_until is None  # as a claim counted it
+    assert leased.attempts == 1 and leased.lease_until is not None  # untouched
+    # The next pass keeps what is left and due; the leased one waits for its lease.
+    assert send_outbox(db_session, mail_url=None, sender=SENDER, now=now) == 1
+    assert send_outbox(db_session, mail_url=None, sender=SENDER, now=now + LEASE * 2) == 1
+    db_session.refresh(leased)
+    assert leased.status == "kept" and leased.attempts == 2
+    assert send_outbox(db_session, mail_url=None, sender=SENDER, now=now + LEASE * 12) == 1
+    db_session.refresh(later)
+    assert later.status == "kept"
+
+
+def test_two_passes_without_smtp_keep_each_message_once(committed: Flask) -> None:
+    ids = queue(committed, 300)
+    start = threading.Barrier(2)
+    kept: list[int] = []
+
+    def one_pass() -> None:
+        with committed.app_context():
+            start.wait(10)
+            kept.append(
+                send_outbox(db.session, mail_url=None, sender=SENDER, now=now_utc(), limit=500)
+            )
+            db.session.remove()
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(kept) == 300 and len(kept) == 2
+    assert states(committed) == {"kept": 300}
+    with committed.app_context():
+        attempts = db.session.scalars(select(OutboxMessage.attempts)).all()
+        assert set(attempts) == {1}  # each kept once, by one of the passes
+        kept_ids = db.session.scalars(select(OutboxMessage.message_id)).all()
+        assert sorted(kept_ids) == sorted(ids)

@@ -3,6 +3,7 @@ reminders it decides (issue 17, item 5)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -12,9 +13,10 @@ from sqlalchemy import event, func, select
 
 from supporters.dispatch import jobs as dispatch_jobs
 from supporters.dispatch import services as dispatch
+from supporters.mail.links import ANSWER_ASSIGNMENT, AnswerLink, find_link
 from supporters.mail.models import OutboxMessage
 from supporters.registry import jobs as registry_jobs
-from supporters.reminders.models import Notification, ReminderLedger
+from supporters.reminders.models import Notification, ReminderFailure, ReminderLedger
 from supporters.training import jobs as training_jobs
 from supporters.training.services.enrolments import enrol_person
 from tests import factories
@@ -62,6 +64,9 @@ def _world(db_session: Any, n: int) -> dict[str, Any]:
         if i % 10 == 0:  # at most 20 places an event
             event = factories.dispatch_event(db_session, starts_at=START, needed=10)
         registration = factories.valid_registration(db_session, n=i)
+        if i % 2:  # their reminders carry a one-tap answer link
+            user = factories.supporter(db_session, email=f"as-user{i}@example.jp", password=None)
+            user.person_id = registration.person_id
         dispatch.assign(
             db_session,
             actor=coordinator,
@@ -142,3 +147,34 @@ def test_a_batch_writes_the_same_rows_as_one_by_one(db_session: Any) -> None:
         assert mail.kind == "follow_up_due"
     notes = db_session.scalar(select(func.count()).select_from(Notification))
     assert notes == 1 + 1  # the supporter with an account, and the coordinator's digest
+
+
+def test_one_tap_links_are_written_with_their_batch(db_session: Any) -> None:
+    """A reminder with a one-tap link is decided in its batch like the others (the link once
+    flushed the batch's mail early, the batch failed on its own Message-IDs and every
+    reminder was decided one by one), and its link answers for it."""
+    _world(db_session, 20)
+    now = START - timedelta(hours=40)
+    statements = _statements(db_session, dispatch_jobs.unconfirmed_assignment, now)
+    assert statements <= 25
+    assert db_session.scalar(select(func.count()).select_from(ReminderFailure)) == 0
+    rows = db_session.execute(
+        select(ReminderLedger, OutboxMessage)
+        .join(OutboxMessage, OutboxMessage.id == ReminderLedger.outbox_message_id)
+        .where(ReminderLedger.rule == "unconfirmed_assignment")
+    ).all()
+    assert len(rows) == 20
+    with_link = 0
+    for ledger, mail in rows:
+        found = re.search(r"/a/([A-Za-z0-9_-]+)", mail.body_text)
+        if not ledger.recipient.startswith("user:"):
+            assert found is None
+            continue
+        with_link += 1
+        assert found is not None and found.group(0) in (mail.body_html or "")
+        link = find_link(db_session, found.group(1))
+        assert link is not None
+        assert (link.purpose, link.subject_id) == (ANSWER_ASSIGNMENT, ledger.subject_id)
+        assert f"user:{link.user_id}" == ledger.recipient
+    assert with_link == 10
+    assert db_session.scalar(select(func.count()).select_from(AnswerLink)) == 10
