@@ -45,7 +45,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
-from flask_babel import force_locale, get_translations
+from flask_babel import LazyString, force_locale, get_translations
 from jinja2 import meta, pass_context
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, or_, select, update
@@ -179,10 +179,24 @@ def _gettext_for(translations: Any) -> Any:
     return gettext
 
 
+def _plain(value: Any) -> Any:
+    """A lazy text as the plain text it says now (in a list too): the HTML template then
+    escapes it. Left lazy, its ``__html__`` would put what it was formatted with (a course
+    title, a venue, a name, as typed) into the HTML unescaped."""
+    if isinstance(value, LazyString):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def render_mail(template: str, *, locale: str, **context: Any) -> tuple[str, str, str]:
     """templates/mail/<template>.{subject.txt,txt,html} in `locale`: subject, text, HTML."""
     with force_locale(locale):
-        context = {"gettext": _gettext_for(get_translations()), **context}
+        context = {
+            "gettext": _gettext_for(get_translations()),
+            **{name: _plain(value) for name, value in context.items()},
+        }
         subject = _render(f"mail/{template}.subject.txt", context).strip()
         body_text = _render(f"mail/{template}.txt", context)
         body_html = _render(f"mail/{template}.html", context)

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import LazyString, force_locale
-from markupsafe import Markup
 from sqlalchemy import delete, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
@@ -225,11 +224,11 @@ class _Built:
 
 
 def _shown(text: Any) -> Any:
-    """A lazy text drawn once, in the language in force: as Markup, because that is how the
-    HTML template shows a lazy string (unescaped, through its ``__html__``), so the mail is
-    the same as with the lazy string itself, which would be drawn again by each template."""
+    """A lazy text drawn once, in the language in force, as plain text: the HTML template
+    escapes it like any other value (a lazy string would pass its ``__html__`` through
+    unescaped, and with it a course title or a venue as typed)."""
     if isinstance(text, LazyString):
-        return Markup(str(text))  # noqa: S704 (what Jinja does with LazyString.__html__)
+        return str(text)
     return text
 
 

@@ -1,6 +1,8 @@
 """The reminder pass renders its mail without Flask's per-render work (context processors,
 a locale lookup at every ``_()``, each lazy text drawn by every template): the mail must
-still be, byte for byte, what ``flask.render_template`` made of the same message."""
+still be, byte for byte, what ``flask.render_template`` makes of the same message's texts.
+Those texts are drawn as plain text, so the HTML mail escapes what they were formatted with
+(a lazy string's ``__html__`` would let a course title or a venue through as typed)."""
 
 from __future__ import annotations
 
@@ -41,8 +43,13 @@ def _message(n: int) -> Message:
 
 
 def _as_flask_rendered(template: str, locale: str, **context: Any) -> tuple[str, str, str]:
-    """What `queue_user_mail` and `rules._build` rendered before: Flask's render_template."""
+    """Flask's render_template of the message's texts, drawn in `locale` as plain text."""
     with force_locale(locale):
+        context = {
+            name: [str(v) for v in value] if isinstance(value, list) else value
+            for name, value in context.items()
+        }
+        context["title"] = str(context["title"])
         return (
             render_template(f"mail/{template}.subject.txt", **context).strip(),
             render_template(f"mail/{template}.txt", **context),
@@ -96,6 +103,9 @@ def test_reminder_mail_is_what_flask_rendered(db_session: Any, locale: str) -> N
         assert (mail.subject, mail.body_text, mail.body_html) == expected
         assert "&lt;太郎&gt; &amp; 花子" in expected[2]  # the name is escaped in HTML
         assert "会場 &lt;b&gt;" in expected[2]  # and so is a plain line
+        assert f"&lt;b&gt;{n}&amp;&lt;/b&gt;" in mail.body_html  # and what a lazy one holds
+        assert f"<b>{n}&</b>" not in mail.body_html
+        assert f"<b>{n}&</b>" in mail.body_text  # the text mail says it as typed
     message = _message(2)
     expected = _as_flask_rendered(
         "reminder",
