@@ -15,12 +15,17 @@ from sqlalchemy.orm import selectinload
 from supporters.accounts.models import User
 from supporters.core.dates import fiscal_year, fiscal_year_bounds
 from supporters.core.display import era_date, lazy
-from supporters.core.time import TOKYO, local_date
+from supporters.core.time import TOKYO, local_date, today_in_japan
 from supporters.db import DbSession
 from supporters.mail.links import APPLY_FOR_COURSE
 from supporters.programs.models import Program
 from supporters.registry.models import VALID_STATUSES, ActivityReport, Registration
-from supporters.registry.services import erase_withdrawn, no_activity_declared_filter, status_sql
+from supporters.registry.services import (
+    erase_withdrawn,
+    no_activity_declared_filter,
+    status_sql,
+    status_today_sql,
+)
 from supporters.reminders.jobs import register_rule
 from supporters.reminders.models import ReminderLedger
 from supporters.reminders.rules import (
@@ -282,23 +287,32 @@ def follow_up_course(session: DbSession, now: datetime) -> int:
     decided = 0
     for course in courses:
         one_tap = _apply_link(course)
-        status = status_sql(course.program, today)
+        # Today's status from the stored columns (a pass at another moment: the history).
+        status = (
+            status_today_sql(course.program, today)
+            if today == today_in_japan()
+            else status_sql(course.program, today)
+        )
         registered = select(Registration.person_id).where(
             Registration.program_id == course.program_id,
             status.in_([s.value for s in VALID_STATUSES]),
         )
-        # Those told about this course already are left out in the query (an anti-join on
-        # the ledger), so a pass reads only the supporters still to be told.
-        told = exists().where(
+        # Those told about this course already are left out in the query: one set of the
+        # recipients told (a hashed anti-join), not a ledger probe per user, since a probe
+        # by a computed recipient reads every ledger row of the course each time.
+        told = select(ReminderLedger.recipient).where(
             ReminderLedger.rule == "follow_up_course",
             ReminderLedger.subject_type == "course",
             ReminderLedger.subject_id == course.id,
-            ReminderLedger.recipient == literal("user:") + cast(User.id, String),
             ReminderLedger.occurrence == "new",
         )
         users = session.scalars(
             select(User)
-            .where(User.person_id.in_(registered), User.active.is_(True), ~told)
+            .where(
+                User.person_id.in_(registered),
+                User.active.is_(True),
+                (literal("user:") + cast(User.id, String)).not_in(told),
+            )
             .order_by(User.id)
         )
         message = Message(
